@@ -1,0 +1,37 @@
+// Storage: a reference-counted block of bytes that tensors view. Owned blocks are 64-byte aligned
+// (one cache line, and wide enough for AVX-512 loads); a Storage can also wrap memory owned by
+// someone else (a memory-mapped checkpoint) and keep that owner alive.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace tz {
+
+class Storage {
+ public:
+  /// Allocates `nbytes` of zeroed, 64-byte aligned memory.
+  explicit Storage(size_t nbytes);
+  /// Wraps external memory; `release` runs when the last tensor using it is gone.
+  Storage(void* data, size_t nbytes, std::function<void()> release);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  /// False for read-only external memory (e.g. a mapped file opened read-only).
+  bool writable() const { return writable_; }
+  void set_writable(bool w) { writable_ = w; }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  bool writable_ = true;
+  std::function<void()> release_;  // empty for owned memory
+};
+
+}  // namespace tz
