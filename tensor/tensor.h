@@ -83,7 +83,7 @@ class Tensor {
   // ---- autograd (defined in autograd/variable.cpp) ------------------------------------------
   /// Whether gradients flow to this tensor. Setting it is allowed on leaves only.
   bool requires_grad() const;
-  Tensor& set_requires_grad(bool requires = true);
+  Tensor& set_requires_grad(bool value = true);
   /// The accumulated gradient of a leaf (undefined until a backward pass reaches it).
   Tensor grad() const;
   void set_grad(const Tensor& g);
