@@ -76,4 +76,11 @@ void Generator::set_state(const std::array<uint64_t, 6>& s) {
   std::memcpy(&spare_, &s[5], sizeof spare_);
 }
 
+Generator& default_generator() {
+  static Generator gen(0);
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
 }  // namespace tz

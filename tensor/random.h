@@ -34,4 +34,9 @@ class Generator {
   double spare_ = 0.0;
 };
 
+/// The process-wide generator used when no explicit one is given (dropout, init helpers).
+/// Seed it with manual_seed() for reproducible runs. Not thread-safe: draw from one thread.
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
 }  // namespace tz

@@ -86,7 +86,7 @@ class Tensor {
   Tensor& set_requires_grad(bool value = true);
   /// The accumulated gradient of a leaf (undefined until a backward pass reaches it).
   Tensor grad() const;
-  void set_grad(const Tensor& g);
+  void set_grad(const Tensor& g) const;
   /// True for tensors created by the user (not by a recorded op).
   bool is_leaf() const;
   /// Backpropagates from this tensor. Without `grad_output` the tensor must have one element.

@@ -1,0 +1,96 @@
+// The backward engine: order the graph topologically from the root, seed the root's gradient,
+// walk the nodes in reverse order calling each one's backward, and hand every input gradient to
+// the next node (summing when a tensor was used several times) or accumulate it into a leaf.
+// Graph format: node.h. The ops that record nodes: the other files in autograd/.
+#include <unordered_map>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "tensor/ops.h"
+
+namespace tz::autograd {
+namespace {
+
+// Post-order DFS (iterative: a deep model gives graphs thousands of nodes deep).
+std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> order;
+  std::unordered_map<Node*, bool> visited;
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  visited[root] = true;
+  while (!stack.empty()) {
+    auto& [node, i] = stack.back();
+    if (i < node->next.size()) {
+      Node* child = node->next[i++].node.get();
+      if (child && !visited[child]) {
+        visited[child] = true;
+        stack.push_back({child, 0});
+      }
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;  // children before parents; the root is last
+}
+
+void accumulate_into_leaf(const Tensor& leaf, const Tensor& g) {
+  AutogradMeta& meta = leaf.ensure_autograd_meta();
+  if (!meta.grad.defined())
+    meta.grad = raw::clone(g);  // own the memory: g may be a view or a broadcast
+  else
+    raw::add_(meta.grad, g);
+}
+
+void accumulate(std::unordered_map<Node*, Tensor>& grads, Node* node, const Tensor& g) {
+  auto it = grads.find(node);
+  if (it == grads.end())
+    grads.emplace(node, g);
+  else
+    it->second = raw::add(it->second, g);
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph) {
+  TZ_CHECK(root.requires_grad(), "backward: tensor does not require grad and has no grad_fn");
+  Tensor seed = grad_root;
+  if (!seed.defined()) {
+    TZ_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for a tensor with one "
+                                "element, got shape ", shape_str(root.shape()));
+    seed = raw::ones(root.shape());
+  }
+  TZ_CHECK(seed.shape() == root.shape(), "backward: gradient shape ", shape_str(seed.shape()),
+           " does not match output shape ", shape_str(root.shape()));
+  NoGradGuard no_grad;  // backward closures use raw ops; nothing records
+  if (root.is_leaf()) {
+    accumulate_into_leaf(root, seed);
+    return;
+  }
+  Node* root_node = root.autograd_meta()->grad_fn.get();
+  std::vector<Node*> order = topological_order(root_node);
+  std::unordered_map<Node*, Tensor> grads;
+  grads.emplace(root_node, seed);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = *it;
+    auto g = grads.find(node);
+    if (g == grads.end()) continue;
+    TZ_CHECK(node->backward, "backward: the graph through '", node->name, "' has already been freed "
+             "by an earlier backward(); pass retain_graph=true to the first call to backward twice");
+    Tensor grad_out = g->second;
+    grads.erase(g);
+    std::vector<Tensor> grad_in = node->backward(grad_out);
+    TZ_CHECK(grad_in.size() == node->next.size(), "backward: node '", node->name, "' returned ",
+             grad_in.size(), " gradients for ", node->next.size(), " inputs (internal error)");
+    for (size_t i = 0; i < grad_in.size(); ++i) {
+      const Edge& e = node->next[i];
+      if (!e.needs_grad() || !grad_in[i].defined()) continue;
+      if (e.node)
+        accumulate(grads, e.node.get(), grad_in[i]);
+      else
+        accumulate_into_leaf(e.leaf, grad_in[i]);
+    }
+    if (!retain_graph) node->backward = nullptr;  // frees the tensors the closure saved
+  }
+}
+
+}  // namespace tz::autograd
