@@ -1,0 +1,105 @@
+// The task heads HF has for ConvBERT, each a ConvBertModel under the name "convbert" plus a small
+// head, with HF's losses when labels are given:
+//   ForMaskedLM               generator_predictions + generator_lm_head (tied to word embeddings)
+//   ForSequenceClassification classifier (dense, act, out_proj on [CLS]); regression / single /
+//                             multi-label loss by HF's problem_type rule
+//   ForMultipleChoice         [B, C, T] inputs; the LAST position's hidden state (HF quirk) -> Linear(H, 1)
+//   ForTokenClassification    dropout + classifier on every position
+//   ForQuestionAnswering      qa_outputs -> start/end logits; positions clamped as HF does
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/convbert/model.h"
+
+namespace tz::convbert {
+
+/// dense(H -> E), erf-GELU (always, whatever hidden_act says, as HF), LayerNorm(E).
+class GeneratorPredictions : public nn::Module {
+ public:
+  explicit GeneratorPredictions(const ConvBertConfig& config);
+  Tensor forward(const Tensor& h);
+  std::shared_ptr<nn::LayerNorm> layer_norm;
+  std::shared_ptr<nn::Linear> dense;
+};
+
+class ForMaskedLM : public PreTrainedModel {
+ public:
+  explicit ForMaskedLM(const ConvBertConfig& config);
+  Output forward(const Inputs& inputs) override;
+  std::string architecture() const override { return "ConvBertForMaskedLM"; }
+  const ConvBertConfig& config() const override { return convbert->config(); }
+  std::vector<std::pair<std::string, std::string>> tied_weights() const override;
+  /// Makes generator_lm_head.weight the same tensor as the word embeddings (HF's tie_weights).
+  void tie_weights();
+
+  std::shared_ptr<ConvBertModel> convbert;
+  std::shared_ptr<GeneratorPredictions> generator_predictions;
+  std::shared_ptr<nn::Linear> generator_lm_head;
+};
+
+/// dropout -> dense(H, H) -> hidden_act -> dropout -> out_proj(H, num_labels), on position 0.
+class ClassificationHead : public nn::Module {
+ public:
+  explicit ClassificationHead(const ConvBertConfig& config);
+  Tensor forward(const Tensor& h);
+  std::shared_ptr<nn::Linear> dense, out_proj;
+  std::shared_ptr<nn::Dropout> dropout;
+  nn::Activation act;
+};
+
+class ForSequenceClassification : public PreTrainedModel {
+ public:
+  explicit ForSequenceClassification(const ConvBertConfig& config);
+  Output forward(const Inputs& inputs) override;
+  std::string architecture() const override { return "ConvBertForSequenceClassification"; }
+  const ConvBertConfig& config() const override { return convbert->config(); }
+  /// HF's rule when config.problem_type is unset: 1 label -> regression; int labels ->
+  /// single_label_classification; float labels -> multi_label_classification.
+  std::string problem_type_for(const Tensor& labels) const;
+
+  std::shared_ptr<ConvBertModel> convbert;
+  std::shared_ptr<ClassificationHead> classifier;
+};
+
+class ForMultipleChoice : public PreTrainedModel {
+ public:
+  explicit ForMultipleChoice(const ConvBertConfig& config);
+  /// Inputs are [B, C, T]; logits [B, C].
+  Output forward(const Inputs& inputs) override;
+  std::string architecture() const override { return "ConvBertForMultipleChoice"; }
+  const ConvBertConfig& config() const override { return convbert->config(); }
+
+  std::shared_ptr<ConvBertModel> convbert;
+  std::shared_ptr<nn::Linear> classifier;  // H -> 1
+};
+
+class ForTokenClassification : public PreTrainedModel {
+ public:
+  explicit ForTokenClassification(const ConvBertConfig& config);
+  Output forward(const Inputs& inputs) override;
+  std::string architecture() const override { return "ConvBertForTokenClassification"; }
+  const ConvBertConfig& config() const override { return convbert->config(); }
+
+  std::shared_ptr<ConvBertModel> convbert;
+  std::shared_ptr<nn::Dropout> dropout;
+  std::shared_ptr<nn::Linear> classifier;
+};
+
+class ForQuestionAnswering : public PreTrainedModel {
+ public:
+  explicit ForQuestionAnswering(const ConvBertConfig& config);
+  Output forward(const Inputs& inputs) override;
+  std::string architecture() const override { return "ConvBertForQuestionAnswering"; }
+  const ConvBertConfig& config() const override { return convbert->config(); }
+
+  std::shared_ptr<ConvBertModel> convbert;
+  std::shared_ptr<nn::Linear> qa_outputs;
+};
+
+/// Builds the class named by an HF architecture string ("ConvBertForMaskedLM", ...); throws
+/// listing the supported names.
+std::shared_ptr<PreTrainedModel> create_model(const ConvBertConfig& config, const std::string& architecture);
+
+}  // namespace tz::convbert

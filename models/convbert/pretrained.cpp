@@ -1,0 +1,147 @@
+// from_pretrained / save_pretrained / init_weights; see pretrained.h.
+#include "models/convbert/pretrained.h"
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <regex>
+
+#include "autograd/grad_mode.h"
+#include "tensor/io/checkpoint.h"
+
+namespace tz::convbert {
+
+namespace fs = std::filesystem;
+
+std::string find_weights_file(const std::string& dir) {
+  for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
+    fs::path p = fs::path(dir) / name;
+    if (fs::exists(p)) return p.string();
+  }
+  return "";
+}
+
+void init_weights(PreTrainedModel& model, uint64_t seed) {
+  Generator gen(seed);
+  nn::init_weights_like_hf(model, model.config().initializer_range, gen);
+  // Modules nn does not know: ConvBERT's separable conv and grouped linear (HF leaves the grouped
+  // weights uninitialised; we use the Linear rule so that fresh models train).
+  NoGradGuard ng;
+  for (auto& [name, m] : model.named_modules()) {
+    if (auto* g = dynamic_cast<GroupedLinear*>(m.get())) {
+      nn::init_normal_(g->weight, model.config().initializer_range, gen);
+      raw::fill_(g->bias, 0.0);
+    } else if (auto* s = dynamic_cast<SeparableConv1D*>(m.get())) {
+      raw::fill_(s->bias, 0.0);
+    }
+  }
+  if (auto* mlm = dynamic_cast<ForMaskedLM*>(&model); mlm && model.config().tie_word_embeddings) mlm->tie_weights();
+}
+
+namespace {
+
+// HF's _keys_to_ignore_on_load_missing / _unexpected for ConvBERT.
+bool ignorable_missing(const std::string& key) {
+  return key.find("position_ids") != std::string::npos;
+}
+bool ignorable_unexpected(const std::string& key) {
+  return key == "convbert.embeddings_project.weight" || key == "convbert.embeddings_project.bias" ||
+         key.find("embeddings.token_type_ids") != std::string::npos;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const LoadOptions& opt, LoadReport* report_out) {
+  TZ_CHECK(fs::is_directory(dir), "from_pretrained: '", dir, "' is not a directory");
+  fs::path config_path = fs::path(dir) / "config.json";
+  TZ_CHECK(fs::exists(config_path), "from_pretrained: no config.json in '", dir, "'");
+  ConvBertConfig config = ConvBertConfig::load(config_path.string());
+  std::string arch = opt.architecture;
+  if (arch.empty()) arch = config.architectures.empty() ? "ConvBertModel" : config.architectures.front();
+  auto model = create_model(config, arch);
+  init_weights(*model, opt.seed);
+
+  LoadReport report;
+  report.weights_file = find_weights_file(dir);
+  TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no model.safetensors or pytorch_model.bin in '", dir, "'");
+  io::Checkpoint ckpt = io::load_checkpoint(report.weights_file);
+
+  // Decide how file keys map to model keys: a head model reads "convbert.*" keys, and accepts a
+  // base-model checkpoint (no prefix); the base model accepts a head checkpoint (prefix stripped).
+  const bool model_is_head = arch != "ConvBertModel";
+  bool file_has_prefix = false;
+  for (const auto& name : ckpt.names)
+    if (name.rfind("convbert.", 0) == 0) file_has_prefix = true;
+
+  std::map<std::string, Tensor> state;
+  for (const auto& name : ckpt.names) {
+    std::string key = name;
+    if (model_is_head && !file_has_prefix) key = "convbert." + key;
+    if (!model_is_head && file_has_prefix) {
+      if (key.rfind("convbert.", 0) != 0) {  // a head weight: not part of the base model
+        report.unexpected.push_back(name);
+        continue;
+      }
+      key = key.substr(9);
+    }
+    state[key] = ckpt.tensors.at(name);
+  }
+  // Tied aliases (e.g. the MLM decoder) come from their canonical tensor, never from the file.
+  for (const auto& [alias, canonical] : model->tied_weights()) state.erase(alias);
+
+  NoGradGuard ng;
+  nn::Module::LoadReport r = model->load_state_dict(state, /*strict=*/false);
+  TZ_CHECK(r.mismatched.empty(), "from_pretrained: '", report.weights_file, "': shape mismatch for ", join(r.mismatched));
+  std::vector<std::string> tied;
+  for (const auto& [alias, canonical] : model->tied_weights()) tied.push_back(alias);
+  for (const auto& k : r.missing)
+    if (!ignorable_missing(k) && std::find(tied.begin(), tied.end(), k) == tied.end()) report.missing.push_back(k);
+  for (const auto& k : r.unexpected)
+    if (!ignorable_unexpected(k)) report.unexpected.push_back(k);
+
+  if (opt.strict)
+    TZ_CHECK(report.missing.empty() && report.unexpected.empty(), "from_pretrained: '", report.weights_file,
+             "' does not match ", arch, " (strict): missing [", join(report.missing), "], unexpected [",
+             join(report.unexpected), "]");
+  if (opt.verbose) {
+    if (!report.missing.empty())
+      std::cerr << "warning: some weights of " << arch << " were not in " << report.weights_file
+                << " and are newly initialised: " << join(report.missing)
+                << "\n  (train the model on a downstream task before using it for predictions)\n";
+    if (!report.unexpected.empty())
+      std::cerr << "warning: some weights in " << report.weights_file << " were not used by " << arch << ": "
+                << join(report.unexpected) << "\n";
+  }
+  if (report_out) *report_out = report;
+  return model;
+}
+
+void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir) {
+  fs::create_directories(dir);
+  ConvBertConfig config = model.config();
+  config.architectures = {model.architecture()};
+  config.save((fs::path(dir) / "config.json").string());
+
+  std::vector<std::string> skip;
+  for (const auto& [alias, canonical] : model.tied_weights()) skip.push_back(alias);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : model.state_dict())
+    if (std::find(skip.begin(), skip.end(), name) == skip.end()) tensors.emplace_back(name, t);
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+
+  if (!tokenizer_dir.empty()) {
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+      fs::path src = fs::path(tokenizer_dir) / f;
+      if (fs::exists(src) && fs::absolute(src) != fs::absolute(fs::path(dir) / f))
+        fs::copy_file(src, fs::path(dir) / f, fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
+}  // namespace tz::convbert

@@ -1,0 +1,103 @@
+// Shared helpers for the ConvBERT reference tests: discover the case folders, read a case's
+// manifest and expected tensors, build Inputs, and compare tensors with a manifest tolerance.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/convbert/pretrained.h"
+#include "tensor/io/checkpoint.h"
+#include "tests/test_util.h"
+
+namespace tz::test {
+
+struct Tolerance {
+  double atol = 0, rtol = 0;
+};
+
+inline Tolerance tolerance_of(const nlohmann::json& j) { return {j.at("atol").get<double>(), j.at("rtol").get<double>()}; }
+
+struct CaseData {
+  std::string name;
+  std::filesystem::path dir;
+  nlohmann::json manifest;
+  io::Checkpoint expected;
+  const Tensor& get(const std::string& key) const {
+    auto it = expected.tensors.find(key);
+    if (it == expected.tensors.end()) FAIL("expected.safetensors of " << name << " has no tensor '" << key << "'");
+    return it->second;
+  }
+  bool has(const std::string& key) const { return expected.tensors.count(key) > 0; }
+};
+
+/// Every folder under reference/convbert that has a manifest.json, sorted by name.
+inline std::vector<std::filesystem::path> case_dirs() {
+  std::vector<std::filesystem::path> dirs;
+  auto root = reference_dir() / "convbert";
+  if (!std::filesystem::exists(root)) return dirs;
+  for (auto& e : std::filesystem::directory_iterator(root))
+    if (e.is_directory() && std::filesystem::exists(e.path() / "manifest.json")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+inline CaseData load_case(const std::filesystem::path& dir) {
+  CaseData c;
+  c.name = dir.filename().string();
+  c.dir = dir;
+  std::ifstream f(dir / "manifest.json");
+  c.manifest = nlohmann::json::parse(f);
+  c.expected = io::load_safetensors((dir / "expected.safetensors").string());
+  return c;
+}
+
+/// Inputs from tensors named <prefix>input_ids, attention_mask, ... (those present).
+inline convbert::Inputs inputs_from(const CaseData& c, const std::string& prefix = "") {
+  convbert::Inputs in;
+  auto pick = [&](const std::string& k) { return c.has(prefix + k) ? c.get(prefix + k) : Tensor(); };
+  in.input_ids = pick("input_ids");
+  in.attention_mask = pick("attention_mask");
+  in.token_type_ids = pick("token_type_ids");
+  in.labels = pick("labels");
+  in.start_positions = pick("start_positions");
+  in.end_positions = pick("end_positions");
+  return in;
+}
+
+struct Diff {
+  double max_abs = 0, max_rel = 0;
+  int64_t bad = 0;
+  std::string first_bad;
+};
+
+/// |ours - expected| <= atol + rtol * |expected| elementwise; NaN never matches.
+inline Diff compare(const Tensor& ours, const Tensor& expected, Tolerance tol) {
+  Diff d;
+  if (ours.shape() != expected.shape()) {
+    d.bad = 1;
+    d.first_bad = "shape " + shape_str(ours.shape()) + " vs expected " + shape_str(expected.shape());
+    return d;
+  }
+  auto a = raw::contiguous(ours).to_vector<float>();
+  auto b = raw::contiguous(expected).to_vector<float>();
+  for (size_t i = 0; i < a.size(); ++i) {
+    double diff = std::fabs(static_cast<double>(a[i]) - b[i]);
+    double rel = diff / std::max(1e-30, std::fabs(static_cast<double>(b[i])));
+    if (!std::isnan(diff)) {
+      d.max_abs = std::max(d.max_abs, diff);
+      if (std::fabs(b[i]) > 1e-3) d.max_rel = std::max(d.max_rel, rel);
+    }
+    if (!(diff <= tol.atol + tol.rtol * std::fabs(static_cast<double>(b[i])))) {
+      if (d.bad++ == 0)
+        d.first_bad = "element " + std::to_string(i) + ": ours " + std::to_string(a[i]) + " expected " + std::to_string(b[i]);
+    }
+  }
+  return d;
+}
+
+}  // namespace tz::test
