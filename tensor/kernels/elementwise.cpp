@@ -212,7 +212,9 @@ void binary_run(BinaryOp op, float p, int64_t n, const float* a, int64_t sa, con
 
 void where_run(int64_t n, const float* cond, int64_t sc, const float* a, int64_t sa, const float* b,
                int64_t sb, float* y, int64_t sy) {
-  auto pick = [](auto c, auto x, auto z) { return simd::select(c != decltype(c)(0.f), x, z); };
+  // Written as "c == 0 ? b : a" so a NaN condition counts as nonzero on both paths (xsimd's !=
+  // is an ordered compare).
+  auto pick = [](auto c, auto x, auto z) { return simd::select(c == decltype(c)(0.f), z, x); };
   int64_t i = 0;
   const bool unit_or_zero = (sc == 0 || sc == 1) && (sa == 0 || sa == 1) && (sb == 0 || sb == 1);
   if (!use_reference() && sy == 1 && unit_or_zero) {

@@ -38,10 +38,14 @@ inline Vec abs(const Vec& x) { return xsimd::abs(x); }
 inline float select(bool c, float a, float b) { return c ? a : b; }
 inline Vec select(const VecMask& c, const Vec& a, const Vec& b) { return xsimd::select(c, a, b); }
 
+// Not `x != x`: xsimd 8.1 compiles != on AVX to an ordered compare, false for NaN.
+inline bool isnan(float x) { return std::isnan(x); }
+inline VecMask isnan(const Vec& x) { return xsimd::isnan(x); }
+
 /// NaN-propagating maximum: once either side is NaN the result is NaN (as torch.amax), which
 /// plain max instructions do not guarantee.
-inline float max_nan(float acc, float x) { return (x > acc || x != x) ? x : acc; }
-inline Vec max_nan(const Vec& acc, const Vec& x) { return xsimd::select((x > acc) | (x != x), x, acc); }
+inline float max_nan(float acc, float x) { return (x > acc || isnan(x)) ? x : acc; }
+inline Vec max_nan(const Vec& acc, const Vec& x) { return xsimd::select((x > acc) | isnan(x), x, acc); }
 
 /// Horizontal reductions of one vector.
 inline float hsum(const Vec& v) { return xsimd::hadd(v); }

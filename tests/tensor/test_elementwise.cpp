@@ -278,6 +278,12 @@ TEST_CASE("elementwise: comparisons, where and masked_fill", "[elementwise]") {
   const Tensor cond_i = raw::to_dtype(raw::mul(cond01, 5.0), DType::Int64);
   CHECK(raw::max_abs_diff(raw::where(cond_i, x, y), vw) == 0.0);
 
+  // A NaN condition counts as nonzero (true) on both paths.
+  const Tensor nan_cond = test::fvec(std::vector<float>(20, NAN), {20});
+  auto [rn, vn] = both_modes([&] { return raw::where(nan_cond, raw::ones({20}), raw::zeros({20})); });
+  CHECK(raw::sum(rn).item() == 20);
+  CHECK(raw::sum(vn).item() == 20);
+
   // masked_fill with an attention-style mask [B, 1, 1, T] over scores [B, H, T, T].
   const int64_t B = 2, H = 3, T = 19;
   const Tensor scores = test::uniform({B, H, T, T}, gen);
