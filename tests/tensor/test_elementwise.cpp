@@ -201,7 +201,7 @@ TEST_CASE("elementwise: activation backward kernels match finite differences", "
       const Tensor x = test::uniform({n}, gen, -6, 6);
       const Tensor g = test::uniform({n}, gen, -2, 2);
       auto [ref, vec] = both_modes([&] { return c.backward(g, x); });
-      check_close(vec, ref, 1e-6, 1e-7, 4, c.name + " simd vs reference");
+      check_close(vec, ref, 1e-6, 1e-6, 4, c.name + " simd vs reference");  // f' terms cancel near its zeros
       auto xs = x.to_vector<float>(), gs = g.to_vector<float>();
       std::vector<double> want(xs.size());
       const double h = 1e-4;
@@ -214,7 +214,7 @@ TEST_CASE("elementwise: activation backward kernels match finite differences", "
     const Tensor g = test::uniform({50}, gen);
     auto [ref, vec] = both_modes([&] { return c.backward(g, x); });
     REQUIRE(vec.shape() == Shape{4, 50});
-    check_close(vec, ref, 1e-6, 1e-7, 4, c.name + " views");
+    check_close(vec, ref, 1e-6, 1e-6, 4, c.name + " views");
   }
 }
 
