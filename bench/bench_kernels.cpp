@@ -1,0 +1,162 @@
+// Kernel throughput in GB/s (bytes each op must read + write, counted once) at ConvBERT-base
+// activation shapes: [8*128, 768] (hidden states) and [8*12*128, 128] (per-head rows), on 1 and 2
+// threads. "copy" is the streaming-bandwidth yardstick (memcpy split over the same threads);
+// "op" benchmarks call tz::raw (allocation of the output included), "kernel" benchmarks write
+// into a preallocated output, which shows what allocation costs.
+// Run: build/bench_kernels --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+
+#include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/softmax.h"
+#include "tensor/ops.h"
+#include "tensor/parallel.h"
+
+namespace {
+
+using tz::Tensor;
+
+const tz::Shape kShapes[] = {{8 * 128, 768}, {8 * 12 * 128, 128}};
+
+struct Setup {
+  Tensor a, b, w, bias;
+  int64_t rows, cols, n;
+  explicit Setup(benchmark::State& state) {
+    tz::set_num_threads(static_cast<int>(state.range(1)));
+    const tz::Shape& s = kShapes[state.range(0)];
+    tz::Generator gen(1);
+    a = tz::raw::randn(s, gen);
+    b = tz::raw::randn(s, gen);
+    rows = s[0];
+    cols = s[1];
+    n = rows * cols;
+    w = tz::raw::randn({cols}, gen);
+    bias = tz::raw::randn({cols}, gen);
+    state.SetLabel(tz::shape_str(s) + " threads=" + std::to_string(state.range(1)));
+  }
+  void done(benchmark::State& state, int64_t floats_moved) const {
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * floats_moved * 4);
+  }
+};
+
+void BM_copy(benchmark::State& state) {
+  Setup s(state);
+  Tensor out = tz::raw::zeros(s.a.shape());
+  const float* src = s.a.data<float>();
+  float* dst = out.data<float>();
+  for (auto _ : state) {
+    tz::parallel_for(0, s.n, 1 << 15, [&](int64_t b, int64_t e) {
+      std::memcpy(dst + b, src + b, static_cast<size_t>(e - b) * 4);
+    });
+    benchmark::ClobberMemory();
+  }
+  s.done(state, 2 * s.n);
+}
+
+void BM_add_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::add(s.a, s.b));
+  s.done(state, 3 * s.n);
+}
+
+void BM_add_kernel(benchmark::State& state) {
+  Setup s(state);
+  Tensor out = tz::raw::zeros(s.a.shape());
+  const float* pa = s.a.data<float>();
+  const float* pb = s.b.data<float>();
+  float* py = out.data<float>();
+  for (auto _ : state) {
+    tz::parallel_for(0, s.n, 1 << 15, [&](int64_t b, int64_t e) {
+      tz::kernels::binary_run(tz::kernels::BinaryOp::Add, 0.f, e - b, pa + b, 1, pb + b, 1, py + b, 1);
+    });
+    benchmark::ClobberMemory();
+  }
+  s.done(state, 3 * s.n);
+}
+
+void BM_bias_add_op(benchmark::State& state) {  // [N, C] + [C]
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::add(s.a, s.bias));
+  s.done(state, 2 * s.n);
+}
+
+void BM_gelu_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::gelu(s.a));
+  s.done(state, 2 * s.n);
+}
+
+void BM_gelu_kernel(benchmark::State& state) {
+  Setup s(state);
+  Tensor out = tz::raw::zeros(s.a.shape());
+  const float* pa = s.a.data<float>();
+  float* py = out.data<float>();
+  for (auto _ : state) {
+    tz::parallel_for(0, s.n, 1 << 13, [&](int64_t b, int64_t e) {
+      tz::kernels::unary_run(tz::kernels::UnaryOp::Gelu, 0.f, e - b, pa + b, 1, py + b, 1);
+    });
+    benchmark::ClobberMemory();
+  }
+  s.done(state, 2 * s.n);
+}
+
+void BM_softmax_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::softmax(s.a, -1));
+  s.done(state, 2 * s.n);
+}
+
+void BM_softmax_kernel(benchmark::State& state) {
+  Setup s(state);
+  Tensor out = tz::raw::zeros(s.a.shape());
+  const float* pa = s.a.data<float>();
+  float* py = out.data<float>();
+  for (auto _ : state) {
+    tz::parallel_for(0, s.rows, 16, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) tz::kernels::softmax_row(s.cols, pa + r * s.cols, py + r * s.cols);
+    });
+    benchmark::ClobberMemory();
+  }
+  s.done(state, 2 * s.n);
+}
+
+void BM_layer_norm_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::layer_norm(s.a, s.w, s.bias, 1e-12));
+  s.done(state, 2 * s.n);
+}
+
+void BM_sum_rows_op(benchmark::State& state) {  // sum over the last dim
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::sum(s.a, {1}));
+  s.done(state, s.n);
+}
+
+void BM_sum_cols_op(benchmark::State& state) {  // bias gradient: sum over rows
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::sum(s.a, {0}));
+  s.done(state, s.n);
+}
+
+void shapes_and_threads(benchmark::internal::Benchmark* b) {
+  for (int64_t shape : {0, 1})
+    for (int64_t threads : {1, 2}) b->Args({shape, threads});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+BENCHMARK(BM_copy)->Apply(shapes_and_threads);
+BENCHMARK(BM_add_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_add_kernel)->Apply(shapes_and_threads);
+BENCHMARK(BM_bias_add_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_gelu_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_gelu_kernel)->Apply(shapes_and_threads);
+BENCHMARK(BM_softmax_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_softmax_kernel)->Apply(shapes_and_threads);
+BENCHMARK(BM_layer_norm_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_sum_rows_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_sum_cols_op)->Apply(shapes_and_threads);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,127 @@
+// Softmax kernels; see softmax.h for the numerics contract. Every per-element formula is a generic
+// lambda run on float (scalar reference, std::exp/log) or simd::Vec (xsimd) by the loops in simd.h.
+#include "tensor/kernels/softmax.h"
+
+#include <algorithm>
+
+#include "tensor/kernels/kernel_mode.h"
+#include "tensor/kernels/reduce.h"
+#include "tensor/kernels/simd.h"
+
+namespace tz::kernels {
+namespace {
+
+using simd::kNegInf;
+using simd::splat;
+
+auto exp_shifted(float m) {
+  return [m](auto x) { return simd::exp(x - splat(x, m)); };
+}
+
+}  // namespace
+
+// ---- rows ----------------------------------------------------------------------------------
+void softmax_row(int64_t C, const float* x, float* y) {
+  const bool vec = !use_reference();
+  const float m = reduce_run(ReduceOp::Max, C, x, 1);
+  if (m == kNegInf) {
+    std::fill(y, y + C, 0.f);
+    return;
+  }
+  const float s = simd::map1_sum(vec, exp_shifted(m), C, x, y);
+  const float inv = 1.f / s;
+  simd::map1(vec, [inv](auto e) { return e * splat(e, inv); }, C, y, y);
+}
+
+void log_softmax_row(int64_t C, const float* x, float* y) {
+  const bool vec = !use_reference();
+  const float m = reduce_run(ReduceOp::Max, C, x, 1);
+  if (m == kNegInf) {
+    std::fill(y, y + C, kNegInf);
+    return;
+  }
+  const float s = simd::sum2(vec, [m](auto v, auto) { return simd::exp(v - splat(v, m)); }, C, x, x);
+  const float log_s = simd::log(s);
+  simd::map1(vec, [m, log_s](auto v) { return v - splat(v, m) - splat(v, log_s); }, C, x, y);
+}
+
+void softmax_backward_row(int64_t C, const float* grad_y, const float* y, float* grad_x) {
+  const bool vec = !use_reference();
+  const float dot = simd::sum2(vec, [](auto g, auto p) { return g * p; }, C, grad_y, y);
+  simd::map2(vec, [dot](auto g, auto p) { return p * (g - splat(g, dot)); }, C, grad_y, y, grad_x);
+}
+
+void log_softmax_backward_row(int64_t C, const float* grad_y, const float* y, float* grad_x) {
+  const bool vec = !use_reference();
+  const float s = simd::sum2(vec, [](auto g, auto) { return g; }, C, grad_y, grad_y);
+  simd::map2(vec, [s](auto g, auto ly) { return g - simd::exp(ly) * splat(g, s); }, C, grad_y, y, grad_x);
+}
+
+// ---- columns -------------------------------------------------------------------------------
+// The same algorithms with per-column statistics in small arrays; each step walks one row of the
+// block (n contiguous floats), so the vector loops run along the columns.
+void softmax_cols(int64_t C, int64_t n, int64_t ld, const float* x, float* y) {
+  const bool vec = !use_reference();
+  alignas(64) float m[kSoftmaxColBlock], s[kSoftmaxColBlock];
+  std::fill(m, m + n, kNegInf);
+  std::fill(s, s + n, 0.f);
+  auto max_nan = [](auto a, auto b) { return simd::max_nan(a, b); };
+  for (int64_t c = 0; c < C; ++c) simd::map2(vec, max_nan, n, m, x + c * ld, m);
+  // A column whose maximum is -inf is entirely -inf: its exps are 0 instead of exp(NaN).
+  auto e = [](auto v, auto mx) {
+    return simd::select(mx == splat(mx, kNegInf), splat(mx, 0.f), simd::exp(v - mx));
+  };
+  for (int64_t c = 0; c < C; ++c) {
+    simd::map2(vec, e, n, x + c * ld, m, y + c * ld);
+    simd::map2(vec, [](auto acc, auto v) { return acc + v; }, n, s, y + c * ld, s);
+  }
+  simd::map2(vec, [](auto sum, auto mx) {
+    return simd::select(mx == splat(mx, kNegInf), splat(mx, 0.f), splat(mx, 1.f) / sum);
+  }, n, s, m, s);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map2(vec, [](auto v, auto inv) { return v * inv; }, n, y + c * ld, s, y + c * ld);
+}
+
+void log_softmax_cols(int64_t C, int64_t n, int64_t ld, const float* x, float* y) {
+  const bool vec = !use_reference();
+  alignas(64) float m[kSoftmaxColBlock], s[kSoftmaxColBlock];
+  std::fill(m, m + n, kNegInf);
+  std::fill(s, s + n, 0.f);
+  auto max_nan = [](auto a, auto b) { return simd::max_nan(a, b); };
+  for (int64_t c = 0; c < C; ++c) simd::map2(vec, max_nan, n, m, x + c * ld, m);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map3(vec, [](auto acc, auto v, auto mx) { return acc + simd::exp(v - mx); }, n, s, x + c * ld, m, s);
+  // s becomes the per-column shift m + log(sum); an all -inf column gets shift 0 (so -inf stays).
+  simd::map2(vec, [](auto sum, auto mx) {
+    return simd::select(mx == splat(mx, kNegInf), splat(mx, 0.f), simd::log(sum));
+  }, n, s, m, s);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map3(vec, [](auto v, auto mx, auto ls) {
+      return simd::select(mx == splat(mx, kNegInf), splat(mx, kNegInf), v - mx - ls);
+    }, n, x + c * ld, m, s, y + c * ld);
+}
+
+void softmax_backward_cols(int64_t C, int64_t n, int64_t ld, const float* grad_y, const float* y, float* grad_x) {
+  const bool vec = !use_reference();
+  alignas(64) float dot[kSoftmaxColBlock];
+  std::fill(dot, dot + n, 0.f);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map3(vec, [](auto acc, auto g, auto p) { return acc + g * p; }, n, dot, grad_y + c * ld, y + c * ld, dot);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map3(vec, [](auto g, auto p, auto d) { return p * (g - d); }, n, grad_y + c * ld, y + c * ld, dot,
+               grad_x + c * ld);
+}
+
+void log_softmax_backward_cols(int64_t C, int64_t n, int64_t ld, const float* grad_y, const float* y,
+                               float* grad_x) {
+  const bool vec = !use_reference();
+  alignas(64) float s[kSoftmaxColBlock];
+  std::fill(s, s + n, 0.f);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map2(vec, [](auto acc, auto g) { return acc + g; }, n, s, grad_y + c * ld, s);
+  for (int64_t c = 0; c < C; ++c)
+    simd::map3(vec, [](auto g, auto ly, auto sum) { return g - simd::exp(ly) * sum; }, n, grad_y + c * ld,
+               y + c * ld, s, grad_x + c * ld);
+}
+
+}  // namespace tz::kernels
