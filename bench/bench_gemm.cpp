@@ -5,10 +5,12 @@
 // products, where the wrapper parallelises over the batch instead of inside each product.
 //
 //   ./build/bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-// Args: M, K, N (x [M, K] times [K, N]) and threads.
+// Args: M, K, N (x [M, K] times [K, N]) and threads. On a shared machine trust BM_paired's
+// "tz/raw" column over comparing separate rows.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <vector>
 
@@ -94,6 +96,35 @@ void BM_tz_matmul_transposed_view(benchmark::State& state) {
   set_flops(state, d.flops());
 }
 
+// Paired runs for a noisy, shared machine: every iteration times the raw call and the wrapper
+// back to back, so both see the same background load; "tz/raw" is the ratio of their total
+// times (1.00 = no overhead, 1.05 = 5% slower). range(4) picks the pair: 0 = matmul vs NN sgemm,
+// 1 = linear (with bias) vs NT sgemm (the bias fill is part of the wrapper's cost).
+void BM_paired(benchmark::State& state) {
+  Dims d(state);
+  const bool lin = state.range(4) == 1;
+  Tensor a = random({d.M, d.K}, 1), b = random(lin ? tz::Shape{d.N, d.K} : tz::Shape{d.K, d.N}, 2);
+  Tensor bias = random({d.N}, 3), c = tz::raw::zeros({d.M, d.N});
+  using clock = std::chrono::steady_clock;
+  double raw_s = 0, tz_s = 0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, lin ? CblasTrans : CblasNoTrans, d.M, d.N, d.K, 1.f, a.data<float>(),
+                d.K, b.data<float>(), lin ? d.K : d.N, 0.f, c.data<float>(), d.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    const auto t1 = clock::now();
+    Tensor r = lin ? tz::raw::linear(a, b, bias) : tz::raw::matmul(a, b);
+    benchmark::DoNotOptimize(r.data<float>());
+    const auto t2 = clock::now();
+    raw_s += std::chrono::duration<double>(t1 - t0).count();
+    tz_s += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["raw GFLOP/s"] = d.flops() * n / raw_s * 1e-9;
+  state.counters["tz GFLOP/s"] = d.flops() * n / tz_s * 1e-9;
+  state.counters["tz/raw"] = tz_s / raw_s;
+}
+
 // Attention scores: [Bh, T, D] x [Bh, D, T] with Bh = range(0), T = range(1), D = range(2).
 void BM_cblas_sgemm_batched_loop(benchmark::State& state) {
   const int64_t Bh = state.range(0), T = state.range(1), D = state.range(2);
@@ -127,6 +158,14 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
 }
 
+void paired_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t pair : {0, 1})
+    for (int64_t threads : {1, 2})
+      for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{1024, 768, 768}, {1024, 768, 3072}, {1024, 256, 1024}})
+        b->Args({M, K, N, threads, pair});
+  b->ArgNames({"M", "K", "N", "threads", "linear"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+
 void attention_shapes(benchmark::internal::Benchmark* b) {
   for (int64_t threads : {1, 2}) b->Args({96, 128, 64, threads});  // 8 sequences x 12 heads, T 128, D 64
   b->ArgNames({"batch", "T", "D", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
@@ -139,6 +178,7 @@ BENCHMARK(BM_tz_matmul)->Apply(gemm_shapes);
 BENCHMARK(BM_cblas_sgemm_nt)->Apply(gemm_shapes);
 BENCHMARK(BM_tz_linear_bias)->Apply(gemm_shapes);
 BENCHMARK(BM_tz_matmul_transposed_view)->Apply(gemm_shapes);
+BENCHMARK(BM_paired)->Apply(paired_shapes);
 BENCHMARK(BM_cblas_sgemm_batched_loop)->Apply(attention_shapes);
 BENCHMARK(BM_tz_matmul_batched)->Apply(attention_shapes);
 
