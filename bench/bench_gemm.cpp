@@ -1,0 +1,195 @@
+// GEMM wrapper overhead: tz::raw::matmul / tz::raw::linear against raw cblas_sgemm at ConvBERT
+// shapes, in GFLOP/s, at 1 and 2 threads (tz::set_num_threads also sizes OpenBLAS). The raw calls
+// write into a preallocated C; the wrapper allocates its output on every call, as real code does,
+// so the comparison includes everything the wrapper costs. Also a batch of attention-sized
+// products, where the wrapper parallelises over the batch instead of inside each product.
+//
+//   ./build/bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+// Args: M, K, N (x [M, K] times [K, N]) and threads. On a shared machine trust BM_paired's
+// "tz/raw" column over comparing separate rows.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <vector>
+
+#include "tensor/kernels/gemm.h"
+#include "tensor/ops.h"
+#include "tensor/parallel.h"
+
+namespace {
+
+using tz::Tensor;
+
+Tensor random(const tz::Shape& s, uint64_t seed) {
+  tz::Generator g(seed);
+  return tz::raw::randn(s, g);
+}
+
+void set_flops(benchmark::State& state, double flops_per_iter) {
+  // Rate counter scaled to 1e9: the column reads directly as GFLOP/s.
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+struct Dims {
+  int64_t M, K, N;
+  explicit Dims(const benchmark::State& s) : M(s.range(0)), K(s.range(1)), N(s.range(2)) {
+    tz::set_num_threads(static_cast<int>(s.range(3)));
+  }
+  double flops() const { return 2.0 * M * K * N; }
+};
+
+// C = A B, A [M, K] and B [K, N] row-major.
+void BM_cblas_sgemm_nn(benchmark::State& state) {
+  Dims d(state);
+  Tensor a = random({d.M, d.K}, 1), b = random({d.K, d.N}, 2), c = tz::raw::zeros({d.M, d.N});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.M, d.N, d.K, 1.f, a.data<float>(), d.K,
+                b.data<float>(), d.N, 0.f, c.data<float>(), d.N);
+    benchmark::DoNotOptimize(c.data<float>());
+  }
+  set_flops(state, d.flops());
+}
+
+void BM_tz_matmul(benchmark::State& state) {
+  Dims d(state);
+  Tensor a = random({d.M, d.K}, 1), b = random({d.K, d.N}, 2);
+  for (auto _ : state) {
+    Tensor c = tz::raw::matmul(a, b);
+    benchmark::DoNotOptimize(c.data<float>());
+  }
+  set_flops(state, d.flops());
+}
+
+// C = A W^T with W [N, K], the layout of a Linear weight.
+void BM_cblas_sgemm_nt(benchmark::State& state) {
+  Dims d(state);
+  Tensor a = random({d.M, d.K}, 1), w = random({d.N, d.K}, 2), c = tz::raw::zeros({d.M, d.N});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.M, d.N, d.K, 1.f, a.data<float>(), d.K,
+                w.data<float>(), d.K, 0.f, c.data<float>(), d.N);
+    benchmark::DoNotOptimize(c.data<float>());
+  }
+  set_flops(state, d.flops());
+}
+
+// x [8, M/8, K] @ W^T + b: the batch folds into one sgemm, bias goes in through beta = 1.
+void BM_tz_linear_bias(benchmark::State& state) {
+  Dims d(state);
+  Tensor x = random({8, d.M / 8, d.K}, 1), w = random({d.N, d.K}, 2), b = random({d.N}, 3);
+  for (auto _ : state) {
+    Tensor c = tz::raw::linear(x, w, b);
+    benchmark::DoNotOptimize(c.data<float>());
+  }
+  set_flops(state, d.flops());
+}
+
+void BM_tz_matmul_transposed_view(benchmark::State& state) {
+  Dims d(state);
+  Tensor a = random({d.M, d.K}, 1), w = random({d.N, d.K}, 2);
+  Tensor wt = tz::raw::transpose(w, 0, 1);
+  for (auto _ : state) {
+    Tensor c = tz::raw::matmul(a, wt);
+    benchmark::DoNotOptimize(c.data<float>());
+  }
+  set_flops(state, d.flops());
+}
+
+// Paired runs for a noisy, shared machine: every iteration times the raw call and the wrapper
+// back to back, so both see the same background load; "tz/raw" is the ratio of their total
+// times (1.00 = no overhead, 1.05 = 5% slower). range(4) picks the pair: 0 = matmul vs NN sgemm,
+// 1 = linear (with bias) vs NT sgemm (the bias fill is part of the wrapper's cost).
+void BM_paired(benchmark::State& state) {
+  Dims d(state);
+  const bool lin = state.range(4) == 1;
+  Tensor a = random({d.M, d.K}, 1), b = random(lin ? tz::Shape{d.N, d.K} : tz::Shape{d.K, d.N}, 2);
+  Tensor bias = random({d.N}, 3), c = tz::raw::zeros({d.M, d.N});
+  using clock = std::chrono::steady_clock;
+  double raw_s = 0, tz_s = 0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, lin ? CblasTrans : CblasNoTrans, d.M, d.N, d.K, 1.f, a.data<float>(),
+                d.K, b.data<float>(), lin ? d.K : d.N, 0.f, c.data<float>(), d.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    const auto t1 = clock::now();
+    Tensor r = lin ? tz::raw::linear(a, b, bias) : tz::raw::matmul(a, b);
+    benchmark::DoNotOptimize(r.data<float>());
+    const auto t2 = clock::now();
+    raw_s += std::chrono::duration<double>(t1 - t0).count();
+    tz_s += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["raw GFLOP/s"] = d.flops() * n / raw_s * 1e-9;
+  state.counters["tz GFLOP/s"] = d.flops() * n / tz_s * 1e-9;
+  state.counters["tz/raw"] = tz_s / raw_s;
+}
+
+// Attention scores: [Bh, T, D] x [Bh, D, T] with Bh = range(0), T = range(1), D = range(2).
+void BM_cblas_sgemm_batched_loop(benchmark::State& state) {
+  const int64_t Bh = state.range(0), T = state.range(1), D = state.range(2);
+  tz::set_num_threads(static_cast<int>(state.range(3)));
+  Tensor q = random({Bh, T, D}, 1), k = random({Bh, T, D}, 2), s = tz::raw::zeros({Bh, T, T});
+  for (auto _ : state) {
+    for (int64_t i = 0; i < Bh; ++i)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.f, q.data<float>() + i * T * D, D,
+                  k.data<float>() + i * T * D, D, 0.f, s.data<float>() + i * T * T, T);
+    benchmark::DoNotOptimize(s.data<float>());
+  }
+  set_flops(state, 2.0 * Bh * T * T * D);
+}
+
+void BM_tz_matmul_batched(benchmark::State& state) {
+  const int64_t Bh = state.range(0), T = state.range(1), D = state.range(2);
+  tz::set_num_threads(static_cast<int>(state.range(3)));
+  Tensor q = random({Bh, T, D}, 1), k = random({Bh, T, D}, 2);
+  Tensor kt = tz::raw::transpose(k, -1, -2);
+  for (auto _ : state) {
+    Tensor s = tz::raw::matmul(q, kt);
+    benchmark::DoNotOptimize(s.data<float>());
+  }
+  set_flops(state, 2.0 * Bh * T * T * D);
+}
+
+void gemm_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t threads : {1, 2})
+    for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{1024, 768, 768}, {1024, 768, 3072}, {1024, 256, 1024}})
+      b->Args({M, K, N, threads});
+  b->ArgNames({"M", "K", "N", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
+}
+
+void paired_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t pair : {0, 1})
+    for (int64_t threads : {1, 2})
+      for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{1024, 768, 768}, {1024, 768, 3072}, {1024, 256, 1024}})
+        b->Args({M, K, N, threads, pair});
+  b->ArgNames({"M", "K", "N", "threads", "linear"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+
+void attention_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t threads : {1, 2}) b->Args({96, 128, 64, threads});  // 8 sequences x 12 heads, T 128, D 64
+  b->ArgNames({"batch", "T", "D", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
+}
+
+}  // namespace
+
+BENCHMARK(BM_cblas_sgemm_nn)->Apply(gemm_shapes);
+BENCHMARK(BM_tz_matmul)->Apply(gemm_shapes);
+BENCHMARK(BM_cblas_sgemm_nt)->Apply(gemm_shapes);
+BENCHMARK(BM_tz_linear_bias)->Apply(gemm_shapes);
+BENCHMARK(BM_tz_matmul_transposed_view)->Apply(gemm_shapes);
+BENCHMARK(BM_paired)->Apply(paired_shapes);
+BENCHMARK(BM_cblas_sgemm_batched_loop)->Apply(attention_shapes);
+BENCHMARK(BM_tz_matmul_batched)->Apply(attention_shapes);
+
+int main(int argc, char** argv) {
+  // Reported, never changed: the environment decides which kernels OpenBLAS uses.
+  benchmark::AddCustomContext("openblas_core", tz::kernels::blas_core_name());
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  benchmark::AddCustomContext("OPENBLAS_CORETYPE", coretype ? coretype : "(unset)");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,252 @@
+// matmul / linear against a naive double-precision triple loop written here, over 2-D, batched,
+// broadcast, 1-D, transposed and otherwise strided operands; the gemm kernels against each other;
+// and the error messages. The oracle reads operands through at(), so it knows nothing about the
+// layouts the driver chooses.
+#include <catch2/catch.hpp>
+
+#include <cblas.h>
+
+#include <cmath>
+
+#include "tensor/kernels/gemm.h"
+#include "tensor/ops.h"
+#include "tensor/parallel.h"
+
+using namespace tz;
+
+namespace {
+
+// Multi-index helpers over a shape in row-major order.
+bool next_index(std::vector<int64_t>& idx, const Shape& shape) {
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (++idx[i] < shape[i]) return true;
+    idx[i] = 0;
+  }
+  return false;
+}
+
+// NumPy matmul for operands of >= 2 dims, in double: returns values in row-major order of out_shape.
+std::vector<double> naive_matmul(const Tensor& a, const Tensor& b, Shape& out_shape) {
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+  const size_t nd = std::max(ab.size(), bb.size());
+  Shape batch(nd, 1);
+  for (size_t i = 0; i < nd; ++i) {
+    int64_t da = i + ab.size() >= nd ? ab[i + ab.size() - nd] : 1;
+    int64_t db = i + bb.size() >= nd ? bb[i + bb.size() - nd] : 1;
+    batch[i] = std::max(da, db);
+  }
+  out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  std::vector<double> out;
+  std::vector<int64_t> bi(nd, 0);
+  do {
+    std::vector<int64_t> ia, ib;
+    for (size_t i = 0; i < ab.size(); ++i) ia.push_back(ab[i] == 1 ? 0 : bi[i + nd - ab.size()]);
+    for (size_t i = 0; i < bb.size(); ++i) ib.push_back(bb[i] == 1 ? 0 : bi[i + nd - bb.size()]);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          auto xa = ia, xb = ib;
+          xa.push_back(m), xa.push_back(k);
+          xb.push_back(k), xb.push_back(n);
+          acc += a.at(xa) * b.at(xb);
+        }
+        out.push_back(acc);
+      }
+  } while (nd > 0 && next_index(bi, batch));
+  return out;
+}
+
+void check_close(const Tensor& got, const Shape& shape, const std::vector<double>& want, double tol = 1e-4) {
+  REQUIRE(got.shape() == shape);
+  REQUIRE(got.is_contiguous());
+  auto v = got.to_vector<float>();
+  REQUIRE(v.size() == want.size());
+  double worst = 0;
+  for (size_t i = 0; i < v.size(); ++i) worst = std::max(worst, std::abs(v[i] - want[i]) / (1.0 + std::abs(want[i])));
+  INFO("max relative difference " << worst);
+  CHECK(worst < tol);
+}
+
+void check_matmul(const Tensor& a, const Tensor& b) {
+  INFO("a " << shape_str(a.shape()) << " strides " << shape_str(a.strides()) << ", b " << shape_str(b.shape())
+            << " strides " << shape_str(b.strides()));
+  Shape shape;
+  auto want = naive_matmul(a, b, shape);
+  check_close(raw::matmul(a, b), shape, want);
+}
+
+Tensor randn(const Shape& s, uint64_t seed) {
+  Generator g(seed);
+  return raw::randn(s, g);
+}
+
+}  // namespace
+
+TEST_CASE("matmul: 2-D against the naive loop at odd sizes", "[matmul]") {
+  const int64_t sizes[] = {1, 7, 17, 65};
+  uint64_t seed = 1;
+  for (int64_t m : sizes)
+    for (int64_t k : sizes)
+      for (int64_t n : sizes) {
+        Tensor a = randn({m, k}, seed++);
+        check_matmul(a, randn({k, n}, seed++));
+      }
+}
+
+TEST_CASE("matmul: batched and broadcast batch dims", "[matmul]") {
+  check_matmul(randn({3, 7, 17}, 1), randn({3, 17, 5}, 2));
+  check_matmul(randn({2, 1, 7, 5}, 3), randn({3, 5, 4}, 4));       // -> [2,3,7,4]
+  check_matmul(randn({4, 7, 5}, 5), randn({5, 9}, 6));             // shared b: one folded sgemm
+  check_matmul(randn({7, 5}, 7), randn({2, 3, 5, 9}, 8));          // shared a
+  check_matmul(randn({1, 3, 7, 5}, 9), randn({2, 1, 5, 1}, 10));
+  // a batch whose rows are not one uniform run (permuted batch dims): no fold, one call per item
+  check_matmul(raw::permute(randn({7, 3, 5}, 11), {1, 0, 2}), randn({5, 4}, 12));
+  // b broadcast by expand (stride 0 batch): no copy needed
+  check_matmul(randn({3, 4, 5}, 13), raw::expand(randn({1, 5, 6}, 14), {3, 5, 6}));
+}
+
+TEST_CASE("matmul: transposed and strided operands", "[matmul]") {
+  Tensor a = randn({17, 7}, 1), b = randn({65, 17}, 2);
+  check_matmul(raw::transpose(a, 0, 1), raw::transpose(b, 0, 1));  // [7,17] x [17,65], both Trans
+  check_matmul(randn({7, 17}, 3), raw::transpose(b, -1, -2));
+  check_matmul(raw::transpose(randn({3, 17, 7}, 4), -1, -2), randn({3, 17, 5}, 5));
+  // column-narrowed: leading dim larger than the column count
+  check_matmul(raw::narrow(randn({7, 20}, 6), 1, 2, 17), raw::narrow(randn({17, 30}, 7), 1, 5, 9));
+  // strides sgemm cannot take (step 2 in both dims, stride 0 inside the matrix): copied
+  check_matmul(raw::slice(raw::slice(randn({14, 34}, 8), 0, 0, 14, 2), 1, 0, 34, 2), randn({17, 3}, 9));
+  check_matmul(raw::expand(randn({1, 5}, 10), {4, 5}), randn({5, 3}, 11));
+  check_matmul(randn({4, 5}, 12), raw::expand(randn({5, 1}, 13), {5, 6}));
+  // batch of transposed views, as in attention's q @ k^T
+  Tensor q = randn({2, 3, 8, 4}, 14), k = randn({2, 3, 8, 4}, 15);
+  check_matmul(q, raw::transpose(k, -1, -2));
+}
+
+TEST_CASE("matmul: 1-D operands follow NumPy", "[matmul]") {
+  Tensor v = raw::from_vector(std::vector<float>{1, 2, 3}, {3});
+  Tensor w = raw::from_vector(std::vector<float>{4, 5, 6}, {3});
+  Tensor dot = raw::matmul(v, w);
+  CHECK(dot.dim() == 0);
+  CHECK(dot.item() == Approx(32.0));
+
+  Tensor m = raw::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {3, 2});  // [[1,2],[3,4],[5,6]]
+  Tensor vm = raw::matmul(v, m);  // [1*1+2*3+3*5, 1*2+2*4+3*6] = [22, 28]
+  REQUIRE(vm.shape() == Shape{2});
+  CHECK(vm.at({0}) == Approx(22));
+  CHECK(vm.at({1}) == Approx(28));
+  Tensor mv = raw::matmul(raw::transpose(m, 0, 1), v);  // [[1,3,5],[2,4,6]] @ v = [22, 28]
+  REQUIRE(mv.shape() == Shape{2});
+  CHECK(mv.at({0}) == Approx(22));
+  CHECK(mv.at({1}) == Approx(28));
+
+  // batched with a vector on either side, and a strided vector
+  Tensor bm = randn({4, 3, 5}, 1);
+  Tensor left = raw::matmul(v, bm);  // [4,5]
+  Tensor right = raw::matmul(raw::transpose(bm, -1, -2), v);  // [4,5]
+  REQUIRE(left.shape() == Shape{4, 5});
+  REQUIRE(right.shape() == Shape{4, 5});
+  for (int64_t b = 0; b < 4; ++b)
+    for (int64_t n = 0; n < 5; ++n) {
+      double want = 0;
+      for (int64_t k = 0; k < 3; ++k) want += v.at({k}) * bm.at({b, k, n});
+      CHECK(left.at({b, n}) == Approx(want).epsilon(1e-5).margin(1e-5));
+      CHECK(right.at({b, n}) == Approx(want).epsilon(1e-5).margin(1e-5));
+    }
+  Tensor strided = raw::slice(randn({10}, 2), 0, 0, 10, 2);  // 5 elements, stride 2
+  Tensor a = randn({3, 5}, 3);
+  Tensor r1 = raw::matmul(a, strided), r2 = raw::matmul(strided, raw::transpose(a, 0, 1));
+  for (int64_t i = 0; i < 3; ++i) {
+    double want = 0;
+    for (int64_t k = 0; k < 5; ++k) want += a.at({i, k}) * strided.at({k});
+    CHECK(r1.at({i}) == Approx(want).epsilon(1e-5).margin(1e-5));
+    CHECK(r2.at({i}) == Approx(want).epsilon(1e-5).margin(1e-5));
+  }
+}
+
+TEST_CASE("matmul: empty operands", "[matmul]") {
+  Tensor z = raw::matmul(randn({0, 3}, 1), randn({3, 4}, 2));
+  CHECK(z.shape() == Shape{0, 4});
+  Tensor k0 = raw::matmul(raw::full({2, 0}, 1.0), raw::full({0, 3}, 1.0));
+  REQUIRE(k0.shape() == Shape{2, 3});
+  for (float x : k0.to_vector<float>()) CHECK(x == 0.f);
+}
+
+TEST_CASE("matmul: many small products run batch-parallel and restore OpenBLAS threads", "[matmul]") {
+  const int before = get_num_threads();
+  set_num_threads(2);
+  check_matmul(randn({12, 16, 8}, 1), raw::transpose(randn({12, 16, 8}, 2), -1, -2));
+  check_matmul(randn({6, 2, 9, 7}, 3), randn({6, 2, 7, 11}, 4));
+  CHECK(openblas_get_num_threads() == 2);
+  set_num_threads(before);
+}
+
+TEST_CASE("matmul: gemm kernel agrees with its reference for all transposes", "[matmul][kernels]") {
+  const int64_t M = 17, N = 9, K = 13;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Tensor A = randn(ta ? Shape{K, M + 3} : Shape{M, K + 3}, 1);  // padded leading dims
+      Tensor B = randn(tb ? Shape{N, K + 2} : Shape{K, N + 2}, 2);
+      Tensor C1 = randn({M, N + 1}, 3), C2 = raw::clone(C1);
+      const int64_t lda = A.size(1), ldb = B.size(1), ldc = N + 1;
+      kernels::sgemm(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f, C1.data<float>(), ldc);
+      kernels::sgemm_reference(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
+                               C2.data<float>(), ldc);
+      auto v1 = C1.to_vector<float>(), v2 = C2.to_vector<float>();
+      for (size_t i = 0; i < v1.size(); ++i) CHECK(v1[i] == Approx(v2[i]).epsilon(1e-5).margin(1e-5));
+    }
+}
+
+TEST_CASE("matmul: error messages", "[matmul][errors]") {
+  CHECK_THROWS_WITH(raw::matmul(raw::zeros({2, 3, 5}), raw::zeros({4, 7})),
+                    "matmul: shapes [2,3,5] and [4,7] do not match (inner dims 5 vs 4)");
+  CHECK_THROWS_WITH(raw::matmul(raw::zeros({2, 3, 4}), raw::zeros({3, 4, 5})),
+                    Catch::Contains("batch dims of shapes [2,3,4] and [3,4,5] cannot be broadcast (2 vs 3"));
+  CHECK_THROWS_WITH(raw::matmul(raw::zeros({}), raw::zeros({3})),
+                    Catch::Contains("matmul: both operands need at least 1 dim, got shapes [] and [3]"));
+  CHECK_THROWS_WITH(raw::matmul(raw::zeros({2, 3}, DType::Int64), raw::zeros({3, 2})),
+                    Catch::Contains("matmul: expected float32 operands, got int64 and float32"));
+  CHECK_THROWS_WITH(raw::matmul(raw::zeros({3}), raw::zeros({4})),
+                    Catch::Contains("(inner dims 3 vs 4)"));
+}
+
+TEST_CASE("linear: x W^T + b against the naive loop", "[matmul][linear]") {
+  Tensor W = randn({7, 17}, 1), b = randn({7}, 2);
+  for (const Shape& xs : {Shape{5, 17}, Shape{2, 3, 17}, Shape{1, 17}, Shape{65, 17}}) {
+    Tensor x = randn(xs, 3);
+    Shape shape;
+    auto want = naive_matmul(x.dim() == 2 ? x : raw::reshape(x, {-1, 17}), raw::transpose(W, 0, 1), shape);
+    Shape out_shape = xs;
+    out_shape.back() = 7;
+    check_close(raw::linear(x, W, Tensor()), out_shape, want);
+    for (size_t i = 0; i < want.size(); ++i) want[i] += b.at({static_cast<int64_t>(i % 7)});
+    check_close(raw::linear(x, W, b), out_shape, want);
+  }
+  // 1-D input, non-contiguous weight (a transposed [in, out] table), non-contiguous input
+  Tensor x1 = randn({17}, 4);
+  Tensor Wt = raw::transpose(randn({17, 7}, 5), 0, 1);
+  Tensor y = raw::linear(x1, Wt, b);
+  REQUIRE(y.shape() == Shape{7});
+  for (int64_t o = 0; o < 7; ++o) {
+    double want = b.at({o});
+    for (int64_t i = 0; i < 17; ++i) want += x1.at({i}) * Wt.at({o, i});
+    CHECK(y.at({o}) == Approx(want).epsilon(1e-5).margin(1e-5));
+  }
+  Tensor xp = raw::permute(randn({17, 2, 3}, 6), {1, 2, 0});  // [2,3,17], feature dim strided
+  Tensor yp = raw::linear(xp, W, b);
+  REQUIRE(yp.shape() == Shape{2, 3, 7});
+  double want = b.at({4});
+  for (int64_t i = 0; i < 17; ++i) want += xp.at({1, 2, i}) * W.at({4, i});
+  CHECK(yp.at({1, 2, 4}) == Approx(want).epsilon(1e-5).margin(1e-5));
+}
+
+TEST_CASE("linear: error messages", "[matmul][linear][errors]") {
+  CHECK_THROWS_WITH(raw::linear(raw::zeros({2, 5}), raw::zeros({3, 4}), Tensor()),
+                    "linear: input shape [2,5] does not match weight shape [3,4] (in features 5 vs 4)");
+  CHECK_THROWS_WITH(raw::linear(raw::zeros({2, 4}), raw::zeros({3, 4}), raw::zeros({4})),
+                    Catch::Contains("linear: bias shape [4] does not match weight shape [3,4] (expected [3])"));
+  CHECK_THROWS_WITH(raw::linear(raw::zeros({2, 4}), raw::zeros({4}), Tensor()),
+                    Catch::Contains("linear: weight must be 2-D [out, in], got shape [4]"));
+}
