@@ -1,0 +1,28 @@
+// Shared by the fuzz targets: reads every element of every loaded tensor, so that AddressSanitizer
+// sees any tensor whose shape claims more bytes than its storage holds.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/io/checkpoint.h"
+
+namespace tz::fuzz {
+
+inline void touch(const tz::io::Checkpoint& ck) {
+  volatile double sink = 0;
+  for (const auto& [name, t] : ck.tensors) {
+    if (t.numel() == 0) continue;
+    const auto n = static_cast<size_t>(t.numel());
+    if (t.storage()->nbytes() < n * tz::dtype_size(t.dtype())) __builtin_trap();
+    if (t.dtype() == tz::DType::Float32) {
+      const float* p = t.data<float>();
+      for (size_t i = 0; i < n; ++i) sink = sink + p[i];
+    } else {
+      const int64_t* p = t.data<int64_t>();
+      for (size_t i = 0; i < n; ++i) sink = sink + static_cast<double>(p[i]);
+    }
+  }
+  if (ck.names.size() != ck.tensors.size()) __builtin_trap();  // names are unique
+}
+
+}  // namespace tz::fuzz
