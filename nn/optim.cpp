@@ -5,8 +5,14 @@
 // Python doubles that the kernel casts to float. We keep that chain per element. ATen's
 // `add_(x, alpha=a)` computes `self + a*x` with a fused multiply-add (vec::fmadd), so we use
 // std::fma exactly there; every other step is a separately rounded operation, and this file is
-// compiled without floating-point contraction so the compiler cannot fuse any other pair.
+// compiled without floating-point contraction (the pragma below, placed before any include so
+// every function here carries it) so the compiler cannot fuse any other multiply-add pair.
+// The update is written once as a template and run on xsimd batches plus a scalar tail.
+#pragma GCC optimize("fp-contract=off")
+
 #include "nn/optim.h"
+
+#include <xsimd/xsimd.hpp>
 
 #include <cmath>
 #include <set>
@@ -17,8 +23,6 @@
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 
-// After the includes, so it covers this file's own functions (the update loops) only.
-#pragma GCC optimize("fp-contract=off")
 
 namespace tz::optim {
 
@@ -72,6 +76,70 @@ void check_no_extra(const std::map<std::string, Tensor>& tensors, const std::set
                     const char* op) {
   for (const auto& [key, t] : tensors)
     TZ_CHECK(used.count(key), op, ": unexpected state tensor '", key, "'");
+}
+
+// ---- the update kernels ----
+// Each line is one torch op of the non-foreach path (named on the right), rounded to float32.
+// T is float or xsimd::batch<float>; both paths run the same expressions.
+
+using Batch = xsimd::batch<float>;
+
+// Runs update(T&...) over [0, n): full batches, then the scalar tail.
+template <class Update>
+void for_each_element(int64_t n, float* const* rw, int n_rw, const float* ro, Update update) {
+  constexpr int64_t W = static_cast<int64_t>(Batch::size);
+  int64_t k = 0;
+  for (; k + W <= n; k += W) {
+    Batch x[3] = {Batch(0.f), Batch(0.f), Batch(0.f)};  // slots beyond n_rw stay unused
+    for (int j = 0; j < n_rw; ++j) x[j] = Batch::load_unaligned(rw[j] + k);
+    update(Batch::load_unaligned(ro + k), x);
+    for (int j = 0; j < n_rw; ++j) x[j].store_unaligned(rw[j] + k);
+  }
+  for (; k < n; ++k) {
+    float x[3] = {0.f, 0.f, 0.f};
+    for (int j = 0; j < n_rw; ++j) x[j] = rw[j][k];
+    update(ro[k], x);
+    for (int j = 0; j < n_rw; ++j) rw[j][k] = x[j];
+  }
+}
+
+struct SGDScalars {
+  float wd, momentum, one_minus_dampening, neg_lr;
+  bool decay, use_momentum, first_step, nesterov;
+};
+
+// p = x[0], buf = x[1] (with momentum)
+template <class T>
+void sgd_update(const T& g, T* x, const SGDScalars& s) {
+  T& p = x[0];
+  T d = g;
+  if (s.decay) d = xsimd::fma(p, T(s.wd), d);  // d_p = d_p.add(param, alpha=wd)
+  if (s.use_momentum) {
+    T& buf = x[1];
+    if (s.first_step)
+      buf = d;  // buf = clone(d_p)
+    else
+      buf = xsimd::fma(d, T(s.one_minus_dampening), buf * T(s.momentum));  // buf.mul_(mom).add_(d_p, alpha=1-damp)
+    d = s.nesterov ? xsimd::fma(buf, T(s.momentum), d) : buf;  // d_p.add(buf, alpha=mom) or buf
+  }
+  p = xsimd::fma(d, T(s.neg_lr), p);  // param.add_(d_p, alpha=-lr)
+}
+
+struct AdamWScalars {
+  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
+};
+
+// p = x[0], m = x[1] (exp_avg), v = x[2] (exp_avg_sq)
+template <class T>
+void adamw_update(const T& g, T* x, const AdamWScalars& s) {
+  T& p = x[0];
+  T& m = x[1];
+  T& v = x[2];
+  p = p * T(s.decay);                                                 // param.mul_(1 - lr*wd)
+  m = xsimd::fma(g, T(s.one_minus_beta1), m * T(s.beta1));            // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+  v = v * T(s.beta2) + (T(s.one_minus_beta2) * g) * g;                // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
+  const T denom = xsimd::sqrt(v) / T(s.bias_correction2_sqrt) + T(s.eps);  // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
+  p = p + (T(s.neg_step_size) * m) / denom;                           // param.addcdiv_(exp_avg, denom, value=-step_size)
 }
 
 }  // namespace
@@ -155,23 +223,14 @@ void SGD::step() {
     const float wdf = static_cast<float>(wd);
     const bool first = momentum != 0 && !momentum_buffer_[i].defined();
     if (first) momentum_buffer_[i] = Tensor::empty(params_[i].shape());
+    SGDScalars sc{wdf, mom, one_minus_damp, lr_neg, wd != 0, momentum != 0, first, o_.nesterov};
     float* p = params_[i].data<float>();
     const float* g = grad.data<float>();
     float* buf = momentum != 0 ? momentum_buffer_[i].data<float>() : nullptr;
-    const bool nesterov = o_.nesterov;
     parallel_for(0, params_[i].numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        float d = g[k];
-        if (wd != 0) d = std::fma(p[k], wdf, d);  // d_p = d_p.add(param, alpha=wd)
-        if (buf) {
-          if (first)
-            buf[k] = d;  // buf = clone(d_p)
-          else
-            buf[k] = std::fma(d, one_minus_damp, buf[k] * mom);  // buf.mul_(m).add_(d_p, alpha=1-damp)
-          d = nesterov ? std::fma(buf[k], mom, d) : buf[k];
-        }
-        p[k] = std::fma(d, lr_neg, p[k]);  // param.add_(d_p, alpha=-lr)
-      }
+      float* rw[2] = {p + begin, buf ? buf + begin : nullptr};
+      for_each_element(end - begin, rw, buf ? 2 : 1, g + begin,
+                       [&](const auto& gk, auto* x) { sgd_update(gk, x, sc); });
     });
   }
 }
@@ -249,18 +308,14 @@ void AdamW::step() {
     const float eps = static_cast<float>(o_.eps);
     const float neg_step_size = static_cast<float>(-step_size);
 
+    AdamWScalars sc{decay, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, neg_step_size};
     float* p = params_[i].data<float>();
     const float* g = grad.data<float>();
     float* m = exp_avg_[i].data<float>();
     float* v = exp_avg_sq_[i].data<float>();
     parallel_for(0, params_[i].numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        p[k] = p[k] * decay;                                 // param.mul_(1 - lr*wd)
-        m[k] = std::fma(g[k], one_minus_b1, m[k] * b1);      // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-        v[k] = v[k] * b2 + (one_minus_b2 * g[k]) * g[k];     // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
-        const float denom = std::sqrt(v[k]) / bc2_sqrt + eps;  // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
-        p[k] = p[k] + (neg_step_size * m[k]) / denom;        // param.addcdiv_(m, denom, value=-step_size)
-      }
+      float* rw[3] = {p + begin, m + begin, v + begin};
+      for_each_element(end - begin, rw, 3, g + begin, [&](const auto& gk, auto* x) { adamw_update(gk, x, sc); });
     });
   }
 }
