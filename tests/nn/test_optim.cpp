@@ -265,8 +265,11 @@ TEST_CASE("resume from saved optimizer/scheduler state is bit-identical to an un
   for (const auto& [k, t] : first_half.opt->state_tensors()) opt_tensors[k] = raw::clone(t);
   const std::string opt_json = first_half.opt->state_scalars().dump();
   const std::string sched_json = first_half.sched->state().dump();
+  // HF groups: decay = fc1.weight, fc2.weight, unused.weight (0-2); then the biases and ln (3-7).
   CHECK(opt_tensors.count("state.0.exp_avg"));
-  CHECK_FALSE(opt_tensors.count("state.3.exp_avg"));  // "unused.weight" never stepped
+  CHECK(opt_tensors.count("state.3.exp_avg_sq"));
+  CHECK_FALSE(opt_tensors.count("state.2.exp_avg"));  // unused.weight never stepped
+  CHECK_FALSE(opt_tensors.count("state.7.exp_avg"));  // unused.bias never stepped
 
   manual_seed(12345);  // a differently initialised process
   Run resumed;
