@@ -54,71 +54,85 @@ std::size_t Vocab::longest_prefix(const char* s, std::size_t n, bool continuatio
 
 void Vocab::Trie::build(std::vector<std::pair<std::string_view, int32_t>> entries) {
   std::sort(entries.begin(), entries.end());
-  node_id.clear();
-  edge_begin.clear();
-  edge_count.clear();
-  edge_byte.clear();
-  edge_child.clear();
-  std::fill(std::begin(root), std::end(root), 0u);
-  build_node(entries, 0, entries.size(), 0);
-  // The root's edges double as the direct table.
-  for (uint32_t k = 0; k < edge_count[0]; ++k) root[edge_byte[edge_begin[0] + k]] = edge_child[edge_begin[0] + k];
+  // One edge per node but the root: count the distinct prefixes (adjacent in sorted order, so a
+  // prefix of length k is new when it differs from the previous entry's), then size the table for
+  // a load factor of at most 2/3 so probes stay short.
+  std::size_t edges = 0;
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    std::string_view cur = entries[k].first, prev = k ? entries[k - 1].first : std::string_view{};
+    std::size_t common = 0;
+    while (common < cur.size() && common < prev.size() && cur[common] == prev[common]) ++common;
+    edges += cur.size() - common;
+  }
+  std::size_t capacity = 1024;
+  while (capacity * 2 < edges * 3) capacity *= 2;
+  std::fill(std::begin(root_child), std::end(root_child), 0u);
+  std::fill(std::begin(root_id), std::end(root_id), -1);
+  table.assign(capacity, Edge{});
+  mask = capacity - 1;
+  n_nodes = 0;  // the root becomes node 0
+  int32_t root_token = -1;  // the empty token never matches
+  build_node(entries, 0, entries.size(), 0, root_token);
+}
+
+void Vocab::Trie::insert(uint32_t parent, uint8_t byte, uint32_t child, int32_t child_id) {
+  if (parent == 0) {
+    root_child[byte] = child;
+    root_id[byte] = child_id;
+    return;
+  }
+  for (uint64_t k = slot(parent, byte, mask);; k = (k + 1) & mask) {
+    if (table[k].child == 0) {
+      table[k] = Edge{parent, child, child_id, byte};
+      return;
+    }
+  }
 }
 
 uint32_t Vocab::Trie::build_node(const std::vector<std::pair<std::string_view, int32_t>>& e, std::size_t lo,
-                                 std::size_t hi, std::size_t depth) {
+                                 std::size_t hi, std::size_t depth, int32_t& node_token) {
   // e[lo, hi) are sorted and share their first `depth` bytes; the entry equal to that prefix, if
-  // any, sorts first.
-  uint32_t node = static_cast<uint32_t>(node_id.size());
-  node_id.push_back(-1);
-  edge_begin.push_back(0);
-  edge_count.push_back(0);
-  if (lo < hi && e[lo].first.size() == depth) node_id[node] = e[lo++].second;
-  std::vector<std::pair<uint8_t, uint32_t>> children;
+  // any, sorts first and is the token ending at this node.
+  uint32_t node = n_nodes++;
+  if (lo < hi && e[lo].first.size() == depth) node_token = e[lo++].second;
   while (lo < hi) {
     uint8_t b = static_cast<uint8_t>(e[lo].first[depth]);
     std::size_t group_end = lo;
     while (group_end < hi && static_cast<uint8_t>(e[group_end].first[depth]) == b) ++group_end;
-    children.emplace_back(b, build_node(e, lo, group_end, depth + 1));
+    int32_t child_token = -1;
+    uint32_t child = build_node(e, lo, group_end, depth + 1, child_token);
+    insert(node, b, child, child_token);
     lo = group_end;
-  }
-  edge_begin[node] = static_cast<uint32_t>(edge_byte.size());
-  edge_count[node] = static_cast<uint32_t>(children.size());
-  for (auto& [b, child] : children) {
-    edge_byte.push_back(b);
-    edge_child.push_back(child);
   }
   return node;
 }
 
 std::size_t Vocab::Trie::longest_prefix(const char* s, std::size_t n, int32_t& id) const {
   std::size_t best = 0;
-  if (node_id.empty()) return 0;
   uint32_t node = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  if (table.empty()) return 0;
+  if (n == 0 || root_child[static_cast<uint8_t>(s[0])] == 0) return 0;
+  node = root_child[static_cast<uint8_t>(s[0])];
+  if (root_id[static_cast<uint8_t>(s[0])] >= 0) {
+    best = 1;
+    id = root_id[static_cast<uint8_t>(s[0])];
+  }
+  for (std::size_t i = 1; i < n; ++i) {
     uint8_t b = static_cast<uint8_t>(s[i]);
-    uint32_t child = 0;
-    if (node == 0) {
-      child = root[b];
-    } else {
-      const uint8_t* bytes = edge_byte.data() + edge_begin[node];
-      uint32_t count = edge_count[node];
-      if (count <= 8) {
-        for (uint32_t k = 0; k < count; ++k)
-          if (bytes[k] == b) {
-            child = edge_child[edge_begin[node] + k];
-            break;
-          }
-      } else {
-        const uint8_t* it = std::lower_bound(bytes, bytes + count, b);
-        if (it != bytes + count && *it == b) child = edge_child[edge_begin[node] + static_cast<uint32_t>(it - bytes)];
+    const Edge* hit = nullptr;
+    for (uint64_t k = slot(node, b, mask);; k = (k + 1) & mask) {
+      const Edge& edge = table[k];
+      if (edge.child == 0) break;
+      if (edge.parent == node && edge.byte == b) {
+        hit = &edge;
+        break;
       }
     }
-    if (child == 0) break;
-    node = child;
-    if (node_id[node] >= 0) {
+    if (!hit) break;
+    node = hit->child;
+    if (hit->child_id >= 0) {
       best = i + 1;
-      id = node_id[node];
+      id = hit->child_id;
     }
   }
   return best;

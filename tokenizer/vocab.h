@@ -40,21 +40,32 @@ class Vocab {
   std::size_t longest_prefix(const char* s, std::size_t n, bool continuation, int32_t& id) const;
 
  private:
-  // A trie flattened into arrays. Node 0 is the root; its children are a direct 256-entry table,
-  // other nodes keep their (byte, child) edges sorted in one contiguous run of edge_byte_/edge_child_.
+  // A byte trie stored as one open-addressing hash table of edges: (parent node, byte) -> (child
+  // node, token id ending at the child). A step of the walk is one probe into one cache line,
+  // which matters because the table (~100k edges) does not fit in L1/L2.
   struct Trie {
-    std::vector<int32_t> node_id;         // token id ending at the node, or -1
-    std::vector<uint32_t> edge_begin;     // first edge of the node
-    std::vector<uint32_t> edge_count;     // number of edges
-    std::vector<uint8_t> edge_byte;
-    std::vector<uint32_t> edge_child;
-    uint32_t root[256] = {};              // child of the root per byte, 0 = none
+    struct Edge {
+      uint32_t parent = 0;
+      uint32_t child = 0;     // 0 = empty slot (the root is never a child)
+      int32_t child_id = -1;  // token id ending at the child, or -1
+      uint8_t byte = 0;
+    };
+    std::vector<Edge> table;
+    uint64_t mask = 0;
+    uint32_t root_child[256] = {};  // the root's edges, looked up directly (one per word)
+    int32_t root_id[256] = {};
+    uint32_t n_nodes = 1;
     void build(std::vector<std::pair<std::string_view, int32_t>> entries);
     std::size_t longest_prefix(const char* s, std::size_t n, int32_t& id) const;
 
    private:
+    void insert(uint32_t parent, uint8_t byte, uint32_t child, int32_t child_id);
     uint32_t build_node(const std::vector<std::pair<std::string_view, int32_t>>& e, std::size_t lo,
-                        std::size_t hi, std::size_t depth);
+                        std::size_t hi, std::size_t depth, int32_t& node_token);
+    static uint64_t slot(uint32_t parent, uint8_t byte, uint64_t mask) {
+      uint64_t key = (static_cast<uint64_t>(parent) << 8) | byte;
+      return (key * 0x9E3779B97F4A7C15ull >> 20) & mask;
+    }
   };
 
   struct Hash {

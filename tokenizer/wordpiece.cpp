@@ -3,6 +3,7 @@
 #include "tokenizer/wordpiece.h"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <mutex>
@@ -15,15 +16,65 @@ namespace tz::tokenizer {
 
 namespace {
 
+/// A per-thread memo of short words -> WordPiece result. Natural text repeats its frequent words
+/// all the time, and a hit costs one probe into this small table (it fits in L2) instead of a trie
+/// walk through the large vocabulary tables. The result is a pure function of the word's bytes
+/// and the vocabulary, so the memo cannot change any output; it is reset when another vocabulary
+/// (tokenizer) is used on the thread.
+struct WordCache {
+  static constexpr std::size_t kSize = 32768, kMaxBytes = 16, kMaxPieces = 3;
+  struct Entry {
+    uint64_t k0 = 0, k1 = 0;  // the word's bytes, zero padded
+    int32_t ids[kMaxPieces];
+    uint8_t ends[kMaxPieces];
+    uint8_t len = 0;           // 0 = empty slot
+    uint8_t n_pieces = 0;      // 0 = the word is [UNK]
+  };
+  const Vocab* owner = nullptr;
+  std::vector<Entry> entries;
+
+  static WordCache& for_vocab(const Vocab* vocab) {
+    thread_local WordCache cache;
+    if (cache.owner != vocab) {
+      cache.entries.assign(kSize, Entry{});
+      cache.owner = vocab;
+    }
+    return cache;
+  }
+};
+
 /// WordPiece on each word the basic tokenizer reports, appending to an Encoding.
 class ModelSink final : public WordSink {
  public:
   ModelSink(const Vocab& vocab, int64_t unk_id, const std::string& unk_token, std::size_t max_chars, Encoding& out)
-      : vocab_(vocab), unk_id_(unk_id), unk_token_(unk_token), max_chars_(max_chars), out_(out) {}
+      : vocab_(vocab), unk_id_(unk_id), unk_token_(unk_token), max_chars_(max_chars), out_(out),
+        cache_(WordCache::for_vocab(&vocab)) {}
 
   void on_word(const Word& w) override {
     const char* s = w.text.data();
     std::size_t n = w.text.size();
+    WordCache::Entry* slot = nullptr;
+    uint64_t k0 = 0, k1 = 0;
+    if (n <= WordCache::kMaxBytes) {
+      std::memcpy(&k0, s, std::min<std::size_t>(n, 8));
+      if (n > 8) std::memcpy(&k1, s + 8, n - 8);
+      uint64_t h = (k0 * 0x9E3779B97F4A7C15ull) ^ (k1 * 0xC2B2AE3D27D4EB4Full) ^ n;
+      h ^= h >> 29;
+      slot = &cache_.entries[(h * 0xBF58476D1CE4E5B9ull >> 40) & (WordCache::kSize - 1)];
+      if (slot->len == n && slot->k0 == k0 && slot->k1 == k1) {
+        if (slot->n_pieces == 0) {
+          push_unk(w);
+        } else {
+          std::size_t begin = 0;
+          for (uint8_t k = 0; k < slot->n_pieces; ++k) {
+            push(slot->ids[k], *vocab_.token(slot->ids[k]), w.orig_begin[begin], w.orig_end[slot->ends[k] - 1]);
+            begin = slot->ends[k];
+          }
+        }
+        ++word_index_;
+        return;
+      }
+    }
     bool bad = w.n_chars > max_chars_;
     pieces_.clear();
     // Greedy longest-match-first: the longest vocabulary token at the start, then the longest
@@ -39,10 +90,19 @@ class ModelSink final : public WordSink {
       start += len;
     }
     if (bad) {
-      TZ_CHECK(unk_id_ >= 0, "WordPiece: the unknown token '", unk_token_, "' is not in the vocabulary");
-      push(unk_id_, unk_token_, w.orig_begin[0], w.orig_end[n - 1]);
+      push_unk(w);
     } else {
       for (const Piece& p : pieces_) push(p.id, *vocab_.token(p.id), w.orig_begin[p.begin], w.orig_end[p.end - 1]);
+    }
+    if (slot && (bad || pieces_.size() <= WordCache::kMaxPieces)) {
+      slot->k0 = k0;
+      slot->k1 = k1;
+      slot->len = static_cast<uint8_t>(n);
+      slot->n_pieces = bad ? 0 : static_cast<uint8_t>(pieces_.size());
+      for (std::size_t k = 0; !bad && k < pieces_.size(); ++k) {
+        slot->ids[k] = static_cast<int32_t>(pieces_[k].id);
+        slot->ends[k] = static_cast<uint8_t>(pieces_[k].end);
+      }
     }
     ++word_index_;
   }
@@ -57,6 +117,10 @@ class ModelSink final : public WordSink {
     int64_t id;
     std::size_t begin, end;
   };
+  void push_unk(const Word& w) {
+    TZ_CHECK(unk_id_ >= 0, "WordPiece: the unknown token '", unk_token_, "' is not in the vocabulary");
+    push(unk_id_, unk_token_, w.orig_begin[0], w.orig_end[w.text.size() - 1]);
+  }
   void push(int64_t id, const std::string& token, std::size_t begin, std::size_t end) {
     out_.ids.push_back(id);
     out_.tokens.push_back(token);
@@ -69,6 +133,7 @@ class ModelSink final : public WordSink {
   const std::string& unk_token_;
   std::size_t max_chars_;
   Encoding& out_;
+  WordCache& cache_;
   int32_t word_index_ = 0;
   std::vector<Piece> pieces_;
 };
@@ -233,7 +298,8 @@ std::size_t WordPiece::added_by_template(bool pair) const {
   return n;
 }
 
-Encoding WordPiece::encode_sequence(std::string_view text, int sequence, const EncodeOptions& options) const {
+void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t type_id, const EncodeOptions& options,
+                                Encoding& out) const {
   const Model& m = *model_;
   if (!options.lenient_utf8) {
     std::size_t bad = unicode::find_invalid_utf8(text);
@@ -294,12 +360,8 @@ Encoding WordPiece::encode_sequence(std::string_view text, int sequence, const E
   }
   if (done < text.size()) splits.push_back({done, text.size(), -1});
 
-  // 2. Normalize, pre-tokenize and WordPiece each remaining piece.
-  Encoding out;
-  out.ids.reserve(text.size() / 4 + 4);
-  out.tokens.reserve(text.size() / 4 + 4);
-  out.offsets.reserve(text.size() / 4 + 4);
-  out.word_ids.reserve(text.size() / 4 + 4);
+  // 2. Normalize, pre-tokenize and WordPiece each remaining piece, appending to `out`.
+  std::size_t first = out.ids.size();
   ModelSink sink(*m.vocab, m.unk_id, m.config.unk_token, m.config.max_input_chars_per_word, out);
   thread_local BasicTokenizer::Scratch scratch;
   thread_local std::vector<NormalizedChar> normalized;
@@ -342,60 +404,91 @@ Encoding WordPiece::encode_sequence(std::string_view text, int sequence, const E
     }
     if (from < normalized.size()) basic_.pre_tokenize(normalized.data() + from, normalized.size() - from, scratch, sink);
   }
-  std::size_t n = out.ids.size();
-  out.type_ids.assign(n, sequence);
-  out.attention_mask.assign(n, 1);
-  out.special_tokens_mask.assign(n, 0);
-  out.sequence_ids.assign(n, sequence);
-  return out;
+  std::size_t n = out.ids.size() - first;
+  out.type_ids.insert(out.type_ids.end(), n, type_id);
+  out.attention_mask.insert(out.attention_mask.end(), n, 1);
+  out.special_tokens_mask.insert(out.special_tokens_mask.end(), n, 0);
+  out.sequence_ids.insert(out.sequence_ids.end(), n, sequence);
 }
+
+namespace {
+
+void reserve(Encoding& e, std::size_t n) {
+  e.ids.reserve(n);
+  e.tokens.reserve(n);
+  e.type_ids.reserve(n);
+  e.attention_mask.reserve(n);
+  e.special_tokens_mask.reserve(n);
+  e.offsets.reserve(n);
+  e.sequence_ids.reserve(n);
+  e.word_ids.reserve(n);
+}
+
+void push_special(Encoding& e, const TemplatePiece& p) {
+  e.ids.push_back(p.special_id);
+  e.tokens.push_back(p.special_token);
+  e.type_ids.push_back(p.type_id);
+  e.attention_mask.push_back(1);
+  e.special_tokens_mask.push_back(1);
+  e.offsets.push_back(Offset{});
+  e.sequence_ids.push_back(-1);
+  e.word_ids.push_back(-1);
+}
+
+}  // namespace
 
 Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options,
                                bool apply_padding) const {
   const Model& m = *model_;
-  Encoding ea = encode_sequence(a, 0, options);
-  Encoding eb;
-  if (b) eb = encode_sequence(*b, 1, options);
-  Encoding* pb = b ? &eb : nullptr;
-
-  if (options.truncation) {
-    const Truncation& t = *options.truncation;
-    // The crate checks the stride against max_length minus the single-sequence specials when the
-    // truncation is set, and subtracts the template's specials (for this input) when it is used.
-    // Both subtractions are unsigned: a max_length below the specials count wraps around and
-    // means "no truncation", which we reproduce.
-    std::size_t n_single = added_by_template(false);
-    TZ_CHECK(t.max_length < n_single || t.max_length - n_single >= t.stride, "truncation: stride ", t.stride,
-             " is greater than the effective max length ", t.max_length - n_single, " (= max_length ", t.max_length,
-             " - ", n_single, " special tokens)");
-    std::size_t n_added = added_by_template(b != nullptr);
-    Truncation effective = t;
-    bool wraps = false;
-    if (options.add_special_tokens && n_added > 0) {
-      wraps = t.max_length < n_added;
-      effective.max_length = t.max_length - n_added;
-    }
-    if (!wraps) detail::truncate_pair(ea, pb, effective);
-  }
-
+  const std::vector<TemplatePiece>& tpl = template_for(b != nullptr);
   Encoding out;
-  for (const TemplatePiece& p : template_for(b != nullptr)) {
-    if (p.is_sequence) {
-      Encoding& e = p.sequence == 0 ? ea : eb;
-      // Only the main encoding takes the template's type id; windows keep their sequence index.
-      std::fill(e.type_ids.begin(), e.type_ids.end(), p.type_id);
-      detail::merge(out, e);
-    } else if (options.add_special_tokens) {
-      Encoding s;
-      s.ids = {p.special_id};
-      s.tokens = {p.special_token};
-      s.type_ids = {p.type_id};
-      s.attention_mask = {1};
-      s.special_tokens_mask = {1};
-      s.offsets = {Offset{}};
-      s.sequence_ids = {-1};
-      s.word_ids = {-1};
-      detail::merge(out, s);
+  if (!options.truncation) {
+    // Nothing to cut: write the template and the sequences straight into the result.
+    reserve(out, (a.size() + (b ? b->size() : 0)) / 3 + 8);
+    for (const TemplatePiece& p : tpl) {
+      if (p.is_sequence)
+        encode_sequence(p.sequence == 0 ? a : *b, p.sequence, p.type_id, options, out);
+      else if (options.add_special_tokens)
+        push_special(out, p);
+    }
+  } else {
+    Encoding ea, eb;
+    encode_sequence(a, 0, 0, options, ea);
+    if (b) encode_sequence(*b, 1, 1, options, eb);
+    truncate_for_template(ea, b ? &eb : nullptr, *options.truncation, options.add_special_tokens);
+    if (ea.overflowing.empty() && eb.overflowing.empty()) {
+      // No windows to combine: append the pieces (moving the token strings).
+      reserve(out, ea.size() + eb.size() + tpl.size());
+      for (const TemplatePiece& p : tpl) {
+        if (p.is_sequence) {
+          Encoding& e = p.sequence == 0 ? ea : eb;
+          out.ids.insert(out.ids.end(), e.ids.begin(), e.ids.end());
+          out.tokens.insert(out.tokens.end(), std::make_move_iterator(e.tokens.begin()),
+                            std::make_move_iterator(e.tokens.end()));
+          out.type_ids.insert(out.type_ids.end(), e.size(), p.type_id);
+          out.attention_mask.insert(out.attention_mask.end(), e.size(), 1);
+          out.special_tokens_mask.insert(out.special_tokens_mask.end(), e.size(), 0);
+          out.offsets.insert(out.offsets.end(), e.offsets.begin(), e.offsets.end());
+          out.sequence_ids.insert(out.sequence_ids.end(), e.sequence_ids.begin(), e.sequence_ids.end());
+          out.word_ids.insert(out.word_ids.end(), e.word_ids.begin(), e.word_ids.end());
+        } else if (options.add_special_tokens) {
+          push_special(out, p);
+        }
+      }
+    } else {
+      // Windows combine the way the crate merges encodings piece by piece (encoding.h).
+      for (const TemplatePiece& p : tpl) {
+        if (p.is_sequence) {
+          Encoding& e = p.sequence == 0 ? ea : eb;
+          // Only the main encoding takes the template's type id; windows keep their sequence index.
+          std::fill(e.type_ids.begin(), e.type_ids.end(), p.type_id);
+          detail::merge(out, e);
+        } else if (options.add_special_tokens) {
+          Encoding s;
+          push_special(s, p);
+          detail::merge(out, s);
+        }
+      }
     }
   }
 
@@ -406,6 +499,24 @@ Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, co
   }
   if (options.char_offsets) fill_char_offsets(out, a, b ? *b : std::string_view{});
   return out;
+}
+
+void WordPiece::truncate_for_template(Encoding& a, Encoding* b, const Truncation& t, bool add_special_tokens) const {
+  // The crate checks the stride against max_length minus the single-sequence specials when the
+  // truncation is set, and subtracts the template's specials (for this input) when it is used.
+  // Both subtractions are unsigned: a max_length below the specials count wraps around and means
+  // "no truncation", which we reproduce.
+  std::size_t n_single = added_by_template(false);
+  TZ_CHECK(t.max_length < n_single || t.max_length - n_single >= t.stride, "truncation: stride ", t.stride,
+           " is greater than the effective max length ", t.max_length - n_single, " (= max_length ", t.max_length,
+           " - ", n_single, " special tokens)");
+  std::size_t n_added = added_by_template(b != nullptr);
+  Truncation effective = t;
+  if (add_special_tokens && n_added > 0) {
+    if (t.max_length < n_added) return;
+    effective.max_length = t.max_length - n_added;
+  }
+  detail::truncate_pair(a, b, effective);
 }
 
 Encoding WordPiece::encode(std::string_view text, const EncodeOptions& options) const {

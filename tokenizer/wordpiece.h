@@ -137,8 +137,10 @@ class WordPiece {
   };
 
   WordPiece(std::shared_ptr<const Vocab> vocab, WordPieceConfig config);
-  Encoding encode_sequence(std::string_view text, int sequence, const EncodeOptions& options) const;
+  void encode_sequence(std::string_view text, int sequence, int64_t type_id, const EncodeOptions& options,
+                       Encoding& out) const;
   Encoding encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options, bool pad) const;
+  void truncate_for_template(Encoding& a, Encoding* b, const Truncation& t, bool add_special_tokens) const;
   const std::vector<TemplatePiece>& template_for(bool pair) const;
   std::size_t added_by_template(bool pair) const;
 
