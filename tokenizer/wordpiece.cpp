@@ -166,7 +166,25 @@ struct Split {
   int64_t added_id;  // -1 for text
 };
 
+bool is_ascii(std::string_view s) {
+  std::size_t i = 0;
+  uint64_t bits = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    bits |= w;
+  }
+  for (; i < s.size(); ++i) bits |= static_cast<unsigned char>(s[i]);
+  return (bits & 0x8080808080808080ull) == 0;
+}
+
 void fill_char_offsets(Encoding& e, std::string_view a, std::string_view b) {
+  if (is_ascii(a) && is_ascii(b)) {
+    // One byte per code point: the offsets are the same.
+    e.char_offsets = e.offsets;
+    for (Encoding& o : e.overflowing) o.char_offsets = o.offsets;
+    return;
+  }
   e.char_offsets.resize(e.offsets.size());
   // Offsets of one sequence mostly grow, so a running cursor makes the conversion linear.
   struct Cursor {
