@@ -3,6 +3,7 @@
 #include "tokenizer/vocab.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "tensor/error.h"
 
@@ -11,6 +12,8 @@ namespace tz::tokenizer {
 Vocab::Vocab(std::vector<std::string> tokens, std::vector<bool> present, std::string continuing_prefix,
              std::size_t max_piece_bytes)
     : tokens_(std::move(tokens)), has_token_(std::move(present)), prefix_(std::move(continuing_prefix)) {
+  static std::atomic<uint64_t> next_uid{1};
+  uid_ = next_uid++;
   TZ_CHECK(has_token_.size() == tokens_.size(), "Vocab: ", tokens_.size(), " tokens but ",
            has_token_.size(), " presence flags");
   by_token_.reserve(tokens_.size());

@@ -34,6 +34,9 @@ class Vocab {
   /// One past the largest id.
   std::size_t id_limit() const { return tokens_.size(); }
   const std::string& continuing_prefix() const { return prefix_; }
+  /// A number no other vocabulary built in this process has (copies share it: same content).
+  /// Per-thread caches key on it; an address could be reused by a later, different vocabulary.
+  uint64_t uid() const { return uid_; }
 
   /// Length in bytes of the longest vocabulary token that is a prefix of s[0, n) and its id in
   /// `id`; 0 when there is none. `continuation` selects the `##` pieces (matched without the prefix).
@@ -77,6 +80,7 @@ class Vocab {
   std::vector<bool> has_token_;
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> by_token_;
   std::string prefix_;
+  uint64_t uid_ = 0;
   Trie start_, continuation_;
 };
 

@@ -19,8 +19,8 @@ namespace {
 /// A per-thread memo of short words -> WordPiece result. Natural text repeats its frequent words
 /// all the time, and a hit costs one probe into this small table (it fits in L2) instead of a trie
 /// walk through the large vocabulary tables. The result is a pure function of the word's bytes
-/// and the vocabulary, so the memo cannot change any output; it is reset when another vocabulary
-/// (tokenizer) is used on the thread.
+/// the vocabulary and max_input_chars_per_word, so the memo cannot change any output; it is reset
+/// when another vocabulary (tokenizer) is used on the thread.
 struct WordCache {
   static constexpr std::size_t kSize = 32768, kMaxBytes = 16, kMaxPieces = 3;
   struct Entry {
@@ -30,14 +30,16 @@ struct WordCache {
     uint8_t len = 0;           // 0 = empty slot
     uint8_t n_pieces = 0;      // 0 = the word is [UNK]
   };
-  const Vocab* owner = nullptr;
+  uint64_t owner = 0;  // Vocab::uid() of the vocabulary the entries belong to
+  std::size_t max_chars = 0;
   std::vector<Entry> entries;
 
-  static WordCache& for_vocab(const Vocab* vocab) {
+  static WordCache& for_vocab(const Vocab& vocab, std::size_t max_chars) {
     thread_local WordCache cache;
-    if (cache.owner != vocab) {
+    if (cache.owner != vocab.uid() || cache.max_chars != max_chars) {
       cache.entries.assign(kSize, Entry{});
-      cache.owner = vocab;
+      cache.owner = vocab.uid();
+      cache.max_chars = max_chars;
     }
     return cache;
   }
@@ -48,7 +50,7 @@ class ModelSink final : public WordSink {
  public:
   ModelSink(const Vocab& vocab, int64_t unk_id, const std::string& unk_token, std::size_t max_chars, Encoding& out)
       : vocab_(vocab), unk_id_(unk_id), unk_token_(unk_token), max_chars_(max_chars), out_(out),
-        cache_(WordCache::for_vocab(&vocab)) {}
+        cache_(WordCache::for_vocab(vocab, max_chars)) {}
 
   void on_word(const Word& w) override {
     const char* s = w.text.data();

@@ -217,3 +217,22 @@ TEST_CASE("malformed files are rejected with the file and line", "[tokenizer][wo
   CHECK_THROWS_AS(WordPiece::from_pretrained(dir / "missing"), tz::Error);
   fs::remove_all(dir);
 }
+
+TEST_CASE("the per-thread word memo never leaks results between vocabularies", "[tokenizer][wordpiece]") {
+  // Same words, different vocabularies, one after the other on one thread (a later vocabulary may
+  // even reuse the address of a destroyed one).
+  for (int round = 0; round < 3; ++round) {
+    {
+      auto a = WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cat", "##s"});
+      CHECK(a.tokenize("cats cat") == std::vector<std::string>{"cat", "##s", "cat"});
+    }
+    {
+      auto b = WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cats"});
+      CHECK(b.tokenize("cats cat") == std::vector<std::string>{"cats", "[UNK]"});
+    }
+  }
+  WordPieceConfig short_words;
+  short_words.max_input_chars_per_word = 3;
+  auto c = WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cats"}, short_words);
+  CHECK(c.tokenize("cats") == std::vector<std::string>{"[UNK]"});
+}
