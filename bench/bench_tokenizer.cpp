@@ -1,0 +1,116 @@
+// Tokenizer throughput on a line-per-input corpus, measured the way the HF anchor
+// (shared/bench/tokenizer-anchor/bench.js) measures it: every non-empty line encoded with special
+// tokens, MB = bytes of the lines joined by '\n', tokens = all ids including [CLS]/[SEP], the median
+// of `runs` timed passes after an untimed warm-up over the first 20,000 lines.
+//   bench_tokenizer CORPUS TOKENIZER [runs=3] [modes=line,batch1,batch2] [batch=1024]
+// Modes: line = one encode() per line; batchN = encode_batch() of `batch` lines on N threads.
+// Offsets are computed in every mode (byte offsets always; code point offsets too, as the anchor's
+// binding returns code point offsets). scripts/bench_tokenizer.sh runs this beside the anchor.
+// Not a Google Benchmark program: one pass over 20 MB is the measurement.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tokenizer/wordpiece.h"
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Process CPU time (all threads): on a shared machine wall time also counts other people's work.
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, sep);) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: bench_tokenizer CORPUS TOKENIZER [runs=3] [modes=line,batch1,batch2] [batch=1024]\n";
+    return 2;
+  }
+  int runs = argc > 3 ? std::stoi(argv[3]) : 3;
+  std::vector<std::string> modes = split(argc > 4 ? argv[4] : "line,batch1,batch2", ',');
+  std::size_t batch = argc > 5 ? std::stoul(argv[5]) : 1024;
+
+  std::ifstream in(argv[1], std::ios::binary);
+  if (!in) {
+    std::cerr << "cannot open " << argv[1] << "\n";
+    return 1;
+  }
+  std::vector<std::string> lines;
+  std::size_t bytes = 0;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) {
+      bytes += line.size() + 1;
+      lines.push_back(std::move(line));
+    }
+  if (bytes > 0) --bytes;  // joined by '\n': one separator fewer than lines
+  double mb = static_cast<double>(bytes) / 1e6;
+
+  auto tok = tz::tokenizer::WordPiece::from_pretrained(argv[2]);
+  tz::tokenizer::EncodeOptions options;
+  options.char_offsets = true;
+
+  auto run_mode = [&](const std::string& mode, std::size_t n_lines) -> std::size_t {
+    std::size_t n_tokens = 0;
+    if (mode == "line") {
+      for (std::size_t i = 0; i < n_lines; ++i) n_tokens += tok.encode(lines[i], options).size();
+      return n_tokens;
+    }
+    tz::tokenizer::EncodeOptions o = options;
+    o.num_threads = static_cast<unsigned>(std::stoul(mode.substr(5)));
+    std::vector<std::string> chunk;
+    for (std::size_t i = 0; i < n_lines; i += batch) {
+      chunk.assign(lines.begin() + static_cast<std::ptrdiff_t>(i),
+                   lines.begin() + static_cast<std::ptrdiff_t>(std::min(n_lines, i + batch)));
+      for (const auto& e : tok.encode_batch(chunk, o)) n_tokens += e.size();
+    }
+    return n_tokens;
+  };
+
+  std::printf("corpus %s: %.2f MB, %zu lines; tensorzoo WordPiece (byte + code point offsets)\n", argv[1], mb,
+              lines.size());
+  for (const std::string& mode : modes) {
+    if (mode != "line" && mode.rfind("batch", 0) != 0) {
+      std::cerr << "unknown mode " << mode << "\n";
+      return 2;
+    }
+    run_mode(mode, std::min<std::size_t>(lines.size(), 20000));  // warm-up
+    std::vector<double> times, cpu_times;
+    std::size_t n_tokens = 0;
+    for (int r = 0; r < runs; ++r) {
+      double t0 = now(), c0 = cpu_now();
+      n_tokens = run_mode(mode, lines.size());
+      times.push_back(now() - t0);
+      cpu_times.push_back(cpu_now() - c0);
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    double t = median(times), c = median(cpu_times);
+    std::printf("%-11s median %.2f s  %.2f MB/s  %.3f M tokens/s  (runs:", mode.c_str(), t, mb / t,
+                static_cast<double>(n_tokens) / t / 1e6);
+    for (double x : times) std::printf(" %.2f", x);
+    std::printf("; tokens=%zu; cpu %.2f s = %.2f MB/s per CPU-second)\n", n_tokens, c, mb / c);
+  }
+  return 0;
+}
