@@ -36,20 +36,20 @@ Intermediate::Intermediate(const ConvBertConfig& c) {
 
 Tensor Intermediate::forward(const Tensor& x) { return act(apply_dense(*dense, x)); }
 
-Output::Output(const ConvBertConfig& c) {
+LayerOutput::LayerOutput(const ConvBertConfig& c) {
   dense = register_module("dense", make_dense(c.intermediate_size, c.hidden_size, c.num_groups));
   layer_norm = register_module("LayerNorm", std::make_shared<nn::LayerNorm>(c.hidden_size, c.layer_norm_eps));
   dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.hidden_dropout_prob));
 }
 
-Tensor Output::forward(const Tensor& x, const Tensor& residual) {
+Tensor LayerOutput::forward(const Tensor& x, const Tensor& residual) {
   return layer_norm->forward(add(dropout->forward(apply_dense(*dense, x)), residual));
 }
 
 Layer::Layer(const ConvBertConfig& c) {
   attention = register_module("attention", std::make_shared<Attention>(c));
   intermediate = register_module("intermediate", std::make_shared<Intermediate>(c));
-  output = register_module("output", std::make_shared<Output>(c));
+  output = register_module("output", std::make_shared<LayerOutput>(c));
 }
 
 Tensor Layer::forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask, Tensor* probs) {

@@ -31,9 +31,9 @@ class Intermediate : public nn::Module {
   nn::Activation act;
 };
 
-class Output : public nn::Module {
+class LayerOutput : public nn::Module {
  public:
-  explicit Output(const ConvBertConfig& config);
+  explicit LayerOutput(const ConvBertConfig& config);
   Tensor forward(const Tensor& x, const Tensor& residual);
   std::shared_ptr<nn::Module> dense;
   std::shared_ptr<nn::LayerNorm> layer_norm;
@@ -46,7 +46,7 @@ class Layer : public nn::Module {
   Tensor forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask, Tensor* probs);
   std::shared_ptr<Attention> attention;
   std::shared_ptr<Intermediate> intermediate;
-  std::shared_ptr<Output> output;
+  std::shared_ptr<LayerOutput> output;
 };
 
 struct EncoderOutput {

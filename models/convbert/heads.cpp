@@ -32,7 +32,7 @@ ForMaskedLM::ForMaskedLM(const ConvBertConfig& c) {
 
 void ForMaskedLM::tie_weights() {
   Tensor w = convbert->embeddings->word_embeddings->weight;
-  generator_lm_head->weight = generator_lm_head->register_parameter("weight", w);
+  generator_lm_head->tie_weight(w);
 }
 
 std::vector<std::pair<std::string, std::string>> ForMaskedLM::tied_weights() const {

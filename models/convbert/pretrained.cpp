@@ -8,6 +8,8 @@
 
 #include "autograd/grad_mode.h"
 #include "tensor/io/checkpoint.h"
+#include "nn/init.h"
+#include "tensor/ops.h"
 
 namespace tz::convbert {
 

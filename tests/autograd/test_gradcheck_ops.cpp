@@ -111,7 +111,7 @@ TEST_CASE("gradcheck: softmax, log_softmax, layer_norm", "[autograd][gradcheck]"
   check([](const Inputs& x) { return softmax(x[0], -1); }, {rnd_t(4, 3)});
   check([](const Inputs& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }, {rnd({3, 6}), rnd({6}), rnd({6})});
   check([](const Inputs& x) { return layer_norm(x[0], Tensor(), Tensor(), 1e-12); }, {rnd({2, 2, 5})});
-  check([](const Inputs& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }, {rnd_t(4, 6), rnd({4}), rnd({4})});
+  check([](const Inputs& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }, {rnd_t(4, 6), rnd({6}), rnd({6})});
 }
 
 TEST_CASE("gradcheck: embedding, where, masked_fill, dropout", "[autograd][gradcheck]") {
