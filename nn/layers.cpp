@@ -2,10 +2,13 @@
 // Declarations and shape contracts: nn/layers.h. The ops: autograd/ops.h.
 #include "nn/layers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/ops.h"
 #include "nn/init.h"
+#include "nn/per_example_rng.h"
+#include "tensor/ops.h"
 
 namespace tz::nn {
 
@@ -80,7 +83,22 @@ Dropout::Dropout(double prob, Generator* gen) : p(prob), gen_(gen) {
 }
 
 Tensor Dropout::forward(const Tensor& x) {
-  return dropout(x, p, is_training(), gen_ ? *gen_ : default_generator());
+  PerExampleRng* rng = active_per_example_rng();
+  if (rng == nullptr || gen_ != nullptr || !is_training() || p == 0.0 || x.dim() == 0 || x.numel() == 0) {
+    return dropout(x, p, is_training(), gen_ ? *gen_ : default_generator());
+  }
+  // Per-example streams (nn/per_example_rng.h): row b's mask depends only on its example index.
+  const uint64_t stream = rng->next_stream++;
+  const int64_t rows = x.size(0), row_numel = x.numel() / rows;
+  Tensor mask = raw::zeros(x.shape());
+  float* out = mask.data<float>();
+  for (int64_t b = 0; b < rows; ++b) {
+    Generator gen = example_generator(rng->run_seed, rng->step, rng->first_example + b, stream);
+    Tensor row = raw::dropout_mask({row_numel}, p, gen);
+    const float* src = row.data<float>();
+    std::copy(src, src + row_numel, out + b * row_numel);
+  }
+  return mul(x, mask);
 }
 
 // ---- Conv1d --------------------------------------------------------------------------------------

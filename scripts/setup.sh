@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 shift || true
 
-packages=(build-essential cmake ninja-build pkg-config git libxsimd-dev libopenblas-dev
+packages=(build-essential cmake ninja-build pkg-config git openmpi-bin libopenmpi-dev libxsimd-dev libopenblas-dev
           nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev)
 missing=()
 for p in "${packages[@]}"; do
