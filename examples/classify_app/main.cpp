@@ -24,12 +24,16 @@ int main(int argc, char** argv) {
     model->eval();                 // dropout off
     tz::NoGradGuard no_grad;       // inference: no autograd graph is recorded
     const auto& labels = model->config().id2label;
+    tz::tokenizer::EncodeOptions options;
+    // Longer lines are cut to the number of positions the model has.
+    options.truncation = tz::tokenizer::Truncation{
+        .max_length = static_cast<size_t>(model->config().max_position_embeddings)};
 
     std::string line;
     while (std::getline(std::cin, line)) {
       // One line at a time, so no padding: ConvBERT's convolution half sees padding (as in HF),
       // so padding a row to a batch's length changes its logits slightly.
-      auto enc = tokenizer.encode(line, {.truncation = tz::tokenizer::Truncation{.max_length = 512}});
+      auto enc = tokenizer.encode(line, options);
       const int64_t T = static_cast<int64_t>(enc.size());
       tz::convbert::Inputs inputs;
       inputs.input_ids = tz::raw::from_vector(enc.ids, {1, T});

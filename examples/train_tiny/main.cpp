@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   tz::convbert::init_weights(model, /*seed=*/42);
 
   // The whole dataset is one batch, padded to its longest sentence.
-  auto enc = tokenizer.encode_batch(texts, {.padding = tz::tokenizer::Padding{}});
+  tz::tokenizer::EncodeOptions options;
+  options.padding = tz::tokenizer::Padding{};
+  auto enc = tokenizer.encode_batch(texts, options);
   const int64_t B = static_cast<int64_t>(enc.size()), T = static_cast<int64_t>(enc[0].size());
   std::vector<int64_t> ids, mask;
   for (const auto& e : enc) {
