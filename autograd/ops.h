@@ -8,6 +8,9 @@
 //   loss.cpp         cross_entropy, nll_loss, mse_loss, bce_with_logits
 // With grad mode off (NoGradGuard) an op costs what its kernel costs.
 // Shapes broadcast like NumPy wherever two tensors meet elementwise; dims may be negative.
+// Every op takes float32 tensors unless it says otherwise (ids and labels are int64) and returns a
+// new tensor (views share storage with their input). Bad shapes, dims or dtypes throw tz::Error
+// naming the op, the shapes and what was expected; nothing is modified in place.
 #pragma once
 
 #include <string>
@@ -21,6 +24,9 @@
 namespace tz {
 
 // ---- arithmetic (broadcasting) -------------------------------------------------------------------
+/// Elementwise a + b, a - b, a * b, a / b with NumPy broadcasting: the result has the broadcast
+/// shape; throws when the shapes do not broadcast. A broadcast input's gradient is summed back to
+/// its own shape. Division by zero follows IEEE (inf / NaN), as PyTorch.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -40,13 +46,20 @@ inline Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
 inline Tensor operator-(const Tensor& a) { return neg(a); }
 
 // ---- elementwise functions -----------------------------------------------------------------------
+/// Elementwise functions: the output has the input's shape. Out-of-domain inputs give IEEE
+/// results (log of a negative number is NaN, of 0 is -inf), as PyTorch; they do not throw.
 Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
+/// 1 / sqrt(a).
 Tensor rsqrt(const Tensor& a);
 Tensor tanh(const Tensor& a);
+/// 1 / (1 + exp(-a)).
 Tensor sigmoid(const Tensor& a);
+/// a^exponent elementwise; the common exponents (0, 1, 2, 3, +-0.5, -1, -2) are special-cased
+/// (products, sqrt, reciprocal), as PyTorch does; others use std::pow.
 Tensor pow(const Tensor& a, double exponent);
+/// max(a, 0); NaN passes through.
 Tensor relu(const Tensor& a);
 /// HF "gelu": x * 0.5 * (1 + erf(x / sqrt(2))).
 Tensor gelu(const Tensor& a);
@@ -65,9 +78,14 @@ Tensor dropout(const Tensor& a, double p, bool training, Generator& gen);
 // ---- reductions ----------------------------------------------------------------------------------
 /// Sum over `dims` (all dims when empty).
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+/// Mean over `dims` (all dims when empty). keepdim keeps the reduced dims with size 1.
 Tensor mean(const Tensor& a, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 
-// ---- views and joins -----------------------------------------------------------------------------
+// ---- views and joins
+// Each is the differentiable version of the tz::raw op of the same name (tensor/ops.h, where the
+// view rules are documented): reshape/view/permute/transpose/narrow/slice/select/unsqueeze/
+// squeeze/expand share storage with their input; contiguous copies only when needed; cat copies.
+// Throws tz::Error for dims out of range, sizes that do not fit, or a view the strides cannot express. -----------------------------------------------------------------------------
 Tensor reshape(const Tensor& a, const Shape& shape);
 Tensor view(const Tensor& a, const Shape& shape);
 Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);
@@ -79,6 +97,7 @@ Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor squeeze(const Tensor& a, int64_t dim);
 Tensor expand(const Tensor& a, const Shape& shape);
 Tensor contiguous(const Tensor& a);
+/// Concatenates along `dim`; all other dims must be equal.
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 
 // ---- neural-network ops --------------------------------------------------------------------------
@@ -86,7 +105,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// x [..., in] @ weight[out, in]^T + bias[out]; bias may be undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+/// exp(x) / sum(exp(x)) along `dim` (max subtracted first; an all -inf row gives zeros, not NaN).
 Tensor softmax(const Tensor& x, int64_t dim);
+/// x - log(sum(exp(x))) along `dim`, computed stably.
 Tensor log_softmax(const Tensor& x, int64_t dim);
 /// Over the last dim; weight/bias [C] may be undefined.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);

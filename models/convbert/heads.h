@@ -27,6 +27,8 @@ class GeneratorPredictions : public nn::Module {
 class ForMaskedLM : public PreTrainedModel {
  public:
   explicit ForMaskedLM(const ConvBertConfig& config);
+  /// logits [B, T, vocab_size]; with labels [B, T] (int64, -100 = not counted) also the mean
+  /// cross-entropy over the counted positions as `loss`.
   Output forward(const Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForMaskedLM"; }
   const ConvBertConfig& config() const override { return convbert->config(); }
@@ -52,6 +54,11 @@ class ClassificationHead : public nn::Module {
 class ForSequenceClassification : public PreTrainedModel {
  public:
   explicit ForSequenceClassification(const ConvBertConfig& config);
+  /// logits [B, num_labels] from the [CLS] (first) position. With labels, `loss` by
+  /// problem_type_for(labels): regression -> MSE (labels [B] with one label, else [B, num_labels];
+  /// converted to float); single-label -> cross-entropy (labels int64 [B] in [0, num_labels));
+  /// multi-label -> BCE-with-logits (labels [B, num_labels]). Throws tz::Error for labels of the
+  /// wrong dtype or shape.
   Output forward(const Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForSequenceClassification"; }
   const ConvBertConfig& config() const override { return convbert->config(); }
@@ -78,6 +85,7 @@ class ForMultipleChoice : public PreTrainedModel {
 class ForTokenClassification : public PreTrainedModel {
  public:
   explicit ForTokenClassification(const ConvBertConfig& config);
+  /// logits [B, T, num_labels]; with labels [B, T] (int64, -100 = not counted), cross-entropy `loss`.
   Output forward(const Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForTokenClassification"; }
   const ConvBertConfig& config() const override { return convbert->config(); }
@@ -90,6 +98,8 @@ class ForTokenClassification : public PreTrainedModel {
 class ForQuestionAnswering : public PreTrainedModel {
  public:
   explicit ForQuestionAnswering(const ConvBertConfig& config);
+  /// start_logits, end_logits [B, T]; with start_positions/end_positions [B] (int64; clamped to
+  /// [0, T], T itself ignored, as HF), `loss` = (CE(start) + CE(end)) / 2.
   Output forward(const Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForQuestionAnswering"; }
   const ConvBertConfig& config() const override { return convbert->config(); }
