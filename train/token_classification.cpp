@@ -71,6 +71,24 @@ std::size_t byte_of_code_point(const std::string& text, std::size_t cp) {
 
 }  // namespace
 
+std::vector<Entity> group_entities(const std::vector<std::string>& tags) {
+  // HF's pipeline: "B-X" begins X, "I-X" continues X, any other label L acts as "I-L"; "O" is no entity.
+  auto split = [](const std::string& t) -> std::pair<char, std::string> {
+    if (t.rfind("B-", 0) == 0) return {'B', t.substr(2)};
+    if (t.rfind("I-", 0) == 0) return {'I', t.substr(2)};
+    return {'I', t};
+  };
+  std::vector<Entity> out;
+  std::string open_type;  // type of the group being built, "" when none
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    auto [bi, type] = split(tags[i]);
+    bool continues = i > 0 && bi != 'B' && type == split(tags[i - 1]).second;
+    if (!continues && type != "O") out.push_back({type, i, i});
+    if (continues && type != "O") out.back().last = i;
+  }
+  return out;
+}
+
 TagSet::TagSet(std::vector<std::string> names) : names_(std::move(names)) {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     TZ_CHECK(ids_.emplace(names_[i], static_cast<int64_t>(i)).second, "TagSet: tag '", names_[i],
@@ -333,7 +351,7 @@ TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& e
   }
   std::vector<std::string> tags;
   for (const auto& w : r.words) tags.push_back(w.label);
-  for (const Entity& c : get_entities(tags)) {
+  for (const Entity& c : group_entities(tags)) {
     TaggedEntity e;
     e.type = c.type;
     e.first_word = c.first;

@@ -113,7 +113,13 @@ struct TaggedWord {
   std::size_t begin = 0, end = 0;
 };
 
-/// A BIO span (seqeval default-mode chunking over the words' tags) with the text it covers.
+/// HF's token-classification pipeline grouping: "B-X" starts an X entity, "I-X" continues the
+/// previous word's X entity or starts one (after O or another type), a label without a B-/I- prefix
+/// (e.g. "LABEL_3") acts as "I-LABEL_3", and "O" words belong to no entity. On B/I/O tags this is
+/// exactly seqeval's default-mode chunking (get_entities); it differs only on other tag shapes.
+std::vector<Entity> group_entities(const std::vector<std::string>& tags);
+
+/// A span of words (group_entities over the words' tags) with the text it covers.
 struct TaggedEntity {
   std::string type, text;
   float score = 0;  ///< mean of its words' scores

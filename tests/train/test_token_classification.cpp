@@ -173,3 +173,16 @@ TEST_CASE("token classification: words and BIO entities with character offsets",
   float s3 = static_cast<float>(std::exp(2.0) / (std::exp(2.0) + 5)), s4 = static_cast<float>(std::exp(4.0) / (std::exp(4.0) + 5));
   CHECK(r.entities[1].score == Approx((s3 + s4) / 2));
 }
+
+TEST_CASE("group_entities: seqeval's chunks on B/I/O tags; plain labels group by name", "[train][tokcls]") {
+  // Every B/I/O sequence of length 5 over two types: the pipeline grouping equals seqeval's.
+  const std::vector<std::string> alphabet{"O", "B-A", "I-A", "B-B", "I-B"};
+  for (int code = 0; code < 5 * 5 * 5 * 5 * 5; ++code) {
+    std::vector<std::string> tags;
+    for (int k = 0, c = code; k < 5; ++k, c /= 5) tags.push_back(alphabet[static_cast<std::size_t>(c % 5)]);
+    INFO(tags[0] << " " << tags[1] << " " << tags[2] << " " << tags[3] << " " << tags[4]);
+    CHECK(group_entities(tags) == get_entities(tags));
+  }
+  CHECK(group_entities({"LABEL_3", "LABEL_3", "O", "LABEL_2"}) ==
+        std::vector<Entity>{{"LABEL_3", 0, 1}, {"LABEL_2", 3, 3}});
+}
