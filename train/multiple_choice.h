@@ -7,6 +7,9 @@
 //       as ConvBertForMultipleChoice expects (DataCollatorForMultipleChoice);
 //   (c) post-processing: softmax over the N choice logits;
 //   (d) the metric: accuracy of the argmax choice.
+// Beware (HF does the same): ConvBertForMultipleChoice scores a choice from its LAST position
+// (SequenceSummary "last"), which is a padding token for every choice shorter than the batch's
+// longest, so a choice's logit depends on how the batch was padded.
 // Not here: the training loop (trainer.h), the model head (models/convbert/heads.h).
 #pragma once
 
