@@ -17,7 +17,7 @@ namespace tz::train {
 namespace {
 
 // Splits RFC 4180 CSV text into rows of fields; `row_lines` gets each row's first line number.
-std::vector<std::vector<std::string>> parse_csv(const std::string& text, const std::string& where,
+std::vector<std::vector<std::string>> split_csv_rows(const std::string& text, const std::string& where,
                                                 std::vector<std::size_t>& row_lines) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row;
@@ -92,7 +92,7 @@ std::vector<MultipleChoiceExample> read_multiple_choice_csv(const std::filesyste
   std::stringstream ss;
   ss << in.rdbuf();
   std::vector<std::size_t> lines;
-  auto rows = parse_csv(ss.str(), path.string(), lines);
+  auto rows = split_csv_rows(ss.str(), path.string(), lines);
   TZ_CHECK(!rows.empty(), "read_multiple_choice_csv: '", path.string(), "' is empty");
   std::map<std::string, std::size_t> col;
   for (std::size_t i = 0; i < rows[0].size(); ++i) col[rows[0][i]] = i;
@@ -248,6 +248,29 @@ double choice_accuracy(std::span<const float> logits, std::size_t num_choices, s
     right += static_cast<int64_t>(std::max_element(row.begin(), row.end()) - row.begin()) == labels[b];
   }
   return static_cast<double>(right) / static_cast<double>(labels.size());
+}
+
+std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel& model,
+                                                       const std::vector<MultipleChoiceFeature>& features,
+                                                       std::size_t batch_size, int64_t pad_id) {
+  TZ_CHECK(batch_size > 0, "evaluate_multiple_choice: batch_size must be positive");
+  NoGradGuard no_grad;
+  double loss_sum = 0, right = 0;
+  for (std::size_t first = 0; first < features.size(); first += batch_size) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = first; i < std::min(features.size(), first + batch_size); ++i) {
+      TZ_CHECK(features[i].label >= 0, "evaluate_multiple_choice: example ", i, " has no label");
+      idx.push_back(i);
+    }
+    convbert::Inputs in = collate_multiple_choice(features, idx, pad_id);
+    convbert::Output out = model.forward(in);
+    if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
+    std::vector<float> logits = raw::contiguous(out.logits).to_vector<float>();
+    std::vector<int64_t> labels = in.labels.to_vector<int64_t>();
+    right += choice_accuracy(logits, features[idx[0]].input_ids.size(), labels) * static_cast<double>(idx.size());
+  }
+  double n = features.empty() ? 1.0 : static_cast<double>(features.size());
+  return {{"eval_loss", loss_sum / n}, {"accuracy", right / n}};
 }
 
 std::vector<float> choose(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& context,

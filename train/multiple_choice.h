@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +66,12 @@ convbert::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature
 std::vector<float> choice_probabilities(std::span<const float> logits);
 /// Fraction of rows of logits [B, N] (row-major) whose argmax equals labels[b].
 double choice_accuracy(std::span<const float> logits, std::size_t num_choices, std::span<const int64_t> labels);
+
+/// Evaluation: the model (eval mode set by the caller, no gradients) over labelled `features`,
+/// batch_size examples at a time; returns "eval_loss" (averaged over examples) and "accuracy".
+std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel& model,
+                                                       const std::vector<MultipleChoiceFeature>& features,
+                                                       std::size_t batch_size, int64_t pad_id);
 
 /// Runs a ForMultipleChoice model on (context, start + ending) for every ending; returns the
 /// probability of each ending.

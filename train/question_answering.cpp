@@ -12,6 +12,7 @@
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "tokenizer/unicode.h"
+#include "train/squad_metric.h"
 
 namespace tz::train {
 namespace {
@@ -366,6 +367,46 @@ std::map<std::string, std::vector<std::string>> squad_gold(const std::vector<QAE
   std::map<std::string, std::vector<std::string>> gold;
   for (const auto& ex : examples) gold[ex.id] = ex.answer_texts;
   return gold;
+}
+
+std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, const std::vector<QAExample>& examples,
+                                          const std::vector<QAFeature>& features, std::size_t batch_size,
+                                          int64_t pad_id, const QAPostprocessOptions& post,
+                                          std::vector<QAPrediction>* predictions) {
+  TZ_CHECK(batch_size > 0, "evaluate_qa: batch_size must be positive");
+  NoGradGuard no_grad;
+  std::vector<std::vector<float>> starts, ends;
+  double loss_sum = 0;
+  for (std::size_t first = 0; first < features.size(); first += batch_size) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = first; i < std::min(features.size(), first + batch_size); ++i) idx.push_back(i);
+    convbert::Output out = model.forward(collate_qa(features, idx, pad_id, true));
+    TZ_CHECK(out.start_logits.defined() && out.end_logits.defined(), "evaluate_qa: ", model.architecture(),
+             " gives no start/end logits");
+    if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
+    std::vector<float> s = raw::contiguous(out.start_logits).to_vector<float>();
+    std::vector<float> e = raw::contiguous(out.end_logits).to_vector<float>();
+    const std::size_t T = static_cast<std::size_t>(out.start_logits.size(1));
+    for (std::size_t b = 0; b < idx.size(); ++b) {
+      starts.emplace_back(s.begin() + b * T, s.begin() + (b + 1) * T);
+      ends.emplace_back(e.begin() + b * T, e.begin() + (b + 1) * T);
+    }
+  }
+  std::vector<QAPrediction> preds = postprocess_qa_predictions(examples, features, starts, ends, post);
+  std::map<std::string, std::string> by_id;
+  for (const auto& p : preds) by_id[p.id] = p.text;
+  SquadScores sc = squad_scores(by_id, squad_gold(examples));
+  std::map<std::string, double> m{{"eval_loss", features.empty() ? 0.0 : loss_sum / static_cast<double>(features.size())},
+                                  {"exact_match", sc.exact_match},
+                                  {"f1", sc.f1}};
+  if (post.version_2_with_negative) {
+    m["HasAns_exact"] = sc.has_answer_exact;
+    m["HasAns_f1"] = sc.has_answer_f1;
+    m["NoAns_exact"] = sc.no_answer_exact;
+    m["NoAns_f1"] = sc.no_answer_f1;
+  }
+  if (predictions) *predictions = std::move(preds);
+  return m;
 }
 
 QAPrediction answer_question(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok,

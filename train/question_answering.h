@@ -114,6 +114,15 @@ std::vector<QAPrediction> postprocess_qa_predictions(const std::vector<QAExample
 /// id -> answer texts, the gold side of squad_scores.
 std::map<std::string, std::vector<std::string>> squad_gold(const std::vector<QAExample>& examples);
 
+/// Evaluation as run_qa reports it: every feature through the model (eval mode set by the caller,
+/// no gradients) batch_size windows at a time, post-processed per example, scored with SQuAD EM / F1.
+/// Returns "eval_loss" (the model's loss with the features' positions, averaged over windows),
+/// "exact_match" and "f1" (percent; v2 adds "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1").
+std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, const std::vector<QAExample>& examples,
+                                          const std::vector<QAFeature>& features, std::size_t batch_size,
+                                          int64_t pad_id, const QAPostprocessOptions& post = {},
+                                          std::vector<QAPrediction>* predictions = nullptr);
+
 /// Runs a ForQuestionAnswering model on every window of one (question, context) and post-processes.
 QAPrediction answer_question(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok,
                              const std::string& question, const std::string& context, const QAOptions& options = {},

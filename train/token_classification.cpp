@@ -322,6 +322,40 @@ void tags_for_metric(const TokenClassificationFeature& feature, const float* log
   }
 }
 
+std::map<std::string, double> evaluate_token_classification(convbert::PreTrainedModel& model,
+                                                            const std::vector<TokenClassificationFeature>& features,
+                                                            const TagSet& tags, std::size_t batch_size, int64_t pad_id,
+                                                            SeqevalReport* report) {
+  TZ_CHECK(batch_size > 0, "evaluate_token_classification: batch_size must be positive");
+  NoGradGuard no_grad;
+  std::vector<std::vector<std::string>> truth, predicted;
+  double loss_sum = 0;
+  for (std::size_t first = 0; first < features.size(); first += batch_size) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = first; i < std::min(features.size(), first + batch_size); ++i) idx.push_back(i);
+    convbert::Inputs in = collate_token_classification(features, idx, pad_id);
+    convbert::Output out = model.forward(in);
+    TZ_CHECK(out.logits.dim() == 3 && out.logits.size(2) == static_cast<int64_t>(tags.size()),
+             "evaluate_token_classification: logits ", out.logits.to_string(0), " do not have ", tags.size(), " labels");
+    if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
+    std::vector<float> logits = raw::contiguous(out.logits).to_vector<float>();
+    const std::size_t T = static_cast<std::size_t>(out.logits.size(1));
+    for (std::size_t b = 0; b < idx.size(); ++b) {
+      truth.emplace_back();
+      predicted.emplace_back();
+      tags_for_metric(features[idx[b]], logits.data() + b * T * tags.size(), tags.size(), tags, truth.back(),
+                      predicted.back());
+    }
+  }
+  SeqevalReport r = seqeval(truth, predicted);
+  if (report) *report = r;
+  return {{"eval_loss", features.empty() ? 0.0 : loss_sum / static_cast<double>(features.size())},
+          {"precision", r.overall.precision},
+          {"recall", r.overall.recall},
+          {"f1", r.overall.f1},
+          {"accuracy", r.accuracy}};
+}
+
 TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& encoding, const float* logits,
                            const TagSet& labels) {
   TZ_CHECK(encoding.char_offsets.size() == encoding.size(),

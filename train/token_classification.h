@@ -103,6 +103,15 @@ convbert::Inputs collate_token_classification(const std::vector<TokenClassificat
 void tags_for_metric(const TokenClassificationFeature& feature, const float* logits, std::size_t num_labels,
                      const TagSet& labels, std::vector<std::string>& truth, std::vector<std::string>& predicted);
 
+/// Evaluation as run_ner reports it: the model (put in eval mode by the caller) runs over `features`
+/// in order, batch_size rows at a time, without gradients; returns "eval_loss" (the model's loss,
+/// averaged over rows), "precision", "recall", "f1" (seqeval overall) and "accuracy" (token accuracy).
+/// `report` receives the full seqeval report when given.
+std::map<std::string, double> evaluate_token_classification(convbert::PreTrainedModel& model,
+                                                            const std::vector<TokenClassificationFeature>& features,
+                                                            const TagSet& tags, std::size_t batch_size, int64_t pad_id,
+                                                            SeqevalReport* report = nullptr);
+
 // ---- inference -----------------------------------------------------------------------------------
 
 /// A word of the input text (as the tokenizer's pre-tokenizer splits it) with its predicted tag: the

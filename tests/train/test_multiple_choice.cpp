@@ -107,3 +107,39 @@ TEST_CASE("multiple choice: probabilities and accuracy", "[train][mc]") {
   CHECK(choice_accuracy(batch, 2, labels) == Approx(0.5));
   CHECK_THROWS(choice_accuracy(batch, 3, labels));
 }
+
+#include "autograd/grad_mode.h"
+#include "models/convbert/pretrained.h"
+#include "nn/optim.h"
+#include "tests/test_util.h"
+
+TEST_CASE("multiple choice: [B, N, S] batches train the tiny reference model", "[train][mc][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-multiple-choice")) return;
+  auto dir = (tz::test::reference_dir() / "convbert" / "tiny-multiple-choice").string();
+  tz::convbert::LoadOptions lo;
+  lo.verbose = false;
+  auto model = tz::convbert::from_pretrained(dir, lo);
+  model->eval();
+  auto tok = WordPiece::from_pretrained(dir);
+  std::vector<MultipleChoiceExample> data{{"The cat", "It", {"sat on the mat.", "flew to the moon.", "read a book."}, 0},
+                                          {"The bird", "It", {"swam home.", "flew away.", "drove a car."}, 1},
+                                          {"The fish", "It", {"climbed a tree.", "sang a song.", "swam in the river."}, 2},
+                                          {"The dog", "It", {"barked at the man.", "wrote a letter.", "flew away."}, 0}};
+  auto feats = make_multiple_choice_features(tok, data);
+  std::vector<std::size_t> all{0, 1, 2, 3};
+  auto batch = collate_multiple_choice(feats, all, tok.pad_id());
+  REQUIRE(batch.input_ids.dim() == 3);
+  auto before = evaluate_multiple_choice(*model, feats, 3, tok.pad_id());
+  tz::optim::AdamW adam(model->parameters(), {.lr = 3e-3, .weight_decay = 0.0});
+  for (int step = 0; step < 40; ++step) {
+    auto out = model->forward(batch);
+    adam.zero_grad();
+    out.loss.backward();
+    adam.step();
+  }
+  // Evaluated in batches of 3 (other padding than training's batch of 4).
+  auto after = evaluate_multiple_choice(*model, feats, 3, tok.pad_id());
+  INFO("loss " << before.at("eval_loss") << " -> " << after.at("eval_loss"));
+  CHECK(after.at("eval_loss") < 0.5 * before.at("eval_loss"));
+  CHECK(after.at("accuracy") == 1.0);
+}

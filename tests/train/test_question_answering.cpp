@@ -230,3 +230,46 @@ TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
   CHECK(squad_gold(ex).at("a") == std::vector<std::string>{"Paris"});
   for (auto p : {squad, jsonl, jsonl_as_json, bad}) std::filesystem::remove(p);
 }
+
+#include "autograd/grad_mode.h"
+#include "models/convbert/pretrained.h"
+#include "nn/optim.h"
+#include "tests/test_util.h"
+
+TEST_CASE("QA: windows train the tiny reference model to the answers", "[train][qa][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-qa")) return;
+  auto dir = (tz::test::reference_dir() / "convbert" / "tiny-qa").string();
+  tz::convbert::LoadOptions lo;
+  lo.verbose = false;
+  auto model = tz::convbert::from_pretrained(dir, lo);
+  model->eval();
+  auto tok = WordPiece::from_pretrained(dir);
+  const std::string ctx = "John lives in New York. Mary moved to Paris in 1990. Peter works near the river in London.";
+  std::vector<QAExample> data{{"a", "Where does John live?", ctx, {"New York"}, {14}},
+                              {"b", "Where did Mary move?", ctx, {"Paris"}, {38}},
+                              {"c", "When did Mary move?", ctx, {"1990"}, {47}},
+                              {"d", "Where does Peter work?", ctx, {"London"}, {83}}};
+  for (const auto& e : data) REQUIRE(ctx.substr(e.answer_starts[0], e.answer_texts[0].size()) == e.answer_texts[0]);
+  QAOptions opt{.max_length = 24, .doc_stride = 6};
+  auto feats = prepare_qa_features(tok, data, opt);
+  REQUIRE(feats.size() > data.size());  // several windows per example
+  std::vector<std::size_t> all(feats.size());
+  std::iota(all.begin(), all.end(), 0);
+  auto batch = collate_qa(feats, all, tok.pad_id());
+  auto before = evaluate_qa(*model, data, feats, 4, tok.pad_id());
+  tz::optim::AdamW adam(model->parameters(), {.lr = 3e-3, .weight_decay = 0.0});
+  for (int step = 0; step < 300; ++step) {
+    auto out = model->forward(batch);
+    adam.zero_grad();
+    out.loss.backward();
+    adam.step();
+  }
+  std::vector<QAPrediction> preds;
+  auto after = evaluate_qa(*model, data, feats, 4, tok.pad_id(), {}, &preds);
+  INFO("loss " << before.at("eval_loss") << " -> " << after.at("eval_loss") << ", EM " << before.at("exact_match")
+               << " -> " << after.at("exact_match"));
+  CHECK(after.at("eval_loss") < 0.5 * before.at("eval_loss"));
+  CHECK(after.at("exact_match") == 100.0);
+  CHECK(preds[1].text == "Paris");
+  CHECK(preds[1].begin == 38);
+}

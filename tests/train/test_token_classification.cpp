@@ -186,3 +186,67 @@ TEST_CASE("group_entities: seqeval's chunks on B/I/O tags; plain labels group by
   CHECK(group_entities({"LABEL_3", "LABEL_3", "O", "LABEL_2"}) ==
         std::vector<Entity>{{"LABEL_3", 0, 1}, {"LABEL_2", 3, 3}});
 }
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "models/convbert/pretrained.h"
+#include "nn/optim.h"
+#include "tensor/ops.h"
+#include "tests/test_util.h"
+
+TEST_CASE("token classification: collated batches train the tiny reference model", "[train][tokcls][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-token-cls")) return;
+  auto dir = (tz::test::reference_dir() / "convbert" / "tiny-token-cls").string();
+  tz::convbert::LoadOptions lo;
+  lo.verbose = false;
+  auto model = tz::convbert::from_pretrained(dir, lo);
+  model->eval();  // no dropout: the loss is a deterministic function of the weights
+  auto tok = WordPiece::from_pretrained(dir);
+  TagSet tags({"B-LOC", "B-PER", "I-LOC", "I-PER", "O"});  // the model has 5 labels
+  std::vector<TokenClassificationExample> data{
+      {{"John", "Smith", "lives", "in", "New", "York"}, {"B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC"}},
+      {{"Mary", "went", "to", "Paris"}, {"B-PER", "O", "O", "B-LOC"}},
+      {{"the", "river", "is", "near", "London"}, {"O", "O", "O", "O", "B-LOC"}},
+      {{"we", "met", "Peter"}, {"O", "O", "B-PER"}}};
+  auto feats = make_token_classification_features(tok, data, tags);
+  std::vector<std::size_t> all{0, 1, 2, 3};
+  auto batch = collate_token_classification(feats, all, tok.pad_id());
+
+  // The model's loss is the cross-entropy over the positions whose label is not -100.
+  {
+    tz::NoGradGuard no_grad;
+    auto out = model->forward(batch);
+    auto logits = tz::raw::contiguous(out.logits).to_vector<float>();
+    auto labels = batch.labels.to_vector<int64_t>();
+    double sum = 0;
+    int n = 0;
+    for (std::size_t t = 0; t < labels.size(); ++t) {
+      if (labels[t] == kTokenClassificationIgnore) continue;
+      const float* row = logits.data() + t * 5;
+      double z = 0;
+      for (int k = 0; k < 5; ++k) z += std::exp(static_cast<double>(row[k]));
+      sum += std::log(z) - row[labels[t]];
+      ++n;
+    }
+    CHECK(n == 18);  // one label per word
+    CHECK(out.loss.item() == Approx(sum / n).epsilon(1e-5));
+  }
+
+  auto before = evaluate_token_classification(*model, feats, tags, 3, tok.pad_id());
+  tz::optim::AdamW opt(model->parameters(), {.lr = 3e-3, .weight_decay = 0.0});
+  for (int step = 0; step < 60; ++step) {
+    auto out = model->forward(batch);
+    opt.zero_grad();
+    out.loss.backward();
+    opt.step();
+  }
+  SeqevalReport report;
+  auto after = evaluate_token_classification(*model, feats, tags, 3, tok.pad_id(), &report);
+  INFO("loss " << before.at("eval_loss") << " -> " << after.at("eval_loss") << ", f1 " << before.at("f1") << " -> "
+               << after.at("f1"));
+  CHECK(after.at("eval_loss") < 0.5 * before.at("eval_loss"));
+  CHECK(after.at("accuracy") == 1.0);
+  CHECK(after.at("f1") == 1.0);
+  CHECK(report.overall.support == 6);
+}
