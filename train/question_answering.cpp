@@ -208,15 +208,12 @@ std::vector<QAFeature> prepare_qa_features(const tokenizer::WordPiece& tok, cons
         while (f.sequence_ids[context_end] != 1) --context_end;
         // run_qa: the answer must lie entirely inside the window's context, else [CLS].
         if (f.offsets[context_start].begin <= start_char && f.offsets[context_end].end >= end_char) {
-          std::size_t s = context_start;
-          while (s <= context_end && f.offsets[s].begin <= start_char) ++s;
-          std::size_t e = context_end;
-          while (e >= context_start && f.offsets[e].end >= end_char) {
-            if (e == 0) break;
-            --e;
-          }
-          f.start_position = static_cast<int64_t>(s) - 1;
-          f.end_position = static_cast<int64_t>(e) + 1;
+          // The guide's loops, bounded by the window's context (signed: e may step below context_start).
+          int64_t s = static_cast<int64_t>(context_start), e = static_cast<int64_t>(context_end);
+          while (s <= e && f.offsets[static_cast<std::size_t>(s)].begin <= start_char) ++s;
+          while (e >= static_cast<int64_t>(context_start) && f.offsets[static_cast<std::size_t>(e)].end >= end_char) --e;
+          f.start_position = s - 1;
+          f.end_position = e + 1;
         }
       }
       out.push_back(std::move(f));
