@@ -47,7 +47,7 @@ Tensor depthwise_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bia
   const int64_t To = out_length(op, T, K, padding, x.shape());
   Tensor xc = contiguous(x), wc = contiguous(weight);
   Tensor bc = bias.defined() ? contiguous(bias) : Tensor();
-  Tensor out = Tensor::empty({B, C, To});
+  Tensor out = Tensor::uninitialized({B, C, To});
   const float* xp = xc.data<float>();
   const float* wp = wc.data<float>();
   const float* bp = bc.defined() ? bc.data<float>() : nullptr;
@@ -115,7 +115,7 @@ Tensor unfold1d(const Tensor& x, int64_t kernel_size, int64_t padding) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), K = kernel_size;
   const int64_t To = out_length(op, T, K, padding, x.shape());
   Tensor xc = contiguous(x);
-  Tensor out = Tensor::empty({B, To, C, K});
+  Tensor out = Tensor::uninitialized({B, To, C, K});
   const float* xp = xc.data<float>();
   float* yp = out.data<float>();
   // x [B, T, C] -> out [B, To, C, K]; one (b, t) block of C*K at a time.
@@ -140,7 +140,7 @@ Tensor unfold1d_backward(const Tensor& grad, int64_t kernel_size, int64_t paddin
   TZ_CHECK(T >= 0, op, ": grad ", shape_str(grad.shape()), " is inconsistent with padding ", padding,
            " (implied input length ", T, ")");
   Tensor gc = contiguous(grad);
-  Tensor dx = Tensor::empty({B, T, C});
+  Tensor dx = Tensor::uninitialized({B, T, C});
   const float* gp = gc.data<float>();
   float* dxp = dx.data<float>();
   // grad [B, To, C, K] -> dx [B, T, C]; each input step gathers its K contributions (no races).

@@ -81,7 +81,7 @@ void fill_(const Tensor& dst, double value) {
 }
 
 Tensor clone(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
+  Tensor out = Tensor::uninitialized(t.shape(), t.dtype());
   copy_(out, t);
   return out;
 }
@@ -90,7 +90,7 @@ Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
 
 Tensor to_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  Tensor out = Tensor::empty(t.shape(), dtype);
+  Tensor out = Tensor::uninitialized(t.shape(), dtype);
   copy_(out, t);
   return out;
 }

@@ -8,7 +8,7 @@ namespace tz::raw {
 Tensor zeros(const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype); }
 
 Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::uninitialized(shape, dtype);
   fill_(t, value);
   return t;
 }
@@ -22,7 +22,7 @@ Tensor scalar(float value) { return full({}, value); }
 
 Tensor arange(int64_t n, DType dtype) {
   TZ_CHECK(n >= 0, "arange: expected n >= 0, got ", n);
-  Tensor t = Tensor::empty({n}, dtype);
+  Tensor t = Tensor::uninitialized({n}, dtype);
   if (dtype == DType::Int64) {
     int64_t* p = t.data<int64_t>();
     for (int64_t i = 0; i < n; ++i) p[i] = i;
@@ -37,7 +37,7 @@ template <class T>
 static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
   TZ_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
            " values do not fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
-  Tensor t = Tensor::empty(shape, dtype_of<T>());
+  Tensor t = Tensor::uninitialized(shape, dtype_of<T>());
   if (!values.empty()) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
@@ -46,21 +46,21 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape) { retur
 Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape) { return from_values(values, shape); }
 
 Tensor randn(const Shape& shape, Generator& gen, float mean, float std) {
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::uninitialized(shape);
   float* p = t.data<float>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(mean + std * gen.normal());
   return t;
 }
 
 Tensor rand(const Shape& shape, Generator& gen, float low, float high) {
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::uninitialized(shape);
   float* p = t.data<float>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = low + (high - low) * gen.uniform();
   return t;
 }
 
 Tensor randint(const Shape& shape, int64_t low, int64_t high, Generator& gen) {
-  Tensor t = Tensor::empty(shape, DType::Int64);
+  Tensor t = Tensor::uninitialized(shape, DType::Int64);
   int64_t* p = t.data<int64_t>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.randint(low, high);
   return t;
@@ -68,7 +68,7 @@ Tensor randint(const Shape& shape, int64_t low, int64_t high, Generator& gen) {
 
 Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
   TZ_CHECK(p >= 0.0 && p < 1.0, "dropout: probability must be in [0, 1), got ", p);
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::uninitialized(shape);
   float* d = t.data<float>();
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
   for (int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = gen.uniform_double() < p ? 0.f : keep_scale;

@@ -45,7 +45,7 @@ void check_broadcasts_to(const Tensor& b, const Shape& shape, const char* op, co
 
 Tensor unary(const Tensor& a, UnaryOp op, float p, const char* name, int64_t grain) {
   check_float(a, name);
-  Tensor out = Tensor::empty(a.shape());
+  Tensor out = Tensor::uninitialized(a.shape());
   const auto L = kernels::plan_layout<2>(a.shape(), {out.strides(), a.strides()});
   float* y = out.data<float>();
   const float* x = a.data<float>();
@@ -58,7 +58,7 @@ Tensor unary(const Tensor& a, UnaryOp op, float p, const char* name, int64_t gra
 Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, float p, const char* name, int64_t grain) {
   check_float2(a, b, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::uninitialized(shape);
   const auto L = kernels::plan_layout<3>(
       shape, {out.strides(), kernels::broadcast_strides(a, shape), kernels::broadcast_strides(b, shape)});
   float* y = out.data<float>();
@@ -120,7 +120,7 @@ Tensor eq(const Tensor& a, const Tensor& b) {
     return binary(a, b, BinaryOp::Eq, 0.f, "eq", kCheap);
   // int64 ids and labels: a plain loop (no int64 vector kernels; this is never hot).
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), "eq");
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::uninitialized(shape);
   const auto L = kernels::plan_layout<3>(
       shape, {out.strides(), kernels::broadcast_strides(a, shape), kernels::broadcast_strides(b, shape)});
   float* y = out.data<float>();
@@ -168,7 +168,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   // of meaning; conditions are masks, small next to the values they select.
   const Tensor c = to_dtype(cond, DType::Float32);
   const Shape shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::uninitialized(shape);
   const auto L = kernels::plan_layout<4>(shape, {out.strides(), kernels::broadcast_strides(c, shape),
                                                  kernels::broadcast_strides(a, shape),
                                                  kernels::broadcast_strides(b, shape)});
@@ -186,7 +186,7 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   check_float(a, "masked_fill");
   check_broadcasts_to(mask, a.shape(), "masked_fill", "mask");
   const Tensor m = to_dtype(mask, DType::Float32);
-  Tensor out = Tensor::empty(a.shape());
+  Tensor out = Tensor::uninitialized(a.shape());
   const auto L = kernels::plan_layout<3>(
       a.shape(), {out.strides(), kernels::broadcast_strides(m, a.shape()), a.strides()});
   float* y = out.data<float>();

@@ -70,7 +70,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   const int64_t row_stride = table.stride(0);
   Shape out_shape = ids.shape();
   out_shape.push_back(C);
-  Tensor out = Tensor::empty(out_shape);
+  Tensor out = Tensor::uninitialized(out_shape);
   const int64_t N = id.numel();
   if (N == 0 || C == 0) return out;
   const float* tp = table.data<float>();
@@ -129,7 +129,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
              shape_str(first.shape()), " (sizes must match except in dim ", d, ")");
     out_shape[d] += t.shape()[d];
   }
-  Tensor out = Tensor::empty(out_shape, first.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, first.dtype());
   int64_t start = 0;
   for (const Tensor& t : tensors) {
     const int64_t len = t.shape()[d];
@@ -148,7 +148,7 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
   for (int64_t k = 0; k < a.dim(); ++k)
     TZ_CHECK(k == d || index.shape()[k] <= a.shape()[k], "gather: index shape ", shape_str(index.shape()),
              " exceeds input shape ", shape_str(a.shape()), " at dim ", k, " (only dim ", d, " may differ)");
-  Tensor out = Tensor::empty(index.shape(), a.dtype());
+  Tensor out = Tensor::uninitialized(index.shape(), a.dtype());
   if (a.dtype() == DType::Float32) gather_typed<float>(a, d, index, out);
   else gather_typed<int64_t>(a, d, index, out);
   return out;

@@ -46,8 +46,8 @@ LayerNormOut layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bia
   const Tensor xc = contiguous(x);
   const Tensor wc = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor bc = bias.defined() ? contiguous(bias) : Tensor();
-  LayerNormOut out{Tensor::empty(x.shape()), Tensor::empty(stats_shape(x.shape())),
-                   Tensor::empty(stats_shape(x.shape()))};
+  LayerNormOut out{Tensor::uninitialized(x.shape()), Tensor::uninitialized(stats_shape(x.shape())),
+                   Tensor::uninitialized(stats_shape(x.shape()))};
   const int64_t rows = x.numel() / C;
   const float* px = xc.data<float>();
   const float* pw = data_or_null(wc);
@@ -87,7 +87,7 @@ LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tens
   const int64_t rows = x.numel() / C;
 
   LayerNormGrads g;
-  g.dx = Tensor::empty(x.shape());
+  g.dx = Tensor::uninitialized(x.shape());
   float* pdx = g.dx.data<float>();
   if (!weight.defined()) {
     parallel_for(0, rows, std::max<int64_t>(1, kernels::kGrainCheap / C), [&](int64_t b, int64_t e) {

@@ -32,17 +32,6 @@ namespace {
 // Below this many multiply-adds per product, a batch is parallelised over its items.
 constexpr int64_t kSmallProduct = int64_t{256} * 256 * 256;
 
-// A new float32 contiguous tensor whose memory is NOT zeroed: sgemm with beta == 0 writes every
-// element, and zeroing a [1024, 3072] output first costs about as much as 3% of the product.
-Tensor uninitialized(const Shape& shape) {
-  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * sizeof(float);
-  const size_t rounded = (nbytes + 63) / 64 * 64 + 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw std::bad_alloc();
-  auto storage = std::make_shared<Storage>(p, nbytes, [p] { std::free(p); });
-  return Tensor::view_of(std::move(storage), DType::Float32, shape, contiguous_strides(shape), 0);
-}
-
 // One matrix operand of a product as sgemm will see it.
 struct Operand {
   Tensor t;               // the tensor the pointers refer to (a copy when the input did not fit)
@@ -170,7 +159,9 @@ Tensor gemm_driver(const char* op, const Tensor& a_in, const Tensor& b_in, const
   Shape out_shape = batch;
   if (!a_vec) out_shape.push_back(M);
   if (!b_vec) out_shape.push_back(N);
-  Tensor out = uninitialized(out_shape);
+  // Not zeroed: sgemm with beta == 0 writes every element, and zeroing a [1024, 3072] output
+  // first costs about as much as 3% of the product.
+  Tensor out = Tensor::uninitialized(out_shape);
   const int64_t nb = shape_numel(batch);
   if (out.numel() == 0) return out;
   float* C = out.data<float>();

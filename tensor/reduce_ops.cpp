@@ -52,7 +52,7 @@ Shape result_shape(const Shape& shape, const std::vector<bool>& reduced, bool ke
 Tensor reduce_keepdim(const Tensor& a, const std::vector<bool>& reduced, ReduceOp op) {
   const Shape& shape = a.shape();
   const Shape keep_shape = result_shape(shape, reduced, true);
-  Tensor out = Tensor::empty(keep_shape);
+  Tensor out = Tensor::uninitialized(keep_shape);
   const int64_t n_out = out.numel();
   if (n_out == 0) return out;
   float* y = out.data<float>();
@@ -210,7 +210,7 @@ Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
     kept_shape.erase(kept_shape.begin() + d);
     kept_strides.erase(kept_strides.begin() + d);
   }
-  Tensor out = Tensor::empty(kept_shape, DType::Int64);
+  Tensor out = Tensor::uninitialized(kept_shape, DType::Int64);
   int64_t* y = out.data<int64_t>();
   const float* x = a.data<float>();
   const auto L = kernels::plan_layout<2>(kept_shape, {out.strides(), kept_strides});

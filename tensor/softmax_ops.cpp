@@ -60,7 +60,7 @@ Tensor forward(const Tensor& x, int64_t dim, const char* op, RowK row_kernel, Co
   check_float(x, op);
   const Geometry g = geometry(x, dim, op);
   const Tensor xc = contiguous(x);
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = Tensor::uninitialized(x.shape());
   const float* px = xc.data<float>();
   float* py = y.data<float>();
   for_each_slice(
@@ -78,7 +78,7 @@ Tensor backward(const Tensor& grad_y, const Tensor& y, int64_t dim, const char* 
            " does not match output shape ", shape_str(y.shape()));
   const Geometry g = geometry(y, dim, op);
   const Tensor gc = contiguous(grad_y), yc = contiguous(y);
-  Tensor gx = Tensor::empty(y.shape());
+  Tensor gx = Tensor::uninitialized(y.shape());
   const float* pg = gc.data<float>();
   const float* py = yc.data<float>();
   float* px = gx.data<float>();

@@ -9,12 +9,43 @@ namespace tz {
 
 static constexpr size_t kAlignment = 64;
 
+// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang reports it via __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define TZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TZ_ASAN 1
+#endif
+#endif
+
+namespace {
+
+// aligned_alloc needs a size that is a multiple of the alignment (and not zero).
+size_t rounded_size(size_t nbytes) {
+  const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  return rounded == 0 ? kAlignment : rounded;
+}
+
+void* allocate(size_t rounded) {
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
 Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
-  size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  data_ = std::aligned_alloc(kAlignment, rounded);
-  if (!data_) throw std::bad_alloc();
+  const size_t rounded = rounded_size(nbytes);
+  data_ = allocate(rounded);
   std::memset(data_, 0, rounded);
+}
+
+Storage::Storage(size_t nbytes, Uninitialized) : nbytes_(nbytes) {
+  const size_t rounded = rounded_size(nbytes);
+  data_ = allocate(rounded);
+#ifdef TZ_ASAN
+  std::memset(data_, 0xFF, rounded);
+#endif
 }
 
 Storage::Storage(void* data, size_t nbytes, std::function<void()> release)

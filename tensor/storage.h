@@ -12,8 +12,16 @@ namespace tz {
 
 class Storage {
  public:
+  /// Tag for the constructor that skips zeroing.
+  struct Uninitialized {};
+
   /// Allocates `nbytes` of zeroed, 64-byte aligned memory.
   explicit Storage(size_t nbytes);
+  /// Allocates `nbytes` of 64-byte aligned memory and leaves it as it is: for op outputs that the
+  /// op overwrites completely (zeroing first would cost a full extra pass over the memory).
+  /// Sanitizer builds fill it with 0xFF bytes instead (NaN floats, -1 int64s), so an op that
+  /// forgets to write an element produces a value tests notice rather than a stale zero.
+  Storage(size_t nbytes, Uninitialized);
   /// Wraps external memory; `release` runs when the last tensor using it is gone.
   Storage(void* data, size_t nbytes, std::function<void()> release);
   ~Storage();

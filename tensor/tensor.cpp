@@ -20,15 +20,27 @@ const char* dtype_name(DType dt) {
 
 size_t dtype_size(DType dt) { return dt == DType::Float32 ? 4 : 8; }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+namespace {
+
+template <class... StorageArgs>
+Tensor new_contiguous(const Shape& shape, DType dtype, StorageArgs... args) {
   for (int64_t s : shape)
     TZ_CHECK(s >= 0, "tensor: negative size in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype));
+  impl->storage =
+      std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), args...);
   impl->dtype = dtype;
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   return Tensor(std::move(impl));
+}
+
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return new_contiguous(shape, dtype); }
+
+Tensor Tensor::uninitialized(const Shape& shape, DType dtype) {
+  return new_contiguous(shape, dtype, Storage::Uninitialized{});
 }
 
 Tensor Tensor::view_of(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,

@@ -48,6 +48,9 @@ class Tensor {
 
   /// A new contiguous tensor of this shape filled with zeros.
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+  /// A new contiguous tensor whose elements are NOT initialised (see Storage::Uninitialized): only
+  /// for results the caller overwrites completely before anyone reads them.
+  static Tensor uninitialized(const Shape& shape, DType dtype = DType::Float32);
   /// A tensor that views existing storage (no copy).
   static Tensor view_of(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
                         int64_t offset);

@@ -6,22 +6,15 @@
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
+
+#include "tensor/kernels/kernel_mode.h"
 
 namespace tz::kernels {
 namespace {
 
 using Batch = xsimd::batch<float>;
 constexpr int64_t kW = static_cast<int64_t>(Batch::size);
-
-bool reference_requested() {
-  static const bool on = [] {
-    const char* v = std::getenv("TZ_REFERENCE_KERNELS");
-    return v && *v != '\0' && std::strcmp(v, "0") != 0;
-  }();
-  return on;
-}
 
 // acc + a * x, written once for float and for xsimd batches.
 template <class T>
@@ -75,7 +68,7 @@ void dwconv1d_row_reference(const float* x, int64_t T, const float* w, int64_t K
 
 void dwconv1d_row(const float* x, int64_t T, const float* w, int64_t K, float bias, int64_t pad,
                   float* y, int64_t To) {
-  if (reference_requested()) return dwconv1d_row_reference(x, T, w, K, bias, pad, y, To);
+  if (use_reference()) return dwconv1d_row_reference(x, T, w, K, bias, pad, y, To);
   std::fill(y, y + To, bias);
   for (int64_t k = 0; k < K; ++k) {
     int64_t lo, hi;
@@ -95,7 +88,7 @@ void dwconv1d_row_backward_input_reference(const float* g, int64_t To, const flo
 
 void dwconv1d_row_backward_input(const float* g, int64_t To, const float* w, int64_t K, int64_t pad,
                                  float* dx, int64_t T) {
-  if (reference_requested()) return dwconv1d_row_backward_input_reference(g, To, w, K, pad, dx, T);
+  if (use_reference()) return dwconv1d_row_backward_input_reference(g, To, w, K, pad, dx, T);
   for (int64_t k = 0; k < K; ++k) {
     int64_t lo, hi;
     valid_range(k, pad, T, To, lo, hi);
@@ -117,7 +110,7 @@ void dwconv1d_row_backward_weight_reference(const float* g, int64_t To, const fl
 
 void dwconv1d_row_backward_weight(const float* g, int64_t To, const float* x, int64_t T, int64_t K,
                                   int64_t pad, float* dw) {
-  if (reference_requested()) return dwconv1d_row_backward_weight_reference(g, To, x, T, K, pad, dw);
+  if (use_reference()) return dwconv1d_row_backward_weight_reference(g, To, x, T, K, pad, dw);
   for (int64_t k = 0; k < K; ++k) {
     int64_t lo, hi;
     valid_range(k, pad, T, To, lo, hi);

@@ -1,7 +1,7 @@
 // Row kernels for the 1-D depthwise convolution (PyTorch Conv1d with groups = C: cross-correlation,
 // zero padding) and its backward, plus ConvBERT's unfold and its adjoint. One "row" is one (b, c)
 // time series. Every kernel has a scalar reference (`*_reference`, the readable definition, also
-// the test oracle) and an xsimd version used unless TZ_REFERENCE_KERNELS=1. Shape checks,
+// the test oracle) and an xsimd version used unless TZ_KERNELS=reference (kernel_mode.h). Shape checks,
 // threading and the [B, C, T] bookkeeping are in tensor/conv_ops.cpp.
 #pragma once
 

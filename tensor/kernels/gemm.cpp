@@ -3,26 +3,14 @@
 
 #include <cblas.h>
 
-#include <cstdlib>
-#include <cstring>
+#include "tensor/kernels/kernel_mode.h"
 
 namespace tz::kernels {
-namespace {
-
-bool reference_requested() {
-  static const bool on = [] {
-    const char* v = std::getenv("TZ_REFERENCE_KERNELS");
-    return v && std::strcmp(v, "0") != 0 && *v != '\0';
-  }();
-  return on;
-}
-
-}  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (reference_requested()) {
+  if (use_reference()) {
     sgemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }

@@ -1,7 +1,7 @@
 // GEMM kernels: C = alpha * op(A) op(B) + beta * C on row-major float matrices.
 // `sgemm` hands the work to OpenBLAS (cblas_sgemm); `sgemm_reference` is the naive triple loop
 // kept as the algorithmic definition, the test oracle and the fallback selected with the
-// environment variable TZ_REFERENCE_KERNELS=1. Shapes, batching and the choice of transposes
+// environment variable TZ_KERNELS=reference (kernel_mode.h). Shapes, batching and the choice of transposes
 // live in the driver, tensor/matmul_ops.cpp.
 #pragma once
 

@@ -5,19 +5,12 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include <cstdlib>
 #include <cstring>
+
+#include "tensor/kernels/kernel_mode.h"
 
 namespace tz::kernels {
 namespace {
-
-bool reference_requested() {
-  static const bool on = [] {
-    const char* v = std::getenv("TZ_REFERENCE_KERNELS");
-    return v && *v != '\0' && std::strcmp(v, "0") != 0;
-  }();
-  return on;
-}
 
 // The one definition of the element operation, for float and for xsimd batches.
 template <class T>
@@ -32,7 +25,7 @@ void add_row_reference(float* dst, const float* src, int64_t n) {
 }
 
 void add_row(float* dst, const float* src, int64_t n) {
-  if (reference_requested()) return add_row_reference(dst, src, n);
+  if (use_reference()) return add_row_reference(dst, src, n);
   using B = xsimd::batch<float>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
   int64_t i = 0;

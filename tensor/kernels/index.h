@@ -1,6 +1,6 @@
 // Row kernels for the indexing ops (embedding lookup and its scatter-add backward).
 // Each has a scalar reference (`*_reference`) and an xsimd version; the xsimd one is used unless
-// TZ_REFERENCE_KERNELS=1. The drivers (shape checks, id validation, threading) are in
+// TZ_KERNELS=reference (kernel_mode.h). The drivers (shape checks, id validation, threading) are in
 // tensor/index_ops.cpp.
 #pragma once
 

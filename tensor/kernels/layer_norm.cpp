@@ -24,11 +24,13 @@ void layer_norm_row(int64_t C, const float* x, const float* weight, const float*
   // `corr` measures that error and removes it from both the mean and the variance. For rows near
   // zero corr is ~1e-9 and this is the plain two-pass algorithm.
   const float m = simd::sum2(vec, [](auto v, auto) { return v; }, C, x, x) / n;
-  const float corr = simd::sum2(vec, [m](auto v, auto) { return v - splat(v, m); }, C, x, x) / n;
-  const float sq = simd::sum2(vec, [m](auto v, auto) {
+  const auto [sum_d, sum_d2] = simd::sum_pair(vec, [m](auto v, auto, auto& s, auto& s2) {
     auto d = v - splat(v, m);
-    return d * d;
-  }, C, x, x) / n;
+    s += d;
+    s2 += d * d;
+  }, C, x, x);
+  const float corr = sum_d / n;
+  const float sq = sum_d2 / n;
   const float var = std::max(sq - corr * corr, 0.f);
   const float r = 1.f / std::sqrt(var + eps);
   *mean = m + corr;
@@ -49,23 +51,38 @@ void layer_norm_backward_row(int64_t C, const float* dy, const float* x, float m
   const bool vec = !use_reference();
   const float n = static_cast<float>(C);
   auto xhat = [mean, rstd](auto v) { return (v - splat(v, mean)) * splat(v, rstd); };
+  // One pass for both row sums (sum g and sum g * xhat), one for dx, one for the parameter sums.
   float mean_g = 0.f, mean_gx = 0.f;
   if (weight) {
-    mean_g = simd::sum2(vec, [](auto d, auto w) { return d * w; }, C, dy, weight) / n;
-    mean_gx = simd::sum3(vec, [&](auto d, auto w, auto v) { return d * w * xhat(v); }, C, dy, weight, x) / n;
+    const auto [sg, sgx] = simd::sum_pair3(vec, [&](auto d, auto w, auto v, auto& s, auto& s2) {
+      auto g = d * w;
+      s += g;
+      s2 += g * xhat(v);
+    }, C, dy, weight, x);
+    mean_g = sg / n;
+    mean_gx = sgx / n;
     simd::map3(vec, [&](auto d, auto v, auto w) {
       return splat(d, rstd) * (d * w - splat(d, mean_g) - xhat(v) * splat(d, mean_gx));
     }, C, dy, x, weight, dx);
   } else {
-    mean_g = simd::sum2(vec, [](auto d, auto) { return d; }, C, dy, dy) / n;
-    mean_gx = simd::sum2(vec, [&](auto d, auto v) { return d * xhat(v); }, C, dy, x) / n;
+    const auto [sg, sgx] = simd::sum_pair(vec, [&](auto d, auto v, auto& s, auto& s2) {
+      s += d;
+      s2 += d * xhat(v);
+    }, C, dy, x);
+    mean_g = sg / n;
+    mean_gx = sgx / n;
     simd::map2(vec, [&](auto d, auto v) {
       return splat(d, rstd) * (d - splat(d, mean_g) - xhat(v) * splat(d, mean_gx));
     }, C, dy, x, dx);
   }
-  if (dweight_acc)
+  if (dweight_acc && dbias_acc)
+    simd::update2(vec, [&](auto& dw, auto& db, auto d, auto v) {
+      dw += d * xhat(v);
+      db += d;
+    }, C, dweight_acc, dbias_acc, dy, x);
+  else if (dweight_acc)
     simd::map3(vec, [&](auto acc, auto d, auto v) { return acc + d * xhat(v); }, C, dweight_acc, dy, x, dweight_acc);
-  if (dbias_acc)
+  else if (dbias_acc)
     simd::map2(vec, [](auto acc, auto d) { return acc + d; }, C, dbias_acc, dy, dbias_acc);
 }
 

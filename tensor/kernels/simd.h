@@ -122,6 +122,62 @@ float sum3(bool vec, F f, int64_t n, const float* a, const float* b, const float
   return s;
 }
 
+/// Two sums in one pass: f(a[i], b[i], s, s2) adds its terms into s and s2 (floats on the
+/// reference path, left to right; two pairs of vector accumulators on the vector path).
+struct SumPair {
+  float first, second;
+};
+template <class F>
+SumPair sum_pair(bool vec, F f, int64_t n, const float* a, const float* b) {
+  float s = 0.f, s2 = 0.f;
+  int64_t i = 0;
+  if (vec && n >= kWidth) {
+    Vec p0(0.f), p1(0.f), q0(0.f), q1(0.f);
+    for (; i + 2 * kWidth <= n; i += 2 * kWidth) {
+      f(load(a + i), load(b + i), p0, q0);
+      f(load(a + i + kWidth), load(b + i + kWidth), p1, q1);
+    }
+    for (; i + kWidth <= n; i += kWidth) f(load(a + i), load(b + i), p0, q0);
+    s = hsum(p0 + p1);
+    s2 = hsum(q0 + q1);
+  }
+  for (; i < n; ++i) f(a[i], b[i], s, s2);
+  return {s, s2};
+}
+
+/// sum_pair with three inputs: f(a[i], b[i], c[i], s, s2).
+template <class F>
+SumPair sum_pair3(bool vec, F f, int64_t n, const float* a, const float* b, const float* c) {
+  float s = 0.f, s2 = 0.f;
+  int64_t i = 0;
+  if (vec && n >= kWidth) {
+    Vec p0(0.f), p1(0.f), q0(0.f), q1(0.f);
+    for (; i + 2 * kWidth <= n; i += 2 * kWidth) {
+      f(load(a + i), load(b + i), load(c + i), p0, q0);
+      f(load(a + i + kWidth), load(b + i + kWidth), load(c + i + kWidth), p1, q1);
+    }
+    for (; i + kWidth <= n; i += kWidth) f(load(a + i), load(b + i), load(c + i), p0, q0);
+    s = hsum(p0 + p1);
+    s2 = hsum(q0 + q1);
+  }
+  for (; i < n; ++i) f(a[i], b[i], c[i], s, s2);
+  return {s, s2};
+}
+
+/// Updates two arrays in one pass: f(y[i], z[i], a[i], b[i]) modifies y[i] and z[i] in place.
+template <class F>
+void update2(bool vec, F f, int64_t n, float* y, float* z, const float* a, const float* b) {
+  int64_t i = 0;
+  if (vec)
+    for (; i + kWidth <= n; i += kWidth) {
+      Vec vy = load(y + i), vz = load(z + i);
+      f(vy, vz, load(a + i), load(b + i));
+      store(y + i, vy);
+      store(z + i, vz);
+    }
+  for (; i < n; ++i) f(y[i], z[i], a[i], b[i]);
+}
+
 /// y[i] = f(a[i]); returns the sum of the y[i]
 template <class F>
 float map1_sum(bool vec, F f, int64_t n, const float* a, float* y) {
