@@ -74,28 +74,40 @@ Workspace& workspace() {
   return ws;
 }
 
+const float* bias_of(const nn::Linear& l) { return l.bias.defined() ? fptr(l.bias) : nullptr; }
+
 // C[m, N] (+)= X[m, K] W^T for a Linear weight W [N, K]; single-threaded (we are inside a chunk).
 void linear_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, float* Y, int64_t ldy) {
   const int64_t out = W.size(0), in = W.size(1);
   kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 0.f, Y, ldy);
 }
 
-// The FFN dense layers: nn::Linear, or GroupedLinear as G GEMMs on column slices (no copies).
-void dense_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
-  if (auto* lin = dynamic_cast<nn::Linear*>(&dense)) return linear_rows(m, X, ldx, lin->weight, Y, ldy);
+// Y[m, N] = X[m, K] W^T + bias: the bias is written first and the GEMM accumulates onto it
+// (beta = 1), which spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards.
+// Only the order of the float additions changes (OpenBLAS adds its K-blocks into C one by one
+// either way), well inside the parity tolerance (tests/models/test_inference_path.cpp).
+void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
+                      int64_t ldy) {
+  const int64_t out = W.size(0), in = W.size(1);
+  if (!bias) return linear_rows(m, X, ldx, W, Y, ldy);
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, bias, static_cast<size_t>(out) * sizeof(float));
+  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
+}
+
+// The FFN dense layers with their bias: nn::Linear, or GroupedLinear as G GEMMs on column slices
+// (no copies), each accumulating onto the prefilled bias as linear_bias_rows.
+void dense_bias_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
+  if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
+    return linear_bias_rows(m, X, ldx, lin->weight, bias_of(*lin), Y, ldy);
   auto& g = static_cast<GroupedLinear&>(dense);
   const int64_t gi = g.in / g.groups, go = g.out / g.groups;
   const float* W = fptr(g.weight);  // [G, in/G, out/G]
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, fptr(g.bias), static_cast<size_t>(g.out) * sizeof(float));
   for (int64_t k = 0; k < g.groups; ++k)
-    kernels::sgemm(false, false, m, go, gi, 1.f, X + k * gi, ldx, W + k * gi * go, go, 0.f, Y + k * go, ldy);
+    kernels::sgemm(false, false, m, go, gi, 1.f, X + k * gi, ldx, W + k * gi * go, go, 1.f, Y + k * go, ldy);
 }
 
-const float* dense_bias(nn::Module& dense) {
-  if (auto* lin = dynamic_cast<nn::Linear*>(&dense)) return lin->bias.defined() ? fptr(lin->bias) : nullptr;
-  return fptr(static_cast<GroupedLinear&>(dense).bias);
-}
 
-const float* bias_of(const nn::Linear& l) { return l.bias.defined() ? fptr(l.bias) : nullptr; }
 
 // Splits [0, N) rows into one chunk per thread.
 void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
@@ -126,20 +138,17 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
   parallel_rows(N, [&](int64_t r0, int64_t r1) {
     const int64_t m = r1 - r0;
     const float* xr = x + r0 * H;
-    auto proj = [&](nn::Linear& l, float* out) {
-      linear_rows(m, xr, H, l.weight, out + r0 * A, A);
-      kernels::bias_act_rows(vec, FusedAct::None, m, A, out + r0 * A, A, bias_of(l));
-    };
+    auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
     proj(*sa.query, buf.q);
     proj(*sa.key, buf.k);
     proj(*sa.value, buf.v);
     proj(*sa.conv_out_layer, buf.conv_in);
     kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
-    kernels::sgemm(false, true, m, A, H, 1.f, buf.dw + r0 * H, H, fptr(pw), H, 0.f, buf.k_span + r0 * A, A);
-    kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, fptr(sa.key_conv_attn_layer->bias), buf.q + r0 * A, A);
+    linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
+    kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
     float* kr = buf.kernel + r0 * nh * K;
-    linear_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, kr, nh * K);
-    kernels::bias_act_rows(vec, FusedAct::None, m, nh * K, kr, nh * K, bias_of(*sa.conv_kernel_layer));
+    linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
+                     nh * K);
     kernels::softmax_add_rows(vec, m * nh, K, kr, K, nullptr);
   });
 
@@ -150,8 +159,12 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
       const int64_t b = u / nh, h = u % nh;
       const int64_t off = b * T * A + h * d;
       float* S = buf.scores + u * T * T;  // [T, T]
-      kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, 0.f, S, T);
-      kernels::softmax_add_rows(vec, T, T, S, T, mask ? mask + b * T : nullptr);
+      // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
+      if (mask) {
+        for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+      }
+      kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
+      kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
       kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
       kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
                                  buf.context + A + h * d, H, b * T, (b + 1) * T);
@@ -164,15 +177,15 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
     float* tmp = buf.tmp + r0 * H;
     float* a = buf.attn_out + r0 * H;
     float* inter = buf.inter + r0 * I;
-    linear_rows(m, buf.context + r0 * H, H, so.dense->weight, tmp, H);
-    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, bias_of(*so.dense), x + r0 * H, H,
+    linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
                                            fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
     nn::Module& d_in = *layer.intermediate->dense;
-    dense_rows(d_in, m, a, H, inter, I);
-    kernels::bias_act_rows(vec, act, m, I, inter, I, dense_bias(d_in));
+    dense_bias_rows(d_in, m, a, H, inter, I);
+    kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
     nn::Module& d_out = *layer.output->dense;
-    dense_rows(d_out, m, inter, I, tmp, H);
-    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, dense_bias(d_out), a, H,
+    dense_bias_rows(d_out, m, inter, I, tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
                                            fptr(layer.output->layer_norm->weight),
                                            fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
   });
