@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "autograd/ops.h"
+#include "models/convbert/inference.h"
 
 namespace tz::convbert {
 
@@ -74,8 +75,13 @@ Output ConvBertModel::forward(const Inputs& in) {
 
   Tensor h = embeddings->forward(in.input_ids, in.token_type_ids, in.position_ids, in.inputs_embeds);
   if (embeddings_project) h = embeddings_project->forward(h);
-  EncoderOutput enc = encoder->forward(h, additive, head_mask, in.output_hidden_states, in.output_attentions);
   Output out;
+  // Graph-free fast path (inference.h) when nothing but the last hidden state is needed.
+  if (can_use_inference_path(*encoder, c, head_mask.defined(), in.output_hidden_states, in.output_attentions)) {
+    out.last_hidden_state = encoder_forward_inference(*encoder, c, h, additive);
+    return out;
+  }
+  EncoderOutput enc = encoder->forward(h, additive, head_mask, in.output_hidden_states, in.output_attentions);
   out.last_hidden_state = enc.last_hidden_state;
   out.hidden_states = std::move(enc.hidden_states);
   out.attentions = std::move(enc.attentions);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs `tensorzoo bench` (graph-free path, and the plain op-by-op path for comparison) next to
+# ONNX Runtime on the same rows, one after the other in one session, and prints every JSON line.
+# Usage: bench/compare_peers.sh [BUILD_DIR] [ROWS...]    ROWS like small:8:128 (config:batch:seq)
+# ONNX Runtime runs only for `small` (the exported model in ../shared/bench/onnxruntime-peer) and
+# only when NODE_PATH points at an onnxruntime-node install (see that folder's README).
+# Environment: THREADS (default "1 2"), PLAIN=0 to skip the plain path, ORT_MODEL to override.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+build="${1:-$here/../build}"
+shift || true
+rows=("$@")
+[ ${#rows[@]} -eq 0 ] && rows=(small:1:128 small:8:128 base:8:128)
+threads="${THREADS:-1 2}"
+ort_dir="${ORT_DIR:-$here/../../shared/bench/onnxruntime-peer}"
+ort_model="${ORT_MODEL:-$ort_dir/small.onnx}"
+echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}" >&2
+for row in "${rows[@]}"; do
+  IFS=: read -r config batch seq <<<"$row"
+  for t in $threads; do
+    "$build/tensorzoo" bench --config "$config" --batch "$batch" --seq "$seq" --threads "$t" 2>/dev/null | tail -1
+    if [ "${PLAIN:-1}" != 0 ]; then
+      "$build/tensorzoo" bench --config "$config" --batch "$batch" --seq "$seq" --threads "$t" --plain-path 2>/dev/null | tail -1
+    fi
+    if [ "$config" = small ] && [ -n "${NODE_PATH:-}" ] && [ -f "$ort_model" ]; then
+      node "$ort_dir/ort_bench.js" "$ort_model" "$config" "$batch" "$seq" "$t" 2>/dev/null | tail -1
+    fi
+  done
+done

@@ -1,0 +1,182 @@
+// `tensorzoo bench`: times a 12-layer ConvBERT with seeded random weights, inference (the
+// graph-free path, models/convbert/inference.h) or one masked-LM training step, and prints one
+// JSON line shaped like the peer scripts' (bench/README.md, bench/compare_peers.sh), so runs of
+// tensorzoo, PyTorch and ONNX Runtime can be compared line by line. Progress goes to stderr.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "cli/args.h"
+#include "cli/command.h"
+#include "models/convbert/heads.h"
+#include "models/convbert/inference.h"
+#include "models/convbert/pretrained.h"
+#include "nn/optim.h"
+#include "tensor/kernels/gemm.h"
+#include "tensor/ops.h"
+#include "tensor/parallel.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using tz::convbert::ConvBertConfig;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  return "unknown";
+}
+
+// Raw sgemm [1024x768]x[768x3072] at the current thread count: the machine's practical limit,
+// measured in the same process so ratios against it are fair. Best of 3 after one warm-up.
+double sgemm_gflops() {
+  const int64_t M = 1024, K = 768, N = 3072;
+  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N);
+  double best = 1e30;
+  for (int rep = 0; rep < 4; ++rep) {
+    auto t0 = Clock::now();
+    tz::kernels::sgemm(false, false, M, N, K, 1.f, a.data(), K, b.data(), N, 0.f, c.data(), N);
+    if (rep > 0) best = std::min(best, seconds_since(t0));
+  }
+  return 2.0 * M * N * K / best / 1e9;
+}
+
+ConvBertConfig bench_config(const std::string& name_or_path) {
+  if (name_or_path == "small" || name_or_path == "medium-small" || name_or_path == "base")
+    return ConvBertConfig::named(name_or_path);
+  return ConvBertConfig::load(name_or_path);
+}
+
+// Random ids and an all-ones mask, as the peers get.
+tz::convbert::Inputs random_inputs(const ConvBertConfig& c, int64_t B, int64_t S, tz::Generator& gen) {
+  tz::convbert::Inputs in;
+  in.input_ids = tz::raw::randint({B, S}, 0, c.vocab_size, gen);
+  in.attention_mask = tz::raw::ones({B, S}, tz::DType::Int64);
+  return in;
+}
+
+int run_bench(const std::vector<std::string>& args) {
+  tz::cli::ArgParser p("tensorzoo bench",
+                       "Time ConvBERT with seeded random weights: ConvBertModel inference (graph-free path), "
+                       "or with --train one ConvBertForMaskedLM step (15% of positions labelled, forward, "
+                       "backward, AdamW). Prints one JSON line last; progress goes to stderr.");
+  p.option("config", "NAME|PATH", "small, medium-small, base, or a config.json", "small");
+  p.option("batch", "B", "batch size", "1");
+  p.option("seq", "S", "sequence length", "128");
+  p.option("threads", "T", "threads (ours and OpenBLAS's)", "1");
+  p.option("reps", "N", "timed runs (default 5; 10 at batch 1)", "0");
+  p.option("warmup", "N", "untimed warm-up runs", "2");
+  p.option("layers", "L", "number of layers (default: 12 for named configs, the file's for a path)", "0");
+  p.option("seed", "N", "seed for the weights and inputs", "0");
+  p.flag("train", "time one masked-LM training step instead of inference");
+  p.flag("plain-path", "inference through the op-by-op path instead of the graph-free one (for comparison)");
+  if (!p.parse(args)) return p.exit_code();
+
+  ConvBertConfig c = bench_config(p.get("config"));
+  const int64_t B = p.get_int("batch"), S = p.get_int("seq"), threads = p.get_int("threads");
+  const int64_t layers = p.get_int("layers"), warmup = p.get_int("warmup");
+  int64_t reps = p.get_int("reps");
+  if (reps <= 0) reps = B == 1 ? 10 : 5;
+  TZ_CHECK(B >= 1 && S >= 1 && threads >= 1 && warmup >= 0, "bench: batch, seq and threads must be >= 1, got ",
+           B, ", ", S, ", ", threads);
+  if (layers > 0) c.num_hidden_layers = layers;
+  const bool train = p.get_flag("train");
+  tz::set_num_threads(static_cast<int>(threads));
+  if (p.get_flag("plain-path")) tz::convbert::set_inference_path_enabled(false);
+  const uint64_t seed = static_cast<uint64_t>(p.get_int("seed"));
+  tz::Generator gen(seed + 1);
+
+  std::cerr << "bench: " << p.get("config") << " (" << c.num_hidden_layers << " layers, hidden " << c.hidden_size
+            << "), batch " << B << ", seq " << S << ", threads " << threads << ", "
+            << (train ? "train" : "infer") << "\n";
+  std::vector<double> times;
+  if (!train) {
+    tz::convbert::ConvBertModel model(c);
+    tz::convbert::init_weights(model, seed);
+    model.eval();
+    tz::convbert::Inputs in = random_inputs(c, B, S, gen);
+    tz::NoGradGuard no_grad;
+    for (int64_t i = 0; i < warmup + reps; ++i) {
+      auto t0 = Clock::now();
+      tz::convbert::Output out = model.forward(in);
+      double s = seconds_since(t0);
+      if (i >= warmup) times.push_back(s);
+      std::cerr << "  " << (i < warmup ? "warm-up" : "run") << " " << i << ": " << s << " s\n";
+    }
+  } else {
+    tz::convbert::ForMaskedLM model(c);
+    tz::convbert::init_weights(model, seed);
+    model.train();
+    tz::optim::AdamWOptions o;
+    o.lr = 1e-4;
+    tz::optim::AdamW opt(model.parameters(), o);
+    tz::convbert::Inputs in = random_inputs(c, B, S, gen);
+    // 15% of the positions carry a label (the token itself); the rest are ignored (-100).
+    std::vector<int64_t> ids = in.input_ids.to_vector<int64_t>(), labels(ids.size(), -100);
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (gen.uniform() < 0.15) labels[i] = ids[i];
+    in.labels = tz::raw::from_vector(labels, {B, S});
+    for (int64_t i = 0; i < warmup + reps; ++i) {
+      auto t0 = Clock::now();
+      opt.zero_grad();
+      tz::convbert::Output out = model.forward(in);
+      out.loss.backward();
+      opt.step();
+      double s = seconds_since(t0);
+      if (i >= warmup) times.push_back(s);
+      std::cerr << "  " << (i < warmup ? "warm-up" : "step") << " " << i << ": " << s << " s (loss "
+                << out.loss.item() << ")\n";
+    }
+  }
+  const double rss = peak_rss_mb();  // before the sgemm probe, whose buffers are not the model's
+  std::sort(times.begin(), times.end());
+  const size_t n = times.size();
+  const double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  const double flops = tz::convbert::forward_flops(c, B, S);
+  std::cerr << "bench: measuring raw sgemm [1024x768]x[768x3072] at " << threads << " threads\n";
+  const double gemm = sgemm_gflops();
+
+  nlohmann::json j;
+  j["system"] = "tensorzoo";
+  j["config"] = p.get("config");
+  j["batch"] = B;
+  j["seq"] = S;
+  j["threads"] = threads;
+  j["mode"] = train ? "train" : "infer";
+  j["median_s"] = median;
+  j["min_s"] = times.front();
+  j["max_s"] = times.back();
+  j["peak_rss_mb"] = rss;
+  j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (the convention)
+  j["blas_core"] = tz::kernels::blas_core_name();
+  j["cpu"] = cpu_model();
+  j["sgemm_gflops"] = gemm;
+  j["layers"] = c.num_hidden_layers;
+  j["path"] = train ? "autograd" : (tz::convbert::inference_path_enabled() ? "inference" : "plain");
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+tz::cli::Command reg{"bench", "time ConvBERT inference or a training step; prints one JSON line", run_bench};
+
+}  // namespace

@@ -1,0 +1,284 @@
+// The graph-free inference path of the ConvBERT encoder; see inference.h.
+//
+// One layer, on token rows n = b*T + t of the row-major activations (x [N, H]):
+//   phase 1, over row chunks:  q, k, v, conv_in = x W^T + b        [N, A] each
+//                              k_span = pointwise(depthwise(x)) + b; conv_attn = k_span * q
+//                              kernel = softmax_K(conv_attn W_ck^T + b)   [N, heads*K]
+//   phase 2, over (b, head):   context[:, head]     = softmax(q k^T / sqrt(d) + mask) v
+//                              context[:, A + head] = dynamic conv of conv_in with kernel
+//   phase 3, over row chunks:  a = LN(context W_d^T + b + x); y = LN(act(a W_i^T + b) W_o^T + b + a)
+// Phases 1 and 3 only read the rows they write (the depthwise conv reads x's neighbours, which
+// are complete before the phase starts), so each thread runs whole GEMM + epilogue sequences on
+// its own rows. All parallelism is ours (tensor/parallel.h); OpenBLAS runs single-threaded for
+// the whole forward, so its threads never compete with our pool for the cores.
+#include "models/convbert/inference.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "tensor/kernels/fused.h"
+#include "tensor/kernels/gemm.h"
+#include "tensor/kernels/kernel_mode.h"
+#include "tensor/ops.h"
+#include "tensor/parallel.h"
+
+namespace tz::convbert {
+namespace {
+
+using kernels::FusedAct;
+
+std::atomic<int>& enabled_flag() {
+  static std::atomic<int> flag([] {
+    const char* e = std::getenv("TZ_INFERENCE_PATH");
+    return (e && std::strcmp(e, "0") == 0) ? 0 : 1;
+  }());
+  return flag;
+}
+
+std::optional<FusedAct> fused_act(const std::string& hf_name) {
+  if (hf_name == "gelu") return FusedAct::GeluErf;
+  if (hf_name == "gelu_new") return FusedAct::GeluTanh;
+  if (hf_name == "relu") return FusedAct::Relu;
+  if (hf_name == "linear") return FusedAct::None;
+  return std::nullopt;
+}
+
+const float* fptr(const Tensor& t) { return t.data<float>(); }
+
+// Buffers of one forward, carved from one growing allocation that is kept per thread, so a
+// steady stream of same-sized calls allocates nothing.
+class Workspace {
+ public:
+  void reset(size_t total_floats) {
+    if (storage_.size() < total_floats) storage_.resize(total_floats);
+    used_ = 0;
+  }
+  float* take(size_t n) {
+    float* p = storage_.data() + used_;
+    used_ += (n + 15) / 16 * 16;  // keep every buffer 64-byte aligned relative to the first
+    return p;
+  }
+
+ private:
+  std::vector<float> storage_;
+  size_t used_ = 0;
+};
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+const float* bias_of(const nn::Linear& l) { return l.bias.defined() ? fptr(l.bias) : nullptr; }
+
+// C[m, N] (+)= X[m, K] W^T for a Linear weight W [N, K]; single-threaded (we are inside a chunk).
+void linear_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, float* Y, int64_t ldy) {
+  const int64_t out = W.size(0), in = W.size(1);
+  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 0.f, Y, ldy);
+}
+
+// Y[m, N] = X[m, K] W^T + bias: the bias is written first and the GEMM accumulates onto it
+// (beta = 1), which spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards.
+// Only the order of the float additions changes (OpenBLAS adds its K-blocks into C one by one
+// either way), well inside the parity tolerance (tests/models/test_inference_path.cpp).
+void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
+                      int64_t ldy) {
+  const int64_t out = W.size(0), in = W.size(1);
+  if (!bias) return linear_rows(m, X, ldx, W, Y, ldy);
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, bias, static_cast<size_t>(out) * sizeof(float));
+  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
+}
+
+// The FFN dense layers with their bias: nn::Linear, or GroupedLinear as G GEMMs on column slices
+// (no copies), each accumulating onto the prefilled bias as linear_bias_rows.
+void dense_bias_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
+  if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
+    return linear_bias_rows(m, X, ldx, lin->weight, bias_of(*lin), Y, ldy);
+  auto& g = static_cast<GroupedLinear&>(dense);
+  const int64_t gi = g.in / g.groups, go = g.out / g.groups;
+  const float* W = fptr(g.weight);  // [G, in/G, out/G]
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, fptr(g.bias), static_cast<size_t>(g.out) * sizeof(float));
+  for (int64_t k = 0; k < g.groups; ++k)
+    kernels::sgemm(false, false, m, go, gi, 1.f, X + k * gi, ldx, W + k * gi * go, go, 1.f, Y + k * go, ldy);
+}
+
+
+
+// Splits [0, N) rows into one chunk per thread.
+void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t threads = get_num_threads();
+  parallel_for(0, N, std::max<int64_t>(1, (N + threads - 1) / threads), fn);
+}
+
+struct LayerBuffers {
+  float *q, *k, *v, *conv_in, *k_span, *dw, *kernel, *scores, *context, *tmp, *attn_out, *inter;
+  float* dw_weight;  // [K, H] tap-major copy of the depthwise weight
+};
+
+void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec, int64_t B, int64_t T,
+                   const float* x, const float* mask, const LayerBuffers& buf, float* y) {
+  SelfAttention& sa = *layer.attention->self;
+  SelfOutput& so = *layer.attention->output;
+  const int64_t N = B * T, H = c.hidden_size, A = sa.all_head_size, nh = sa.heads, d = sa.head_size;
+  const int64_t K = sa.kernel_size, pad = (K - 1) / 2, I = c.intermediate_size;
+  const float eps = static_cast<float>(c.layer_norm_eps);
+
+  // Depthwise weight [H, 1, K] -> [K, H], so the conv runs along contiguous channels.
+  const float* dww = fptr(sa.key_conv_attn_layer->depthwise->weight);
+  for (int64_t ch = 0; ch < H; ++ch)
+    for (int64_t t = 0; t < K; ++t) buf.dw_weight[t * H + ch] = dww[ch * K + t];
+  const Tensor& pw = sa.key_conv_attn_layer->pointwise->weight;  // [A, H, 1], used as [A, H]
+
+  // ---- phase 1: projections, span-aware key, dynamic kernels ----
+  parallel_rows(N, [&](int64_t r0, int64_t r1) {
+    const int64_t m = r1 - r0;
+    const float* xr = x + r0 * H;
+    auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
+    proj(*sa.query, buf.q);
+    proj(*sa.key, buf.k);
+    proj(*sa.value, buf.v);
+    proj(*sa.conv_out_layer, buf.conv_in);
+    kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
+    linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
+    kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
+    float* kr = buf.kernel + r0 * nh * K;
+    linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
+                     nh * K);
+    kernels::softmax_add_rows(vec, m * nh, K, kr, K, nullptr);
+  });
+
+  // ---- phase 2: attention and dynamic convolution, one (batch item, head) per task ----
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  parallel_for(0, B * nh, 1, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t b = u / nh, h = u % nh;
+      const int64_t off = b * T * A + h * d;
+      float* S = buf.scores + u * T * T;  // [T, T]
+      // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
+      if (mask) {
+        for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+      }
+      kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
+      kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
+      kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
+      kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
+                                 buf.context + A + h * d, H, b * T, (b + 1) * T);
+    }
+  });
+
+  // ---- phase 3: attention output, feed-forward, both LayerNorms ----
+  parallel_rows(N, [&](int64_t r0, int64_t r1) {
+    const int64_t m = r1 - r0;
+    float* tmp = buf.tmp + r0 * H;
+    float* a = buf.attn_out + r0 * H;
+    float* inter = buf.inter + r0 * I;
+    linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
+                                           fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
+    nn::Module& d_in = *layer.intermediate->dense;
+    dense_bias_rows(d_in, m, a, H, inter, I);
+    kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
+    nn::Module& d_out = *layer.output->dense;
+    dense_bias_rows(d_out, m, inter, I, tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
+                                           fptr(layer.output->layer_norm->weight),
+                                           fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
+  });
+}
+
+}  // namespace
+
+static std::atomic<int64_t> g_calls{0};
+
+void set_inference_path_enabled(bool on) { enabled_flag().store(on ? 1 : 0); }
+bool inference_path_enabled() { return enabled_flag().load() != 0; }
+int64_t inference_path_calls() { return g_calls.load(); }
+
+bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& c, bool has_head_mask,
+                            bool output_hidden_states, bool output_attentions) {
+  if (!inference_path_enabled() || is_grad_enabled() || encoder.is_training()) return false;
+  if (has_head_mask || output_hidden_states || output_attentions) return false;
+  if (c.conv_kernel_size % 2 == 0 || !fused_act(c.hidden_act)) return false;
+  for (const Tensor& p : encoder.parameters())
+    if (p.dtype() != DType::Float32 || !p.is_contiguous()) return false;
+  return true;
+}
+
+Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& c, const Tensor& x_in,
+                                 const Tensor& additive_mask) {
+  TZ_CHECK(x_in.dim() == 3 && x_in.size(2) == c.hidden_size && x_in.dtype() == DType::Float32,
+           "convbert inference: expected float32 input [B, T, ", c.hidden_size, "], got ", shape_str(x_in.shape()));
+  auto act = fused_act(c.hidden_act);
+  TZ_CHECK(act.has_value(), "convbert inference: activation '", c.hidden_act, "' has no fused kernel");
+  TZ_CHECK(c.conv_kernel_size % 2 == 1, "convbert inference: conv_kernel_size must be odd, got ", c.conv_kernel_size);
+  const int64_t B = x_in.size(0), T = x_in.size(1), N = B * T, H = c.hidden_size;
+  const int64_t A = c.all_head_size(), nh = c.attention_heads(), K = c.conv_kernel_size, I = c.intermediate_size;
+  Tensor x = x_in.is_contiguous() ? x_in : raw::contiguous(x_in);
+  Tensor mask;
+  if (additive_mask.defined()) {
+    TZ_CHECK(additive_mask.numel() == N, "convbert inference: additive mask ", shape_str(additive_mask.shape()),
+             " does not match input [", B, ", ", T, "]");
+    mask = raw::contiguous(additive_mask);
+  }
+  const bool vec = !kernels::use_reference();
+  ++g_calls;
+
+  Workspace& ws = workspace();
+  auto padded = [](int64_t n) { return static_cast<size_t>((n + 15) / 16 * 16); };
+  ws.reset(padded(N * A) * 5 + padded(N * H) * 5 + padded(N * nh * K) + padded(B * nh * T * T) + padded(N * I) +
+           padded(K * H));
+  LayerBuffers buf;
+  buf.q = ws.take(N * A);
+  buf.k = ws.take(N * A);
+  buf.v = ws.take(N * A);
+  buf.conv_in = ws.take(N * A);
+  buf.k_span = ws.take(N * A);
+  buf.dw = ws.take(N * H);
+  buf.context = ws.take(N * H);
+  buf.tmp = ws.take(N * H);
+  buf.attn_out = ws.take(N * H);
+  float* ping = ws.take(N * H);
+  buf.kernel = ws.take(N * nh * K);
+  buf.scores = ws.take(B * nh * T * T);
+  buf.inter = ws.take(N * I);
+  buf.dw_weight = ws.take(K * H);
+
+  Tensor out = Tensor::empty({B, T, H});
+  const size_t L = encoder.layer->size();
+  kernels::BlasSingleThreadScope blas_single;  // all threads come from our pool (see top of file)
+  const float* cur = x.data<float>();
+  for (size_t i = 0; i < L; ++i) {
+    // Layers after the first run in place on `ping` (phase 3 reads only the rows it writes, after
+    // phases 1-2 are done with the whole input); the last layer writes straight into the result.
+    float* dst = (i + 1 == L) ? out.data<float>() : ping;
+    layer_forward(*encoder.layer->get<Layer>(i), c, *act, vec, B, T, cur,
+                  mask.defined() ? mask.data<float>() : nullptr, buf, dst);
+    cur = dst;
+  }
+  if (L == 0) raw::copy_(out, x);
+  return out;
+}
+
+double forward_flops(const ConvBertConfig& c, int64_t B, int64_t T) {
+  const double N = static_cast<double>(B * T), H = c.hidden_size, A = c.all_head_size();
+  const double h = c.attention_heads(), d = c.attention_head_size(), K = c.conv_kernel_size;
+  const double I = c.intermediate_size, G = c.num_groups, E = c.embedding_size;
+  double layer = 3 * 2 * N * H * A                   // query, key, value
+                 + 2 * N * H * K + 2 * N * H * A      // separable conv: depthwise + pointwise
+                 + 2 * N * A * (h * K)                // conv_kernel_layer
+                 + 2 * N * H * A                      // conv_out_layer
+                 + 2 * N * A * K                      // dynamic convolution
+                 + 2 * (2 * B * h * T * T * d)        // QK^T and PV
+                 + 2 * N * H * H                      // attention output dense
+                 + 2 * (2 * N * H * I / G);           // feed-forward (grouped: 1/G of the dense work)
+  double total = layer * static_cast<double>(c.num_hidden_layers);
+  if (c.embedding_size != c.hidden_size) total += 2 * N * E * H;  // embeddings_project
+  return total;
+}
+
+}  // namespace tz::convbert
