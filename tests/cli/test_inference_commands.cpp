@@ -40,8 +40,12 @@ std::string shell_quote(const std::string& s) {
 Result run(const std::vector<std::string>& args) {
   fs::path err_file = fs::temp_directory_path() / "tz_cli_inference_stderr.txt";
   std::string cmd = std::string(TZ_CLI_PATH);
-  for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " 2>" + err_file.string();
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
+  cmd += " 2>";
+  cmd += err_file.string();
   FILE* f = popen(cmd.c_str(), "r");
   REQUIRE(f);
   std::string out;
@@ -176,7 +180,9 @@ TEST_CASE("classify matches softmax / sigmoid / raw scores computed through the 
     fs::path dir = tz::test::reference_dir() / "convbert" / name;
     INFO(name);
     auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-    auto model = tz::convbert::from_pretrained(dir.string(), {.verbose = false});
+    tz::convbert::LoadOptions quiet;
+    quiet.verbose = false;
+    auto model = tz::convbert::from_pretrained(dir.string(), quiet);
     model->eval();
     tz::Tensor logits;
     {
@@ -229,7 +235,10 @@ TEST_CASE("embed: mean and [CLS] pooling agree with the library", "[cli][referen
   if (!tz::test::have_reference("convbert/trained-mlm")) return;
   fs::path dir = tz::test::reference_dir() / "convbert" / "trained-mlm";
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-  auto model = tz::convbert::from_pretrained(dir.string(), {.architecture = "ConvBertModel", .verbose = false});
+  tz::convbert::LoadOptions base;
+  base.architecture = "ConvBertModel";
+  base.verbose = false;
+  auto model = tz::convbert::from_pretrained(dir.string(), base);
   model->eval();
   std::vector<tz::tokenizer::Encoding> enc;
   tz::Tensor h;
