@@ -25,7 +25,7 @@ Environment (defaults in brackets):
   PER_LANGUAGE      records per language, 0 = all of the smallest language [0]
   VOCAB_SIZE        WordPiece vocabulary size [8000]
   HIDDEN LAYERS HEADS   model width, depth, attention heads [128 2 4]
-  EPOCHS LR SEQ_LEN BATCH_SIZE THREADS SEED   training [3 1e-3 64 32 2 42]
+  EPOCHS LR SEQ_LEN BATCH_SIZE THREADS SEED   training [2 1e-3 64 32 2 42]
 EOF
 }
 
@@ -48,7 +48,7 @@ vocab_size=${VOCAB_SIZE:-8000}
 hidden=${HIDDEN:-128}
 layers=${LAYERS:-2}
 heads=${HEADS:-4}
-epochs=${EPOCHS:-3}
+epochs=${EPOCHS:-2}
 lr=${LR:-1e-3}
 seq_len=${SEQ_LEN:-64}
 batch_size=${BATCH_SIZE:-32}
