@@ -301,8 +301,15 @@ int run_mlm(const std::vector<std::string>& args) {
 
   tr::TrainCallbacks cbs;
   cbs.micro_batch_loss = [&] {
-    tr::Batch b = collator(pick(examples, data.sampler.next()), data.gen);
-    return tr::MicroBatchLoss{model->forward(inputs_of(b)).loss, b.real_tokens};
+    // A batch in which no token was chosen has no loss (HF would train on a NaN): draw the next
+    // one instead. Still a function of the data state alone, so resuming reproduces it.
+    for (int attempt = 0;; ++attempt) {
+      tr::Batch b = collator(pick(examples, data.sampler.next()), data.gen);
+      const auto labels = b.labels.to_vector<int64_t>();
+      bool any = std::any_of(labels.begin(), labels.end(), [](int64_t l) { return l != -100; });
+      TZ_CHECK(any || attempt < 100, "train mlm: 100 batches in a row without a masked token (corpus too short?)");
+      if (any) return tr::MicroBatchLoss{model->forward(inputs_of(b)).loss, b.real_tokens};
+    }
   };
   if (!dev_examples.empty()) {
     cbs.evaluate = [&] {

@@ -86,7 +86,7 @@ struct Toy {
 TEST_CASE("train classify learns a separable toy task and writes the documented files", "[cli][train]") {
   Toy toy;
   Result r = train_stdout(toy.base("run") + " --train " + toy.p("train.tsv") + " --dev " + toy.p("dev.tsv") +
-                          " --test " + toy.p("test.tsv") + " --steps 60 --lr 3e-3 --eval-every 20 --warmup 5");
+                          " --test " + toy.p("test.tsv") + " --steps 60 --lr 1e-2 --eval-every 20 --warmup 5");
   INFO(r.out);
   REQUIRE(r.code == 0);
   // The test metrics are the last lines of stdout.
@@ -118,7 +118,7 @@ TEST_CASE("train classify learns a separable toy task and writes the documented 
     if (j.contains("accuracy")) ++evals;
   }
   REQUIRE(losses.size() == 6);
-  CHECK(losses.back() < losses.front() * 0.5);
+  CHECK(losses.back() < losses.front() * 0.1);
   CHECK(evals == 3);
 }
 
@@ -159,7 +159,7 @@ TEST_CASE("train: bad input is a clear error with exit code 1, never a crash", "
       {"classify --out x --train a --dev b", "exactly one of --model DIR or --config", 1},
       {"classify --config nope --tokenizer " + toy.p("tok") + " --out x --train " + toy.p("train.tsv") + dev,
        "'nope' is neither small", 1},
-      {"classify --config small --out x", "option --train is required", 2},
+      {"classify --config small --out x", "is required", 2},
       {"regress", "unknown task 'regress'", 2},
       {"mlm --config small --tokenizer " + toy.p("tok") + " --out x", "at least one --corpus", 1},
   };
