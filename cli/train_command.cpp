@@ -62,6 +62,7 @@ void add_common_options(ArgParser& p) {
   p.flag("bucket-by-length", "batch examples of similar length together (less padding)");
   p.flag("resume", "continue from the newest complete checkpoint in OUT/checkpoints");
   p.flag("quiet", "no progress output");
+  p.option("stop-after", "N", "end the run after step N as if interrupted (to test --resume)", "0");
 }
 
 // The directory whose tokenizer files save_pretrained copies next to the model.
@@ -79,7 +80,7 @@ cb::ConvBertConfig config_from_option(const std::string& spec) {
 // What every task shares: options read once, the tokenizer, threads, seeds.
 struct Common {
   std::string out, model_dir, config_spec, tokenizer_path;
-  int64_t steps, batch_size, grad_accum, seq_len, warmup, num_layers, log_every, eval_every, save_every, patience;
+  int64_t steps, stop_after, batch_size, grad_accum, seq_len, warmup, num_layers, log_every, eval_every, save_every, patience;
   double lr, warmup_ratio, weight_decay, max_grad_norm;
   uint64_t seed;
   int threads, keep;
@@ -94,6 +95,7 @@ Common read_common(const ArgParser& p) {
   c.config_spec = p.get("config");
   c.tokenizer_path = p.get("tokenizer").empty() ? c.model_dir : p.get("tokenizer");
   c.steps = p.get_int("steps");
+  c.stop_after = p.get_int("stop-after");
   c.batch_size = p.get_int("batch-size");
   c.grad_accum = p.get_int("grad-accum");
   c.seq_len = p.get_int("seq-len");
@@ -193,6 +195,7 @@ tr::TrainOptions train_options(const Common& c, int64_t steps, int64_t eval_ever
   o.out_dir = c.out;
   o.resume = c.resume;
   o.quiet = c.quiet;
+  o.stop_after = c.stop_after;
   return o;
 }
 
@@ -342,6 +345,10 @@ int run_mlm(const std::vector<std::string>& args) {
               << " steps of " << c.batch_size * c.grad_accum << "\n";
   tr::Trainer trainer(*model, opt, *sched, cbs, o);
   tr::TrainResult r = trainer.run();
+  if (r.interrupted) {
+    std::cout << "stopped_after=" << r.steps_done << "\n";
+    return 0;
+  }
   // Without a dev set the final model is OUT/model; with one, OUT/model is the best by eval_loss.
   std::cout << "steps=" << r.steps_done << "\n";
   if (!r.losses.empty()) std::cout << "final_loss=" << r.losses.back() << "\n";
@@ -528,6 +535,10 @@ int run_classify(const std::vector<std::string>& args) {
               << ", " << steps << " steps\n";
   tr::Trainer trainer(*model, opt, *sched, cbs, o);
   tr::TrainResult r = trainer.run();
+  if (r.interrupted) {
+    std::cout << "stopped_after=" << r.steps_done << "\n";
+    return 0;
+  }
   std::cout << "steps=" << r.steps_done << "\n";
   std::cout << "best_" << metric << "=" << r.best_metric << " (step " << r.best_step << ")\n";
   std::cout << "model=" << (fs::path(c.out) / "model").string() << "\n";

@@ -249,6 +249,14 @@ TrainResult Trainer::run() {
       save_checkpoint(step);
       last_saved = step;
     }
+    if (o_.stop_after > 0 && step == o_.stop_after && step < o_.steps) {
+      if (o_.save_every > 0 && last_saved != step) save_checkpoint(step);
+      if (tty) std::fprintf(stderr, "\n");
+      if (!o_.quiet) std::cerr << "stopped after step " << step << " (--stop-after); continue with --resume\n";
+      result.interrupted = true;
+      result.steps_done = step;
+      return result;
+    }
     if (stop) {
       result.stopped_early = true;
       if (!o_.quiet)

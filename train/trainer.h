@@ -65,6 +65,9 @@ struct TrainOptions {
   bool resume = false;          // continue from the newest complete checkpoint in out_dir
   bool quiet = false;           // no progress output (files are still written)
   std::string title = "training";  // of loss.svg
+  /// > 0: end the run after this step as an interruption would (checkpoint written when
+  /// save_every > 0; no final evaluation, model or plot). For testing --resume.
+  int64_t stop_after = 0;
   /// Test hook: runs between writing a checkpoint and renaming it into place.
   std::function<void(const std::string& tmp_dir)> before_checkpoint_rename;
 };
@@ -74,6 +77,7 @@ struct TrainResult {
   int64_t steps_done = 0;        // the last step completed
   std::vector<double> losses;    // per step run in this call (start_step+1 ..), mean over micro-batches
   bool stopped_early = false;
+  bool interrupted = false;      // ended by stop_after
   double best_metric = 0.0;      // of the best evaluation (when any)
   int64_t best_step = -1;
   Metrics last_eval;

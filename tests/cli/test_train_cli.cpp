@@ -143,6 +143,86 @@ TEST_CASE("train mlm on a corpus with an invalid line; --model continues into cl
   CHECK(fs::exists(toy.dir / "cls" / "model" / "vocab.txt"));
 }
 
+namespace {
+// metrics.jsonl without the timing field, which differs between runs.
+std::vector<nlohmann::json> records_without_timing(const fs::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("tokens_per_s");
+    out.push_back(j);
+  }
+  return out;
+}
+std::string file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST_CASE("train --stop-after then --resume gives the uninterrupted run's losses", "[cli][train]") {
+  Toy toy;
+  // Dropout on, so the restored default generator matters.
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(toy.dir / "config.json"));
+  config["hidden_dropout_prob"] = 0.1;
+  config["attention_probs_dropout_prob"] = 0.1;
+  std::ofstream(toy.dir / "dropout.json") << config.dump();
+  std::ofstream corpus(toy.dir / "corpus.txt");
+  for (int i = 0; i < 40; ++i) corpus << (i % 3 ? "the movie was good ." : "a film plot was poor , the film was bad .") << "\n";
+  corpus.close();
+  const std::string mlm = "mlm --corpus " + toy.p("corpus.txt") + " --config " + toy.p("dropout.json") + " --tokenizer " +
+                          toy.p("tok") + " --seq-len 12 --batch-size 4 --grad-accum 2 --steps 10 --save-every 4 "
+                          "--log-every 1 --threads 1 --quiet --lr 5e-3";
+  const std::string cls = "classify --config " + toy.p("dropout.json") + " --tokenizer " + toy.p("tok") +
+                          " --train " + toy.p("train.tsv") + " --dev " + toy.p("dev.tsv") +
+                          " --seq-len 16 --batch-size 8 --threads 1 --quiet --steps 10 --eval-every 3 --log-every 1 --lr 5e-3";
+  for (const std::string& base : {mlm, cls}) {
+    Result a = train(base + " --out " + toy.p("straight"));
+    REQUIRE(a.code == 0);
+    Result b1 = train(base + " --out " + toy.p("resumed") + " --stop-after 6");
+    INFO(b1.out);
+    REQUIRE(b1.code == 0);
+    CHECK_FALSE(fs::exists(toy.dir / "resumed" / "loss.svg"));
+    Result b2 = train(base + " --out " + toy.p("resumed") + " --resume");
+    INFO(b2.out);
+    REQUIRE(b2.code == 0);
+    auto ra = records_without_timing(toy.dir / "straight" / "metrics.jsonl");
+    auto rb = records_without_timing(toy.dir / "resumed" / "metrics.jsonl");
+    CHECK(ra.size() >= 10);
+    CHECK(ra == rb);
+    CHECK(file_bytes(toy.dir / "straight" / "model" / "model.safetensors") ==
+          file_bytes(toy.dir / "resumed" / "model" / "model.safetensors"));
+    fs::remove_all(toy.dir / "straight");
+    fs::remove_all(toy.dir / "resumed");
+  }
+}
+
+TEST_CASE("train classify: JSONL sentence pairs with float labels train a regression head", "[cli][train]") {
+  Toy toy;
+  std::ofstream f(toy.dir / "sts.jsonl");
+  std::ofstream d(toy.dir / "sts_dev.jsonl");
+  const char* words[] = {"good", "great", "fine", "bad", "awful", "poor"};
+  for (int i = 0; i < 60; ++i) {
+    nlohmann::json j = {{"text", std::string("the movie was ") + words[i % 6]},
+                        {"text_pair", std::string("a film ") + words[(i / 6) % 6]},
+                        {"label", (i % 6 < 3 ? 0.8 : 0.2) + ((i / 6) % 6 < 3 ? 0.15 : -0.15)}};
+    (i % 5 == 0 ? d : f) << j.dump() << "\n";
+  }
+  f.close();
+  d.close();
+  Result r = train_stdout(toy.base("sts") + " --train " + toy.p("sts.jsonl") + " --dev " + toy.p("sts_dev.jsonl") +
+                          " --test " + toy.p("sts_dev.jsonl") + " --steps 60 --lr 5e-3 --eval-every 20");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  auto pos = r.out.find("test_pearson=");
+  REQUIRE(pos != std::string::npos);
+  CHECK(std::stod(r.out.substr(pos + 13)) > 0.9);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(toy.dir / "sts" / "model" / "config.json"));
+  CHECK(config["problem_type"] == "regression");
+  CHECK(config["id2label"].size() == 1);
+}
+
 TEST_CASE("train: bad input is a clear error with exit code 1, never a crash", "[cli][train]") {
   Toy toy;
   std::ofstream(toy.dir / "nolabel.tsv") << "sentence\tscore\ngood .\t1\n";
