@@ -1,0 +1,283 @@
+// The training loop; see trainer.h.
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "nn/clip_grad.h"
+#include "tensor/error.h"
+#include "tensor/io/checkpoint.h"
+#include "tensor/random.h"
+#include "train/checkpoint_dir.h"
+#include "train/loss_plot.h"
+#include "train/metrics_log.h"
+
+namespace tz::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+  else std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return buf;
+}
+
+std::string format_metrics(const Metrics& m) {
+  std::string s;
+  char buf[64];
+  for (const auto& [k, v] : m) {
+    std::snprintf(buf, sizeof buf, "%s%s=%.4f", s.empty() ? "" : " ", k.c_str(), v);
+    s += buf;
+  }
+  return s;
+}
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  std::ofstream out(path, std::ios::trunc);
+  TZ_CHECK(out.good(), "trainer: cannot write '", path, "'");
+  out << j.dump(2) << "\n";
+  TZ_CHECK(out.good(), "trainer: write to '", path, "' failed");
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  TZ_CHECK(in.good(), "trainer: cannot read '", path, "'");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(detail::concat("trainer: '", path, "' is not valid JSON: ", e.what()));
+  }
+}
+
+}  // namespace
+
+Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& scheduler,
+                 TrainCallbacks callbacks, TrainOptions options)
+    : model_(model), opt_(optimizer), sched_(scheduler), cb_(std::move(callbacks)), o_(std::move(options)) {
+  TZ_CHECK(cb_.micro_batch_loss, "Trainer: micro_batch_loss callback is required");
+  TZ_CHECK(!o_.out_dir.empty(), "Trainer: out_dir is required");
+  TZ_CHECK(o_.steps >= 0, "Trainer: steps must be >= 0, got ", o_.steps);
+  TZ_CHECK(o_.grad_accum >= 1, "Trainer: grad_accum must be >= 1, got ", o_.grad_accum);
+  if (o_.log_every < 1) o_.log_every = 1;
+}
+
+void Trainer::default_save_model(const std::string& dir) const {
+  fs::create_directories(dir);
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), model_.state_dict());
+}
+
+void Trainer::default_load_model(const std::string& dir) {
+  io::Checkpoint ckpt = io::load_safetensors((fs::path(dir) / "model.safetensors").string());
+  NoGradGuard ng;
+  model_.load_state_dict(ckpt.tensors, /*strict=*/true);
+}
+
+std::string Trainer::save_checkpoint(int64_t step) {
+  CheckpointDir ckpts((fs::path(o_.out_dir) / "checkpoints").string());
+  auto write = [&](const std::string& dir) {
+    if (cb_.save_model) cb_.save_model(dir);
+    else default_save_model(dir);
+    io::save_safetensors((fs::path(dir) / "optimizer.safetensors").string(), opt_.state_tensors());
+    auto rng = default_generator().state();
+    nlohmann::json state = {
+        {"format", "tensorzoo-trainer-1"},
+        {"step", step},
+        {"optimizer", opt_.state_scalars()},
+        {"scheduler", sched_.state()},
+        {"default_generator", std::vector<uint64_t>(rng.begin(), rng.end())},
+        {"data", cb_.data_state ? cb_.data_state() : nlohmann::json()},
+        {"has_best", has_best_},
+        {"best_metric", best_},
+        {"best_step", best_step_},
+        {"evals_without_improvement", evals_without_improvement_},
+    };
+    // trainer_state.json last: its presence marks a complete checkpoint.
+    write_json((fs::path(dir) / "trainer_state.json").string(), state);
+  };
+  return ckpts.save(step, write, o_.keep_checkpoints, o_.before_checkpoint_rename);
+}
+
+int64_t Trainer::resume_from_latest() {
+  CheckpointDir ckpts((fs::path(o_.out_dir) / "checkpoints").string());
+  std::string dir = ckpts.latest();
+  if (dir.empty()) return -1;
+  nlohmann::json state = read_json((fs::path(dir) / "trainer_state.json").string());
+  TZ_CHECK(state.value("format", "") == "tensorzoo-trainer-1", "trainer: '", dir,
+           "/trainer_state.json' is not a tensorzoo trainer state");
+  if (cb_.load_model) cb_.load_model(dir);
+  else default_load_model(dir);
+  io::Checkpoint opt_state = io::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
+  opt_.load_state(opt_state.tensors, state.at("optimizer"));
+  sched_.load_state(state.at("scheduler"));
+  auto rng = state.at("default_generator").get<std::vector<uint64_t>>();
+  TZ_CHECK(rng.size() == 6, "trainer: '", dir, "': generator state has ", rng.size(), " words, expected 6");
+  default_generator().set_state({rng[0], rng[1], rng[2], rng[3], rng[4], rng[5]});
+  if (cb_.load_data_state) cb_.load_data_state(state.at("data"));
+  has_best_ = state.at("has_best").get<bool>();
+  best_ = state.at("best_metric").get<double>();
+  best_step_ = state.at("best_step").get<int64_t>();
+  evals_without_improvement_ = state.at("evals_without_improvement").get<int64_t>();
+  return state.at("step").get<int64_t>();
+}
+
+TrainResult Trainer::run() {
+  fs::create_directories(o_.out_dir);
+  const std::string model_dir = (fs::path(o_.out_dir) / "model").string();
+  const std::string metrics_path = (fs::path(o_.out_dir) / "metrics.jsonl").string();
+  const bool tty = !o_.quiet && ::isatty(STDERR_FILENO);
+
+  TrainResult result;
+  if (o_.resume) {
+    int64_t step = resume_from_latest();
+    if (step >= 0) {
+      result.start_step = step;
+      if (!o_.quiet) std::cerr << "resuming from " << o_.out_dir << "/checkpoints/step-" << step << "\n";
+    } else if (!o_.quiet) {
+      std::cerr << "--resume: no complete checkpoint in " << o_.out_dir << "/checkpoints, starting from step 0\n";
+    }
+  }
+  MetricsLog log(metrics_path, o_.resume ? result.start_step : -1);
+
+  auto save_model = [&](const std::string& dir) {
+    if (cb_.save_model) cb_.save_model(dir);
+    else default_save_model(dir);
+  };
+  int64_t last_eval_step = -1;
+  auto evaluate = [&](int64_t step) {
+    model_.eval();
+    Metrics m;
+    {
+      NoGradGuard ng;
+      m = cb_.evaluate();
+    }
+    model_.train();
+    last_eval_step = step;
+    result.last_eval = m;
+    nlohmann::json rec = {{"step", step}};
+    for (const auto& [k, v] : m) rec[k] = v;
+    log.write(rec);
+    if (!o_.quiet) std::cerr << (tty ? "\r\033[K" : "") << "eval step " << step << ": " << format_metrics(m) << "\n";
+    auto it = m.find(o_.metric);
+    TZ_CHECK(it != m.end(), "trainer: the evaluation has no metric '", o_.metric, "' (it has: ", format_metrics(m), ")");
+    if (!has_best_ || better(it->second, best_)) {
+      has_best_ = true;
+      best_ = it->second;
+      best_step_ = step;
+      evals_without_improvement_ = 0;
+      save_model(model_dir);
+    } else {
+      ++evals_without_improvement_;
+    }
+    return o_.early_stop_patience > 0 && evals_without_improvement_ >= o_.early_stop_patience;
+  };
+
+  model_.train();
+  using clock = std::chrono::steady_clock;
+  const auto t_start = clock::now();
+  auto t_window = t_start;
+  int64_t tokens_window = 0, tokens_total = 0;
+  double loss_window = 0;
+  int64_t steps_window = 0;
+  int64_t step = result.start_step;
+  int64_t last_saved = -1;
+  while (step < o_.steps) {
+    const double lr = opt_.lr();
+    double step_loss = 0;
+    for (int64_t micro = 0; micro < o_.grad_accum; ++micro) {
+      MicroBatchLoss mb = cb_.micro_batch_loss();
+      TZ_CHECK(mb.loss.defined() && mb.loss.numel() == 1, "trainer: micro_batch_loss must return a one-element loss");
+      const double value = mb.loss.item();
+      TZ_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at step ", step + 1,
+               " (try a lower --lr or check the data)");
+      Tensor scaled = o_.grad_accum == 1 ? mb.loss : tz::mul(mb.loss, 1.0 / static_cast<double>(o_.grad_accum));
+      scaled.backward();
+      step_loss += value;
+      tokens_window += mb.tokens;
+      tokens_total += mb.tokens;
+    }
+    step_loss /= static_cast<double>(o_.grad_accum);
+    double grad_norm = o_.max_grad_norm > 0 ? nn::clip_grad_norm(opt_.params(), o_.max_grad_norm) : 0.0;
+    opt_.step();
+    sched_.step();
+    opt_.zero_grad();
+    ++step;
+    result.losses.push_back(step_loss);
+    loss_window += step_loss;
+    ++steps_window;
+
+    const double elapsed = std::chrono::duration<double>(clock::now() - t_start).count();
+    const double per_step = elapsed / static_cast<double>(step - result.start_step);
+    const double eta = per_step * static_cast<double>(o_.steps - step);
+    if (tty) {
+      std::fprintf(stderr, "\r\033[Kstep %lld/%lld | loss %.4f | lr %.3e | %.0f tok/s | ETA %s",
+                   (long long)step, (long long)o_.steps, step_loss, lr,
+                   static_cast<double>(tokens_total) / std::max(elapsed, 1e-9), format_duration(eta).c_str());
+      std::fflush(stderr);
+    }
+    if (step % o_.log_every == 0 || step == o_.steps) {
+      const double window_s = std::chrono::duration<double>(clock::now() - t_window).count();
+      const double tps = static_cast<double>(tokens_window) / std::max(window_s, 1e-9);
+      const double mean_loss = loss_window / static_cast<double>(steps_window);
+      log.write({{"step", step}, {"loss", mean_loss}, {"lr", lr}, {"grad_norm", grad_norm}, {"tokens_per_s", tps}});
+      if (!o_.quiet && !tty) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "step %lld/%lld loss %.4f lr %.3e %.0f tok/s ETA %s\n", (long long)step,
+                      (long long)o_.steps, mean_loss, lr, tps, format_duration(eta).c_str());
+        std::cerr << buf;
+      }
+      t_window = clock::now();
+      tokens_window = 0;
+      loss_window = 0;
+      steps_window = 0;
+    }
+    bool stop = false;
+    if (cb_.evaluate && o_.eval_every > 0 && step % o_.eval_every == 0) stop = evaluate(step);
+    if (o_.save_every > 0 && (step % o_.save_every == 0 || stop)) {
+      save_checkpoint(step);
+      last_saved = step;
+    }
+    if (o_.stop_after > 0 && step == o_.stop_after && step < o_.steps) {
+      if (o_.save_every > 0 && last_saved != step) save_checkpoint(step);
+      if (tty) std::fprintf(stderr, "\n");
+      if (!o_.quiet) std::cerr << "stopped after step " << step << " (--stop-after); continue with --resume\n";
+      result.interrupted = true;
+      result.steps_done = step;
+      return result;
+    }
+    if (stop) {
+      result.stopped_early = true;
+      if (!o_.quiet)
+        std::cerr << (tty ? "\r\033[K" : "") << "early stop at step " << step << ": no improvement of " << o_.metric
+                  << " in " << o_.early_stop_patience << " evaluations (best " << best_ << " at step " << best_step_
+                  << ")\n";
+      break;
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (cb_.evaluate) {
+    if (last_eval_step != step && !result.stopped_early) evaluate(step);
+  } else {
+    save_model(model_dir);
+  }
+  if (o_.save_every > 0 && last_saved != step && step > result.start_step) save_checkpoint(step);
+  write_loss_plot(metrics_path, (fs::path(o_.out_dir) / "loss.svg").string(), o_.title);
+  result.steps_done = step;
+  result.best_metric = best_;
+  result.best_step = best_step_;
+  return result;
+}
+
+}  // namespace tz::train
