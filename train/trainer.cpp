@@ -268,7 +268,8 @@ TrainResult Trainer::run() {
   }
   if (tty) std::fprintf(stderr, "\n");
   if (cb_.evaluate) {
-    if (last_eval_step != step && !result.stopped_early) evaluate(step);
+    // A run resumed from its final checkpoint has already evaluated that step.
+    if (last_eval_step != step && !result.stopped_early && step > result.start_step) evaluate(step);
   } else {
     save_model(model_dir);
   }

@@ -60,6 +60,9 @@ TEST_CASE("TSV (GLUE style), CSV and JSONL datasets", "[train][data]") {
   CHECK(tsv.labels == std::vector<std::string>{"1", "0"});
   CHECK_FALSE(tsv.has_pairs());
   CHECK(tsv.line_numbers == std::vector<int64_t>{2, 3});
+  auto bom = read_labelled_texts(write_temp("bom.csv", "\xEF\xBB\xBFsentence,label\nok,1\r\n"));
+  CHECK(bom.texts == std::vector<std::string>{"ok"});
+  CHECK(bom.labels == std::vector<std::string>{"1"});
 
   auto csv = read_labelled_texts(write_temp("pairs.csv", "idx,sentence1,sentence2,label\n0,\"A, b\",c,yes\n1,d,e,no\n"));
   CHECK(csv.texts == std::vector<std::string>{"A, b", "d"});
