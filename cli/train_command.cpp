@@ -42,7 +42,7 @@ void add_common_options(ArgParser& p) {
   p.option("num-layers", "N", "override num_hidden_layers of --config", "0");
   p.option("tokenizer", "PATH", "vocab.txt, tokenizer.json or a directory (default: --model)", "");
   p.option("out", "DIR", "output directory", "", true);
-  p.option("steps", "N", "optimizer steps (0: from --epochs)", "0");
+  p.option("steps", "N", "optimizer steps (0: classify: from --epochs; mlm: 1000)", "0");
   p.option("batch-size", "N", "examples per micro-batch", "32");
   p.option("grad-accum", "N", "micro-batches per optimizer step", "1");
   p.option("seq-len", "N", "maximum tokens per example", "128");
