@@ -1,6 +1,8 @@
 // Reading corpora and labelled datasets: UTF-8 checks, TSV/CSV/JSONL, label mapping, errors.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +14,15 @@ using namespace tz::train;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Removes this process's temporary folder when the test program exits.
+struct TempCleanup {
+  ~TempCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("tz_train_data_" + std::to_string(::getpid())), ec);
+  }
+} temp_cleanup;
+
 std::string write_temp(const std::string& name, const std::string& content) {
   fs::path dir = fs::temp_directory_path() / ("tz_train_data_" + std::to_string(::getpid()));
   fs::create_directories(dir);

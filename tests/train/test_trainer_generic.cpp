@@ -3,6 +3,8 @@
 // (state_dict in model.safetensors) round-trips through resume.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "autograd/ops.h"
@@ -18,6 +20,15 @@ using namespace tz::train;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Removes this process's temporary folder when the test program exits.
+struct TempCleanup {
+  ~TempCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("tz_trainer_generic_" + std::to_string(::getpid())), ec);
+  }
+} temp_cleanup;
+
 
 // Micro-batch i: x = rows of a fixed table, y = a fixed linear function of x.
 struct Regression {
