@@ -273,3 +273,24 @@ TEST_CASE("QA: windows train the tiny reference model to the answers", "[train][
   CHECK(preds[1].text == "Paris");
   CHECK(preds[1].begin == 38);
 }
+
+TEST_CASE("QA: positions and answers in code points on a non-ASCII context", "[train][qa]") {
+  auto tok = WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "where", "?", "zoe", "went", "to",
+                                     "paris", "cafe", "by", "the", "seine"});
+  // "Zoë" and "café" have one two-byte character each: code points differ from bytes after them.
+  const std::string ctx = "Zo\u00eb went to the caf\u00e9 by the Seine";
+  QAExample ex{"u", "where?", ctx, {"the Seine"}, {24}};  // "Zoë went to the café by " is 24 characters
+  auto feats = prepare_qa_features(tok, {ex}, {.max_length = 384, .doc_stride = 128});
+  REQUIRE(feats.size() == 1);
+  // [CLS] where ? [SEP] zoe went to the cafe by the seine [SEP]
+  CHECK(feats[0].start_position == 10);
+  CHECK(feats[0].end_position == 11);
+  CHECK(feats[0].offsets[8] == tz::tokenizer::Offset{16, 20});  // café, in characters
+  std::vector<std::vector<float>> s(1, std::vector<float>(feats[0].size(), 0.f)), e = s;
+  s[0][8] = 5;  // café .. seine
+  e[0][11] = 5;
+  auto p = postprocess_qa_predictions({ex}, feats, s, e);
+  CHECK(p[0].text == "caf\u00e9 by the Seine");
+  CHECK(p[0].begin == 16);
+  CHECK(p[0].end == 33);
+}
