@@ -2,6 +2,8 @@
 // contexts longer than several windows), and post-processing on hand-made logits.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -200,7 +202,9 @@ TEST_CASE("QA post-processing on hand-made logits", "[train][qa]") {
 }
 
 TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
-  auto dir = std::filesystem::temp_directory_path();
+  // One folder per process: parallel runs of this test (other worktrees) must not share files.
+  auto dir = std::filesystem::temp_directory_path() / ("tz_test_qa_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
   auto squad = dir / "tz_test_squad.json";
   std::ofstream(squad) << R"({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "Zoë went to Paris.",
     "qas": [{"id": "a", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 12}], "is_impossible": false},
@@ -228,7 +232,7 @@ TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
   std::ofstream(bad) << R"({"id": "x", "question": "Q", "context": "abc", "answers": {"text": ["abcd"], "answer_start": [1]}})";
   CHECK_THROWS_WITH(read_qa(bad), Catch::Contains("runs past the context"));
   CHECK(squad_gold(ex).at("a") == std::vector<std::string>{"Paris"});
-  for (auto p : {squad, jsonl, jsonl_as_json, bad}) std::filesystem::remove(p);
+  std::filesystem::remove_all(dir);
 }
 
 #include "autograd/grad_mode.h"
