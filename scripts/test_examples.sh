@@ -52,9 +52,9 @@ int main() {
   tz::Tensor a = tz::raw::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
   tz::Tensor b = tz::raw::ones({2, 1});
   auto c = tz::matmul(a, b).to_vector<float>();
-  auto ids = tz::tokenizer::WordPiece::from_tokens({"[UNK]", "hello"}).tokenize("Hello");
-  std::printf("%g %g %s\n", c[0], c[1], ids.at(0).c_str());
-  return c[0] == 3 && c[1] == 7 && ids.at(0) == "hello" ? 0 : 1;
+  auto tokens = tz::tokenizer::WordPiece::from_tokens({"[UNK]", "hello"}).tokenize("Hello");
+  std::printf("%g %g %s\n", c[0], c[1], tokens.at(0).c_str());
+  return c[0] == 3 && c[1] == 7 && tokens.at(0) == "hello" ? 0 : 1;
 }
 CPP
 # shellcheck disable=SC2046

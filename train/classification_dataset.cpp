@@ -21,7 +21,9 @@ std::string read_file(const std::string& path) {
   TZ_CHECK(in.good(), "dataset: cannot open '", path, "'");
   std::stringstream ss;
   ss << in.rdbuf();
-  return ss.str();
+  std::string text = ss.str();
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 BOM (Excel, pandas utf-8-sig)
+  return text;
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {

@@ -15,17 +15,25 @@ namespace tz::train {
 
 std::vector<double> nice_ticks(double lo, double hi, int approx_count) {
   if (!(hi > lo)) return {lo};
-  double raw = (hi - lo) / std::max(1, approx_count);
-  double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag;
-  for (double m : {1.0, 2.0, 5.0, 10.0})
+  const double raw = (hi - lo) / std::max(1, approx_count);
+  const int exponent = static_cast<int>(std::floor(std::log10(raw)));
+  const double mag = std::pow(10.0, exponent);
+  double mult = 10;
+  for (double m : {1.0, 2.0, 5.0})
     if (m * mag >= raw) {
-      step = m * mag;
+      mult = m;
       break;
     }
+  // Tick k is k * mult * 10^exponent; dividing by 10^-exponent (an exact integer) instead of
+  // multiplying by 0.1 keeps values like 0.3 exact rather than 0.30000000000000004.
+  auto value = [&](int64_t k) {
+    double km = static_cast<double>(k) * mult;
+    return exponent < 0 ? km / std::pow(10.0, -exponent) : km * mag;
+  };
+  const double step = mult * mag;
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  for (auto k = static_cast<int64_t>(std::ceil(lo / step - 1e-9)); value(k) <= hi + step * 1e-9; ++k)
+    ticks.push_back(value(k));
   return ticks;
 }
 

@@ -2,6 +2,7 @@
 #include "train/question_answering.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -176,6 +177,7 @@ std::vector<QAFeature> prepare_qa_features(const tokenizer::WordPiece& tok, cons
   std::vector<QAFeature> out;
   for (std::size_t i = 0; i < examples.size(); ++i) {
     const QAExample& ex = examples[i];
+    check_answers(ex, "prepare_qa_features");
     tokenizer::Encoding enc;
     try {
       enc = tok.encode_pair(lstrip(ex.question), ex.context, opt);

@@ -64,7 +64,8 @@ struct QAFeature {
 
 /// All windows of all examples, in example order (HF's overflow_to_sample_mapping is example_index).
 /// Examples without answers get positions at [CLS]; only the first answer is used for training, as
-/// run_qa. Throws when the question leaves no room for the context (the tokenizer's error).
+/// run_qa. Throws when an answer runs past its context, or when the question leaves no room for the
+/// context (the tokenizer's error).
 std::vector<QAFeature> prepare_qa_features(const tokenizer::WordPiece& tok, const std::vector<QAExample>& examples,
                                            const QAOptions& options = {});
 

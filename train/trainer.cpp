@@ -156,6 +156,7 @@ TrainResult Trainer::run() {
     else default_save_model(dir);
   };
   int64_t last_eval_step = -1;
+  double last_lr = opt_.lr();  // the lr of the last step taken, for the eval records
   auto evaluate = [&](int64_t step) {
     model_.eval();
     Metrics m;
@@ -166,7 +167,7 @@ TrainResult Trainer::run() {
     model_.train();
     last_eval_step = step;
     result.last_eval = m;
-    nlohmann::json rec = {{"step", step}};
+    nlohmann::json rec = {{"step", step}, {"lr", last_lr}};
     for (const auto& [k, v] : m) rec[k] = v;
     log.write(rec);
     if (!o_.quiet) std::cerr << (tty ? "\r\033[K" : "") << "eval step " << step << ": " << format_metrics(m) << "\n";
@@ -194,7 +195,7 @@ TrainResult Trainer::run() {
   int64_t step = result.start_step;
   int64_t last_saved = -1;
   while (step < o_.steps) {
-    const double lr = opt_.lr();
+    const double lr = last_lr = opt_.lr();
     double step_loss = 0;
     for (int64_t micro = 0; micro < o_.grad_accum; ++micro) {
       MicroBatchLoss mb = cb_.micro_batch_loss();
@@ -268,7 +269,8 @@ TrainResult Trainer::run() {
   }
   if (tty) std::fprintf(stderr, "\n");
   if (cb_.evaluate) {
-    if (last_eval_step != step && !result.stopped_early) evaluate(step);
+    // A run resumed from its final checkpoint has already evaluated that step.
+    if (last_eval_step != step && !result.stopped_early && step > result.start_step) evaluate(step);
   } else {
     save_model(model_dir);
   }

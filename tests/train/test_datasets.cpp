@@ -1,6 +1,8 @@
 // Reading corpora and labelled datasets: UTF-8 checks, TSV/CSV/JSONL, label mapping, errors.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +14,15 @@ using namespace tz::train;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Removes this process's temporary folder when the test program exits.
+struct TempCleanup {
+  ~TempCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("tz_train_data_" + std::to_string(::getpid())), ec);
+  }
+} temp_cleanup;
+
 std::string write_temp(const std::string& name, const std::string& content) {
   fs::path dir = fs::temp_directory_path() / ("tz_train_data_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -60,6 +71,9 @@ TEST_CASE("TSV (GLUE style), CSV and JSONL datasets", "[train][data]") {
   CHECK(tsv.labels == std::vector<std::string>{"1", "0"});
   CHECK_FALSE(tsv.has_pairs());
   CHECK(tsv.line_numbers == std::vector<int64_t>{2, 3});
+  auto bom = read_labelled_texts(write_temp("bom.csv", "\xEF\xBB\xBFsentence,label\nok,1\r\n"));
+  CHECK(bom.texts == std::vector<std::string>{"ok"});
+  CHECK(bom.labels == std::vector<std::string>{"1"});
 
   auto csv = read_labelled_texts(write_temp("pairs.csv", "idx,sentence1,sentence2,label\n0,\"A, b\",c,yes\n1,d,e,no\n"));
   CHECK(csv.texts == std::vector<std::string>{"A, b", "d"});

@@ -2,6 +2,8 @@
 // probabilities and accuracy.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +20,7 @@ WordPiece tiny_tokenizer() {
   return WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "ran",
                                  "away", "she"});
 }
-std::filesystem::path temp(const std::string& name) { return std::filesystem::temp_directory_path() / ("tz_test_mc_" + name); }
+std::filesystem::path temp(const std::string& name) { return std::filesystem::temp_directory_path() / ("tz_test_mc_" + std::to_string(getpid()) + "_" + name); }
 }  // namespace
 
 TEST_CASE("multiple choice: SWAG CSV with quotes, commas and newlines", "[train][mc]") {

@@ -2,6 +2,8 @@
 // contexts longer than several windows), and post-processing on hand-made logits.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -200,7 +202,9 @@ TEST_CASE("QA post-processing on hand-made logits", "[train][qa]") {
 }
 
 TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
-  auto dir = std::filesystem::temp_directory_path();
+  // One folder per process: parallel runs of this test (other worktrees) must not share files.
+  auto dir = std::filesystem::temp_directory_path() / ("tz_test_qa_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
   auto squad = dir / "tz_test_squad.json";
   std::ofstream(squad) << R"({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "Zoë went to Paris.",
     "qas": [{"id": "a", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 12}], "is_impossible": false},
@@ -228,7 +232,7 @@ TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
   std::ofstream(bad) << R"({"id": "x", "question": "Q", "context": "abc", "answers": {"text": ["abcd"], "answer_start": [1]}})";
   CHECK_THROWS_WITH(read_qa(bad), Catch::Contains("runs past the context"));
   CHECK(squad_gold(ex).at("a") == std::vector<std::string>{"Paris"});
-  for (auto p : {squad, jsonl, jsonl_as_json, bad}) std::filesystem::remove(p);
+  std::filesystem::remove_all(dir);
 }
 
 #include "autograd/grad_mode.h"
@@ -272,4 +276,25 @@ TEST_CASE("QA: windows train the tiny reference model to the answers", "[train][
   CHECK(after.at("exact_match") == 100.0);
   CHECK(preds[1].text == "Paris");
   CHECK(preds[1].begin == 38);
+}
+
+TEST_CASE("QA: positions and answers in code points on a non-ASCII context", "[train][qa]") {
+  auto tok = WordPiece::from_tokens({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "where", "?", "zoe", "went", "to",
+                                     "paris", "cafe", "by", "the", "seine"});
+  // "Zoë" and "café" have one two-byte character each: code points differ from bytes after them.
+  const std::string ctx = "Zo\u00eb went to the caf\u00e9 by the Seine";
+  QAExample ex{"u", "where?", ctx, {"the Seine"}, {24}};  // "Zoë went to the café by " is 24 characters
+  auto feats = prepare_qa_features(tok, {ex}, {.max_length = 384, .doc_stride = 128});
+  REQUIRE(feats.size() == 1);
+  // [CLS] where ? [SEP] zoe went to the cafe by the seine [SEP]
+  CHECK(feats[0].start_position == 10);
+  CHECK(feats[0].end_position == 11);
+  CHECK(feats[0].offsets[8] == tz::tokenizer::Offset{16, 20});  // café, in characters
+  std::vector<std::vector<float>> s(1, std::vector<float>(feats[0].size(), 0.f)), e = s;
+  s[0][8] = 5;  // café .. seine
+  e[0][11] = 5;
+  auto p = postprocess_qa_predictions({ex}, feats, s, e);
+  CHECK(p[0].text == "caf\u00e9 by the Seine");
+  CHECK(p[0].begin == 16);
+  CHECK(p[0].end == 33);
 }

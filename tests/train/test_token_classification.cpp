@@ -2,6 +2,8 @@
 // tokens, truncation), dynamic padding, and BIO merging with character offsets, on a tiny vocabulary.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -19,7 +21,7 @@ WordPiece tiny_tokenizer() {
 }
 
 std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  auto p = std::filesystem::temp_directory_path() / ("tz_test_tokcls_" + name);
+  auto p = std::filesystem::temp_directory_path() / ("tz_test_tokcls_" + std::to_string(getpid()) + "_" + name);
   std::ofstream(p) << text;
   return p;
 }

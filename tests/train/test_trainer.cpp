@@ -3,6 +3,8 @@
 // leaves the previous checkpoint loadable, early stopping, and the run's files.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -20,6 +22,15 @@ namespace fs = std::filesystem;
 namespace cb = tz::convbert;
 
 namespace {
+
+// Removes this process's temporary folder when the test program exits.
+struct TempCleanup {
+  ~TempCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("tz_trainer_" + std::to_string(::getpid())), ec);
+  }
+} temp_cleanup;
+
 
 cb::ConvBertConfig tiny_config() {
   cb::ConvBertConfig c;
