@@ -1,9 +1,13 @@
 // `tensorzoo`: dispatches to the subcommand named by the first argument (see command.h).
 // Library errors (tz::Error) are printed as "error: ..." with exit code 1; usage errors exit 2.
+// Started by mpirun (or given --distributed), it joins the MPI job first (distributed/): an error
+// on any rank then stops every rank, naming the rank, instead of leaving the others waiting.
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
 #include "cli/command.h"
+#include "distributed/communicator.h"
 
 namespace tz::cli {
 std::map<std::string, CommandInfo>& registry() {
@@ -40,10 +44,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
+  auto flag = std::find(args.begin(), args.end(), std::string("--distributed"));
+  const bool force_mpi = flag != args.end();
+  if (force_mpi) args.erase(flag);
+  int rc = 1;
   try {
-    return it->second.run(args);
+    tz::dist::init(force_mpi);
+    rc = it->second.run(args);
   } catch (const std::exception& e) {
+    if (tz::dist::world_size() > 1) tz::dist::abort_all(e.what());
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    rc = 1;
   }
+  tz::dist::finalize();
+  return rc;
 }

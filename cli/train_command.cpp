@@ -15,9 +15,11 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "distributed/communicator.h"
 #include "models/convbert/pretrained.h"
 #include "nn/lr_schedule.h"
 #include "nn/optim.h"
+#include "nn/per_example_rng.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
@@ -64,6 +66,7 @@ void add_common_options(ArgParser& p) {
   p.flag("bucket-by-length", "batch examples of similar length together (less padding)");
   p.flag("resume", "continue from the newest complete checkpoint in OUT/checkpoints");
   p.flag("quiet", "no progress output");
+  p.flag("distributed", "join an MPI job (automatic under mpirun): --batch-size is then the global batch");
   p.option("stop-after", "N", "end the run after step N as if interrupted (to test --resume)", "0");
 }
 
@@ -122,6 +125,9 @@ Common read_common(const ArgParser& p) {
   TZ_CHECK(!c.tokenizer_path.empty(), "train: --tokenizer PATH is required with --config");
   TZ_CHECK(c.batch_size > 0, "train: --batch-size must be positive, got ", c.batch_size);
   TZ_CHECK(c.grad_accum > 0, "train: --grad-accum must be positive, got ", c.grad_accum);
+  TZ_CHECK(c.batch_size % tz::dist::world_size() == 0, "train: --batch-size ", c.batch_size,
+           " is the global batch and must divide by the number of processes (", tz::dist::world_size(), ")");
+  if (!tz::dist::is_main_process()) c.quiet = true;  // rank 0 alone reports
   TZ_CHECK(c.seq_len >= 8, "train: --seq-len must be at least 8, got ", c.seq_len);
   TZ_CHECK(c.lr > 0, "train: --lr must be positive, got ", c.lr);
   TZ_CHECK(c.steps >= 0, "train: --steps must be >= 0, got ", c.steps);
@@ -206,12 +212,14 @@ tr::TrainOptions train_options(const Common& c, int64_t steps, int64_t eval_ever
 struct DataStream {
   tr::BatchSampler sampler;
   tz::Generator gen;
+  int64_t draws = 0;  // global micro-batches drawn so far: the key of their per-example dropout streams
   nlohmann::json state() const {
     auto s = gen.state();
-    return {{"sampler", sampler.state()}, {"generator", std::vector<uint64_t>(s.begin(), s.end())}};
+    return {{"sampler", sampler.state()}, {"generator", std::vector<uint64_t>(s.begin(), s.end())}, {"draws", draws}};
   }
   void load_state(const nlohmann::json& j) {
     sampler.load_state(j.at("sampler"));
+    draws = j.value("draws", int64_t{0});
     auto g = j.at("generator").get<std::vector<uint64_t>>();
     TZ_CHECK(g.size() == 6, "train: bad generator state in checkpoint");
     gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
@@ -232,6 +240,55 @@ tz::convbert::Inputs inputs_of(const tr::Batch& b) {
   in.token_type_ids = b.token_type_ids;
   in.labels = b.labels;
   return in;
+}
+
+// Data parallelism (distributed/): every process builds the same global micro-batch (same data
+// order, same masks, padded to the global longest: padding changes ConvBERT's results) and keeps
+// rows [rank*B/N, (rank+1)*B/N). Dropout inside forward_shard draws per example, keyed by the
+// global micro-batch number and the row's index in it, so N processes draw what one would.
+struct Shard {
+  tr::Batch batch;
+  int64_t first_row = 0;
+};
+
+Shard shard_of(const tr::Batch& b) {
+  const int64_t world = tz::dist::world_size(), rank = tz::dist::rank(), rows = b.size();
+  if (world == 1) return {b, 0};
+  const int64_t begin = rank * rows / world, end = (rank + 1) * rows / world;
+  auto rows_of = [&](const tz::Tensor& t) {
+    return t.defined() ? tz::raw::contiguous(tz::raw::narrow(t, 0, begin, end - begin)) : t;
+  };
+  Shard s;
+  s.first_row = begin;
+  s.batch.input_ids = rows_of(b.input_ids);
+  s.batch.attention_mask = rows_of(b.attention_mask);
+  s.batch.token_type_ids = rows_of(b.token_type_ids);
+  s.batch.labels = rows_of(b.labels);
+  s.batch.real_tokens = 0;
+  if (end > begin)
+    for (int64_t m : s.batch.attention_mask.to_vector<int64_t>()) s.batch.real_tokens += m != 0;
+  return s;
+}
+
+/// The loss of this process's shard of a global micro-batch, with per-example dropout streams.
+/// `count` is the number of terms the loss averages (labelled tokens, or rows).
+tr::MicroBatchLoss forward_shard(cb::PreTrainedModel& model, const tr::Batch& global, uint64_t seed, int64_t draw,
+                                 bool count_labelled_tokens) {
+  Shard s = shard_of(global);
+  tr::MicroBatchLoss out;
+  out.tokens = s.batch.real_tokens;
+  const int64_t rows = s.batch.size();
+  if (count_labelled_tokens) {
+    out.count = 0;
+    if (rows > 0)
+      for (int64_t l : s.batch.labels.to_vector<int64_t>()) out.count += l != -100;
+  } else {
+    out.count = rows;
+  }
+  if (out.count == 0) return out;
+  tz::nn::PerExampleRngScope scope(seed, static_cast<uint64_t>(draw), s.first_row);
+  out.loss = model.forward(inputs_of(s.batch)).loss;
+  return out;
 }
 
 void print_corpus_report(const tr::TextCorpus& corpus, const std::vector<std::string>& files) {
@@ -313,7 +370,8 @@ int run_mlm(const std::vector<std::string>& args) {
       const auto labels = b.labels.to_vector<int64_t>();
       bool any = std::any_of(labels.begin(), labels.end(), [](int64_t l) { return l != -100; });
       TZ_CHECK(any || attempt < 100, "train mlm: 100 batches in a row without a masked token (corpus too short?)");
-      if (any) return tr::MicroBatchLoss{model->forward(inputs_of(b)).loss, b.real_tokens};
+      const int64_t draw = data.draws++;
+      if (any) return forward_shard(*model, b, c.seed, draw, /*count_labelled_tokens=*/true);
     }
   };
   if (!dev_examples.empty()) {
@@ -347,6 +405,7 @@ int run_mlm(const std::vector<std::string>& args) {
               << " steps of " << c.batch_size * c.grad_accum << "\n";
   tr::Trainer trainer(*model, opt, *sched, cbs, o);
   tr::TrainResult r = trainer.run();
+  if (!tz::dist::is_main_process()) return 0;  // rank 0 reports
   if (r.interrupted) {
     std::cout << "stopped_after=" << r.steps_done << "\n";
     return 0;
@@ -515,7 +574,7 @@ int run_classify(const std::vector<std::string>& args) {
     std::vector<size_t> idx = data.sampler.next();
     tr::Batch b = tr::pad_batch(pick(train_set.examples, idx), pad_id);
     b.labels = labels_tensor(train_set, idx, labels.regression);
-    return tr::MicroBatchLoss{model->forward(inputs_of(b)).loss, b.real_tokens};
+    return forward_shard(*model, b, c.seed, data.draws++, /*count_labelled_tokens=*/false);
   };
   cbs.evaluate = [&] { return evaluate_set(*model, dev_set, labels.regression, c.batch_size, pad_id); };
   const std::string tokdir = tokenizer_dir_of(c.tokenizer_path);
@@ -537,6 +596,7 @@ int run_classify(const std::vector<std::string>& args) {
               << ", " << steps << " steps\n";
   tr::Trainer trainer(*model, opt, *sched, cbs, o);
   tr::TrainResult r = trainer.run();
+  if (!tz::dist::is_main_process()) return 0;  // rank 0 reports
   if (r.interrupted) {
     std::cout << "stopped_after=" << r.steps_done << "\n";
     return 0;

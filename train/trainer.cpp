@@ -12,6 +12,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "distributed/communicator.h"
 #include "nn/clip_grad.h"
 #include "tensor/error.h"
 #include "tensor/io/checkpoint.h"
@@ -134,7 +135,10 @@ int64_t Trainer::resume_from_latest() {
 }
 
 TrainResult Trainer::run() {
-  fs::create_directories(o_.out_dir);
+  const int world = dist::world_size();
+  const bool writer = dist::is_main_process();  // rank 0 alone prints and writes files
+  if (!writer) o_.quiet = true;
+  if (writer) fs::create_directories(o_.out_dir);
   const std::string model_dir = (fs::path(o_.out_dir) / "model").string();
   const std::string metrics_path = (fs::path(o_.out_dir) / "metrics.jsonl").string();
   const bool tty = !o_.quiet && ::isatty(STDERR_FILENO);
@@ -149,9 +153,14 @@ TrainResult Trainer::run() {
       std::cerr << "--resume: no complete checkpoint in " << o_.out_dir << "/checkpoints, starting from step 0\n";
     }
   }
-  MetricsLog log(metrics_path, o_.resume ? result.start_step : -1);
+  std::unique_ptr<MetricsLog> metrics_log;
+  if (writer) metrics_log = std::make_unique<MetricsLog>(metrics_path, o_.resume ? result.start_step : -1);
+  auto log_record = [&](const nlohmann::json& rec) {
+    if (metrics_log) metrics_log->write(rec);
+  };
 
   auto save_model = [&](const std::string& dir) {
+    if (!writer) return;
     if (cb_.save_model) cb_.save_model(dir);
     else default_save_model(dir);
   };
@@ -169,7 +178,7 @@ TrainResult Trainer::run() {
     result.last_eval = m;
     nlohmann::json rec = {{"step", step}, {"lr", last_lr}};
     for (const auto& [k, v] : m) rec[k] = v;
-    log.write(rec);
+    log_record(rec);
     if (!o_.quiet) std::cerr << (tty ? "\r\033[K" : "") << "eval step " << step << ": " << format_metrics(m) << "\n";
     auto it = m.find(o_.metric);
     TZ_CHECK(it != m.end(), "trainer: the evaluation has no metric '", o_.metric, "' (it has: ", format_metrics(m), ")");
@@ -199,17 +208,36 @@ TrainResult Trainer::run() {
     double step_loss = 0;
     for (int64_t micro = 0; micro < o_.grad_accum; ++micro) {
       MicroBatchLoss mb = cb_.micro_batch_loss();
-      TZ_CHECK(mb.loss.defined() && mb.loss.numel() == 1, "trainer: micro_batch_loss must return a one-element loss");
-      const double value = mb.loss.item();
-      TZ_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at step ", step + 1,
-               " (try a lower --lr or check the data)");
-      Tensor scaled = o_.grad_accum == 1 ? mb.loss : tz::mul(mb.loss, 1.0 / static_cast<double>(o_.grad_accum));
-      scaled.backward();
-      step_loss += value;
-      tokens_window += mb.tokens;
-      tokens_total += mb.tokens;
+      // This shard's weight in the global micro-batch (1 for a single process).
+      double weight = 1.0;
+      if (world > 1) {
+        if (mb.count >= 0) {
+          const int64_t global = dist::all_reduce_sum(mb.count);
+          weight = global > 0 ? static_cast<double>(mb.count) / static_cast<double>(global) : 0.0;
+        } else {
+          weight = 1.0 / static_cast<double>(world);
+        }
+      }
+      double value = 0.0;
+      if (mb.count != 0) {
+        TZ_CHECK(mb.loss.defined() && mb.loss.numel() == 1, "trainer: micro_batch_loss must return a one-element loss");
+        value = mb.loss.item();
+        TZ_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at step ", step + 1,
+                 " (try a lower --lr or check the data)");
+        const double scale = weight / static_cast<double>(o_.grad_accum);
+        Tensor scaled = scale == 1.0 ? mb.loss : tz::mul(mb.loss, scale);
+        scaled.backward();
+      }
+      step_loss += world > 1 ? dist::all_reduce_sum(value * weight) : value;
+      const int64_t tokens = world > 1 ? dist::all_reduce_sum(mb.tokens) : mb.tokens;
+      tokens_window += tokens;
+      tokens_total += tokens;
     }
     step_loss /= static_cast<double>(o_.grad_accum);
+    if (world > 1) {
+      if (!reducer_) reducer_ = std::make_shared<dist::GradientReducer>(opt_.params());
+      reducer_->all_reduce();  // shard gradients were pre-weighted: their sum is the step's gradient
+    }
     double grad_norm = o_.max_grad_norm > 0 ? nn::clip_grad_norm(opt_.params(), o_.max_grad_norm) : 0.0;
     opt_.step();
     sched_.step();
@@ -232,7 +260,7 @@ TrainResult Trainer::run() {
       const double window_s = std::chrono::duration<double>(clock::now() - t_window).count();
       const double tps = static_cast<double>(tokens_window) / std::max(window_s, 1e-9);
       const double mean_loss = loss_window / static_cast<double>(steps_window);
-      log.write({{"step", step}, {"loss", mean_loss}, {"lr", lr}, {"grad_norm", grad_norm}, {"tokens_per_s", tps}});
+      log_record({{"step", step}, {"loss", mean_loss}, {"lr", lr}, {"grad_norm", grad_norm}, {"tokens_per_s", tps}});
       if (!o_.quiet && !tty) {
         char buf[200];
         std::snprintf(buf, sizeof buf, "step %lld/%lld loss %.4f lr %.3e %.0f tok/s ETA %s\n", (long long)step,
@@ -246,12 +274,12 @@ TrainResult Trainer::run() {
     }
     bool stop = false;
     if (cb_.evaluate && o_.eval_every > 0 && step % o_.eval_every == 0) stop = evaluate(step);
-    if (o_.save_every > 0 && (step % o_.save_every == 0 || stop)) {
+    if (writer && o_.save_every > 0 && (step % o_.save_every == 0 || stop)) {
       save_checkpoint(step);
       last_saved = step;
     }
     if (o_.stop_after > 0 && step == o_.stop_after && step < o_.steps) {
-      if (o_.save_every > 0 && last_saved != step) save_checkpoint(step);
+      if (writer && o_.save_every > 0 && last_saved != step) save_checkpoint(step);
       if (tty) std::fprintf(stderr, "\n");
       if (!o_.quiet) std::cerr << "stopped after step " << step << " (--stop-after); continue with --resume\n";
       result.interrupted = true;
@@ -274,8 +302,12 @@ TrainResult Trainer::run() {
   } else {
     save_model(model_dir);
   }
-  if (o_.save_every > 0 && last_saved != step && step > result.start_step) save_checkpoint(step);
-  write_loss_plot(metrics_path, (fs::path(o_.out_dir) / "loss.svg").string(), o_.title);
+  if (writer && o_.save_every > 0 && last_saved != step && step > result.start_step) save_checkpoint(step);
+  if (writer) {
+    metrics_log.reset();  // flushed and closed before the plot reads it
+    write_loss_plot(metrics_path, (fs::path(o_.out_dir) / "loss.svg").string(), o_.title);
+  }
+  dist::barrier();  // the files are complete before any rank returns
   result.steps_done = step;
   result.best_metric = best_;
   result.best_step = best_step_;

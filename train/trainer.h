@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -23,12 +24,21 @@
 #include "nn/module.h"
 #include "nn/optim.h"
 
+namespace tz::dist { class GradientReducer; }
+
 namespace tz::train {
 
 /// What one micro-batch contributes: its mean loss (a 0-dim tensor with a graph) and its tokens.
+/// Data-parallel runs (distributed/, several processes): each process returns the loss of its
+/// shard of the global micro-batch and `count`, the number of terms its mean is over (labelled
+/// tokens for masked LM, examples for classification). The loop weights each shard by
+/// count / (sum of counts over processes), so the step's loss and gradient are those of the whole
+/// global micro-batch, exactly as one process computes them. count == 0: this process has nothing
+/// to contribute (loss may be undefined). count < 0: shards weigh equally.
 struct MicroBatchLoss {
   Tensor loss;
   int64_t tokens = 0;
+  int64_t count = -1;
 };
 
 using Metrics = std::map<std::string, double>;
@@ -83,6 +93,11 @@ struct TrainResult {
   Metrics last_eval;
 };
 
+/// Several processes (tz::dist::world_size() > 1, set up by tz::dist::init()): every process runs
+/// the same loop on its shard of each global micro-batch; gradients are summed over processes
+/// (bucketed all-reduce) before clipping, so every process takes the identical optimizer step.
+/// Only rank 0 prints and writes files (metrics.jsonl, loss.svg, the model, checkpoints); every
+/// rank reads the checkpoint on resume.
 class Trainer {
  public:
   Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& scheduler, TrainCallbacks callbacks,
@@ -109,6 +124,7 @@ class Trainer {
   double best_ = 0.0;
   int64_t best_step_ = -1;
   int64_t evals_without_improvement_ = 0;
+  std::shared_ptr<dist::GradientReducer> reducer_;  // created on the first step of a multi-process run
 };
 
 }  // namespace tz::train
