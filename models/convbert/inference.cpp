@@ -13,6 +13,7 @@
 // the whole forward, so its threads never compete with our pool for the cores.
 #include "models/convbert/inference.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -155,20 +156,25 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
 
   // ---- phase 2: attention and dynamic convolution, one (batch item, head) per task ----
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  parallel_for(0, B * nh, 1, [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t b = u / nh, h = u % nh;
-      const int64_t off = b * T * A + h * d;
-      float* S = buf.scores + u * T * T;  // [T, T]
-      // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
-      if (mask) {
-        for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+  // One scores buffer [T, T] per task group (not per (b, head)): tasks are split into P groups,
+  // one per thread, so the scratch stays P*T*T floats however large the batch.
+  const int64_t U = B * nh, P = std::min<int64_t>(U, get_num_threads());
+  parallel_for(0, P, 1, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      float* S = buf.scores + g * T * T;  // [T, T]
+      for (int64_t u = g * U / P; u < (g + 1) * U / P; ++u) {
+        const int64_t b = u / nh, h = u % nh;
+        const int64_t off = b * T * A + h * d;
+        // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
+        if (mask) {
+          for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+        }
+        kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
+        kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
+        kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
+        kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
+                                   buf.context + A + h * d, H, b * T, (b + 1) * T);
       }
-      kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
-      kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
-      kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
-      kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
-                                 buf.context + A + h * d, H, b * T, (b + 1) * T);
     }
   });
 
@@ -225,7 +231,8 @@ Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t
 
   Workspace& ws = workspace();
   auto padded = [](int64_t n) { return static_cast<size_t>((n + 15) / 16 * 16); };
-  ws.reset(padded(N * A) * 5 + padded(N * H) * 5 + padded(N * nh * K) + padded(B * nh * T * T) + padded(N * I) +
+  const int64_t score_groups = std::min<int64_t>(B * nh, get_num_threads());
+  ws.reset(padded(N * A) * 5 + padded(N * H) * 5 + padded(N * nh * K) + padded(score_groups * T * T) + padded(N * I) +
            padded(K * H));
   LayerBuffers buf;
   buf.q = ws.take(N * A);
@@ -239,7 +246,7 @@ Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t
   buf.attn_out = ws.take(N * H);
   float* ping = ws.take(N * H);
   buf.kernel = ws.take(N * nh * K);
-  buf.scores = ws.take(B * nh * T * T);
+  buf.scores = ws.take(score_groups * T * T);
   buf.inter = ws.take(N * I);
   buf.dw_weight = ws.take(K * H);
 
