@@ -150,6 +150,16 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   auto fast = raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>();
   CHECK(inference_path_calls() == calls + 1);
   CHECK(max_diff(fast, plain) < 1e-4);
+
+  // inputs_embeds: the plain embeddings, then the fast encoder (encoder_forward_inference).
+  Inputs emb;
+  emb.inputs_embeds = raw::randn({3, 9, c.embedding_size}, gen);
+  set_inference_path_enabled(false);
+  plain = raw::contiguous(model.forward(emb).last_hidden_state).to_vector<float>();
+  set_inference_path_enabled(true);
+  fast = raw::contiguous(model.forward(emb).last_hidden_state).to_vector<float>();
+  CHECK(inference_path_calls() == calls + 2);
+  CHECK(max_diff(fast, plain) < 1e-4);
 }
 
 TEST_CASE("fused kernels: vectorised equals the scalar reference", "[models][inference][kernels]") {
