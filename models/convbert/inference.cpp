@@ -13,10 +13,12 @@
 // the whole forward, so its threads never compete with our pool for the cores.
 #include "models/convbert/inference.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -154,20 +156,25 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
 
   // ---- phase 2: attention and dynamic convolution, one (batch item, head) per task ----
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  parallel_for(0, B * nh, 1, [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t b = u / nh, h = u % nh;
-      const int64_t off = b * T * A + h * d;
-      float* S = buf.scores + u * T * T;  // [T, T]
-      // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
-      if (mask) {
-        for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+  // One scores buffer [T, T] per task group (not per (b, head)): tasks are split into P groups,
+  // one per thread, so the scratch stays P*T*T floats however large the batch.
+  const int64_t U = B * nh, P = std::min<int64_t>(U, get_num_threads());
+  parallel_for(0, P, 1, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      float* S = buf.scores + g * T * T;  // [T, T]
+      for (int64_t u = g * U / P; u < (g + 1) * U / P; ++u) {
+        const int64_t b = u / nh, h = u % nh;
+        const int64_t off = b * T * A + h * d;
+        // S = mask + scale * q k^T: the mask rows are written first and the GEMM adds onto them.
+        if (mask) {
+          for (int64_t r = 0; r < T; ++r) std::memcpy(S + r * T, mask + b * T, static_cast<size_t>(T) * sizeof(float));
+        }
+        kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
+        kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
+        kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
+        kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
+                                   buf.context + A + h * d, H, b * T, (b + 1) * T);
       }
-      kernels::sgemm(false, true, T, T, d, scale, buf.q + off, A, buf.k + off, A, mask ? 1.f : 0.f, S, T);
-      kernels::softmax_add_rows(vec, T, T, S, T, nullptr);
-      kernels::sgemm(false, false, T, d, T, 1.f, S, T, buf.v + off, A, 0.f, buf.context + b * T * H + h * d, H);
-      kernels::dynamic_conv_rows(vec, T, 1, d, K, pad, buf.kernel + h * K, nh * K, buf.conv_in + h * d, A,
-                                 buf.context + A + h * d, H, b * T, (b + 1) * T);
     }
   });
 
@@ -209,28 +216,23 @@ bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& c, boo
   return true;
 }
 
-Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& c, const Tensor& x_in,
-                                 const Tensor& additive_mask) {
-  TZ_CHECK(x_in.dim() == 3 && x_in.size(2) == c.hidden_size && x_in.dtype() == DType::Float32,
-           "convbert inference: expected float32 input [B, T, ", c.hidden_size, "], got ", shape_str(x_in.shape()));
+namespace {
+
+// Every layer on x [B*T, H] with the additive mask row per batch item (mask [B*T] or null).
+Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t T, const float* x,
+                   const float* mask) {
   auto act = fused_act(c.hidden_act);
   TZ_CHECK(act.has_value(), "convbert inference: activation '", c.hidden_act, "' has no fused kernel");
   TZ_CHECK(c.conv_kernel_size % 2 == 1, "convbert inference: conv_kernel_size must be odd, got ", c.conv_kernel_size);
-  const int64_t B = x_in.size(0), T = x_in.size(1), N = B * T, H = c.hidden_size;
+  const int64_t N = B * T, H = c.hidden_size;
   const int64_t A = c.all_head_size(), nh = c.attention_heads(), K = c.conv_kernel_size, I = c.intermediate_size;
-  Tensor x = x_in.is_contiguous() ? x_in : raw::contiguous(x_in);
-  Tensor mask;
-  if (additive_mask.defined()) {
-    TZ_CHECK(additive_mask.numel() == N, "convbert inference: additive mask ", shape_str(additive_mask.shape()),
-             " does not match input [", B, ", ", T, "]");
-    mask = raw::contiguous(additive_mask);
-  }
   const bool vec = !kernels::use_reference();
   ++g_calls;
 
   Workspace& ws = workspace();
   auto padded = [](int64_t n) { return static_cast<size_t>((n + 15) / 16 * 16); };
-  ws.reset(padded(N * A) * 5 + padded(N * H) * 5 + padded(N * nh * K) + padded(B * nh * T * T) + padded(N * I) +
+  const int64_t score_groups = std::min<int64_t>(B * nh, get_num_threads());
+  ws.reset(padded(N * A) * 5 + padded(N * H) * 5 + padded(N * nh * K) + padded(score_groups * T * T) + padded(N * I) +
            padded(K * H));
   LayerBuffers buf;
   buf.q = ws.take(N * A);
@@ -244,24 +246,113 @@ Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& c, cons
   buf.attn_out = ws.take(N * H);
   float* ping = ws.take(N * H);
   buf.kernel = ws.take(N * nh * K);
-  buf.scores = ws.take(B * nh * T * T);
+  buf.scores = ws.take(score_groups * T * T);
   buf.inter = ws.take(N * I);
   buf.dw_weight = ws.take(K * H);
 
   Tensor out = Tensor::empty({B, T, H});
   const size_t L = encoder.layer->size();
   kernels::BlasSingleThreadScope blas_single;  // all threads come from our pool (see top of file)
-  const float* cur = x.data<float>();
+  const float* cur = x;
   for (size_t i = 0; i < L; ++i) {
     // Layers after the first run in place on `ping` (phase 3 reads only the rows it writes, after
     // phases 1-2 are done with the whole input); the last layer writes straight into the result.
     float* dst = (i + 1 == L) ? out.data<float>() : ping;
-    layer_forward(*encoder.layer->get<Layer>(i), c, *act, vec, B, T, cur,
-                  mask.defined() ? mask.data<float>() : nullptr, buf, dst);
+    layer_forward(*encoder.layer->get<Layer>(i), c, *act, vec, B, T, cur, mask, buf, dst);
     cur = dst;
   }
-  if (L == 0) raw::copy_(out, x);
+  if (L == 0) std::memcpy(out.data<float>(), x, static_cast<size_t>(N * H) * sizeof(float));
   return out;
+}
+
+// Buffers of the embeddings stage (a second workspace: run_encoder resets its own).
+Workspace& embedding_workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+}  // namespace
+
+bool can_use_inference_path(const ConvBertModel& model, const Inputs& in) {
+  if (!in.input_ids.defined() || in.inputs_embeds.defined() || model.is_training()) return false;
+  if (!can_use_inference_path(*model.encoder, model.config(), in.head_mask.defined(), in.output_hidden_states,
+                              in.output_attentions))
+    return false;
+  for (const Tensor& p : model.parameters())
+    if (p.dtype() != DType::Float32 || !p.is_contiguous()) return false;
+  return true;
+}
+
+Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& c, const Tensor& x_in,
+                                 const Tensor& additive_mask) {
+  TZ_CHECK(x_in.dim() == 3 && x_in.size(2) == c.hidden_size && x_in.dtype() == DType::Float32,
+           "convbert inference: expected float32 input [B, T, ", c.hidden_size, "], got ", shape_str(x_in.shape()));
+  const int64_t B = x_in.size(0), T = x_in.size(1);
+  Tensor x = raw::contiguous(x_in);
+  Tensor mask;
+  if (additive_mask.defined()) {
+    TZ_CHECK(additive_mask.numel() == B * T, "convbert inference: additive mask ", shape_str(additive_mask.shape()),
+             " does not match input [", B, ", ", T, "]");
+    mask = raw::contiguous(additive_mask);
+  }
+  return run_encoder(encoder, c, B, T, x.data<float>(), mask.defined() ? mask.data<float>() : nullptr);
+}
+
+Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, const Tensor& token_type_ids,
+                               const Tensor& position_ids, const Tensor& attention_mask) {
+  const ConvBertConfig& c = model.config();
+  TZ_CHECK(input_ids.defined() && input_ids.dim() == 2 && input_ids.dtype() == DType::Int64,
+           "convbert inference: expected int64 input_ids [B, T]");
+  const int64_t B = input_ids.size(0), T = input_ids.size(1), N = B * T, E = c.embedding_size, H = c.hidden_size;
+  const bool vec = !kernels::use_reference();
+  Tensor ids = raw::contiguous(input_ids);
+  Tensor types = token_type_ids.defined() ? raw::contiguous(token_type_ids) : Tensor();
+  Tensor pos = position_ids.defined() ? raw::contiguous(position_ids) : Tensor();
+  Tensor am = attention_mask.defined() ? raw::contiguous(attention_mask) : Tensor();
+  TZ_CHECK(!am.defined() || am.dtype() == DType::Int64 || am.dtype() == DType::Float32,
+           "convbert inference: attention_mask must be int64 or float32");
+
+  Workspace& ws = embedding_workspace();
+  const bool project = static_cast<bool>(model.embeddings_project);
+  ws.reset(static_cast<size_t>((N * E + 15) / 16 * 16 + (project ? (N * H + 15) / 16 * 16 : 0) + N + 16));
+  float* emb = ws.take(N * E);
+  float* hidden = project ? ws.take(N * H) : emb;
+  float* mask = am.defined() ? ws.take(N) : nullptr;
+
+  // HF's extended mask (1 - mask) * float32 lowest, as additive_attention_mask computes it.
+  if (mask) {
+    constexpr float lowest = std::numeric_limits<float>::lowest();
+    for (int64_t n = 0; n < N; ++n) {
+      const float m = am.dtype() == DType::Int64 ? static_cast<float>(am.data<int64_t>()[n]) : am.data<float>()[n];
+      mask[n] = (-m + 1.f) * lowest;
+    }
+  }
+
+  // word + position + token type (in HF's order), then LayerNorm; dropout is off in eval mode.
+  Embeddings& e = *model.embeddings;
+  const float* word = fptr(e.word_embeddings->weight);
+  const float* position = fptr(e.position_embeddings->weight);
+  const float* type = fptr(e.token_type_embeddings->weight);
+  const int64_t* id = ids.data<int64_t>();
+  parallel_rows(N, [&](int64_t r0, int64_t r1) {
+    for (int64_t n = r0; n < r1; ++n) {
+      const int64_t p = pos.defined() ? pos.data<int64_t>()[n] : n % T;
+      const int64_t ty = types.defined() ? types.data<int64_t>()[n] : 0;
+      float* row = emb + n * E;
+      std::memcpy(row, word + id[n] * E, static_cast<size_t>(E) * sizeof(float));
+      kernels::bias_residual_layer_norm_rows(vec, 1, E, row, E, position + p * E, type + ty * E, E,
+                                             fptr(e.layer_norm->weight), fptr(e.layer_norm->bias),
+                                             static_cast<float>(c.layer_norm_eps), row, E);
+    }
+  });
+  if (project) {
+    kernels::BlasSingleThreadScope blas_single;
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      linear_bias_rows(r1 - r0, emb + r0 * E, E, model.embeddings_project->weight,
+                       bias_of(*model.embeddings_project), hidden + r0 * H, H);
+    });
+  }
+  return run_encoder(*model.encoder, c, B, T, hidden, mask);
 }
 
 double forward_flops(const ConvBertConfig& c, int64_t B, int64_t T) {

@@ -14,6 +14,7 @@
 
 #include "models/convbert/config.h"
 #include "models/convbert/encoder.h"
+#include "models/convbert/model.h"
 
 namespace tz::convbert {
 
@@ -23,10 +24,21 @@ namespace tz::convbert {
 bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& config, bool has_head_mask,
                             bool output_hidden_states, bool output_attentions);
 
+/// The same conditions for a whole ConvBertModel forward on `inputs` (input_ids given, not
+/// inputs_embeds; every parameter float32 and contiguous; the model in eval mode).
+bool can_use_inference_path(const ConvBertModel& model, const Inputs& inputs);
+
 /// Runs every encoder layer on x [B, T, H] (float32) with the additive mask [B, 1, 1, T] (or
 /// undefined for no mask). Returns the last hidden state [B, T, H] as a new tensor.
 Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& config, const Tensor& x,
                                  const Tensor& additive_mask);
+
+/// The whole ConvBertModel forward on the fast path: embeddings (gather, sum, LayerNorm),
+/// embeddings_project, the additive mask and the encoder, all in reused buffers. Inputs as
+/// ConvBertModel::forward takes them (already validated there); token_type_ids, position_ids and
+/// attention_mask may be undefined (zeros, 0..T-1, no mask). Returns the last hidden state.
+Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, const Tensor& token_type_ids,
+                               const Tensor& position_ids, const Tensor& attention_mask);
 
 /// Global switch (default on; also off when the environment sets TZ_INFERENCE_PATH=0). Used by
 /// benchmarks and tests to time or check the plain path.

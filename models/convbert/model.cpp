@@ -61,6 +61,13 @@ Output ConvBertModel::forward(const Inputs& in) {
   if (in.position_ids.defined())
     check_ids(in.position_ids, "position_ids", c.max_position_embeddings, "max_position_embeddings");
 
+  // Graph-free fast path (inference.h), embeddings included, when only the last hidden state is needed.
+  if (can_use_inference_path(*this, in)) {
+    Output out;
+    out.last_hidden_state = model_forward_inference(*this, in.input_ids, in.token_type_ids, in.position_ids,
+                                                    in.attention_mask);
+    return out;
+  }
   Tensor mask = in.attention_mask.defined() ? in.attention_mask : raw::ones({B, T});
   Tensor additive = additive_attention_mask(mask);
 
@@ -76,7 +83,7 @@ Output ConvBertModel::forward(const Inputs& in) {
   Tensor h = embeddings->forward(in.input_ids, in.token_type_ids, in.position_ids, in.inputs_embeds);
   if (embeddings_project) h = embeddings_project->forward(h);
   Output out;
-  // Graph-free fast path (inference.h) when nothing but the last hidden state is needed.
+  // The same fast path from the encoder on (for inputs_embeds).
   if (can_use_inference_path(*encoder, c, head_mask.defined(), in.output_hidden_states, in.output_attentions)) {
     out.last_hidden_state = encoder_forward_inference(*encoder, c, h, additive);
     return out;

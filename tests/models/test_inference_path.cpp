@@ -13,6 +13,7 @@
 #include "models/convbert/inference.h"
 #include "models/convbert/pretrained.h"
 #include "tensor/kernels/fused.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tests/models/reference_case.h"
 
@@ -116,8 +117,49 @@ TEST_CASE("inference path is not taken when it must not be", "[models][inference
   Output fast = model.forward(in);
   CHECK(inference_path_calls() == calls + 1);
   // Padded row, odd length: still the same numbers.
-  CHECK(max_diff(raw::contiguous(fast.last_hidden_state).to_vector<float>(),
-                 raw::contiguous(plain.last_hidden_state).to_vector<float>()) < 1e-4);
+  auto plain_v = raw::contiguous(plain.last_hidden_state).to_vector<float>();
+  CHECK(max_diff(raw::contiguous(fast.last_hidden_state).to_vector<float>(), plain_v) < 1e-4);
+  // Any thread count (uneven row chunks, more threads than (batch, head) tasks) and a repeated
+  // call on the reused workspace give the same numbers.
+  const int saved = get_num_threads();
+  for (int threads : {1, 3, 2}) {
+    set_num_threads(threads);
+    INFO("threads " << threads);
+    for (int rep = 0; rep < 2; ++rep)
+      CHECK(max_diff(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>(), plain_v) < 1e-4);
+  }
+  set_num_threads(saved);
+}
+
+TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new", "[models][inference]") {
+  ConvBertConfig c = ConvBertConfig::named("medium-small");  // 2 groups, embedding 128 != hidden 384
+  c.num_hidden_layers = 2;
+  c.vocab_size = 40;
+  c.hidden_act = "gelu_new";
+  ConvBertModel model(c);
+  init_weights(model, 5);
+  model.eval();
+  Generator gen(6);
+  Inputs in;
+  in.input_ids = raw::randint({3, 9}, 0, c.vocab_size, gen);
+  NoGradGuard ng;
+  set_inference_path_enabled(false);
+  auto plain = raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>();
+  set_inference_path_enabled(true);
+  const int64_t calls = inference_path_calls();
+  auto fast = raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>();
+  CHECK(inference_path_calls() == calls + 1);
+  CHECK(max_diff(fast, plain) < 1e-4);
+
+  // inputs_embeds: the plain embeddings, then the fast encoder (encoder_forward_inference).
+  Inputs emb;
+  emb.inputs_embeds = raw::randn({3, 9, c.embedding_size}, gen);
+  set_inference_path_enabled(false);
+  plain = raw::contiguous(model.forward(emb).last_hidden_state).to_vector<float>();
+  set_inference_path_enabled(true);
+  fast = raw::contiguous(model.forward(emb).last_hidden_state).to_vector<float>();
+  CHECK(inference_path_calls() == calls + 2);
+  CHECK(max_diff(fast, plain) < 1e-4);
 }
 
 TEST_CASE("fused kernels: vectorised equals the scalar reference", "[models][inference][kernels]") {
@@ -214,6 +256,12 @@ TEST_CASE("forward_flops matches a hand count", "[models][inference]") {
   // + dynamic conv 294912 + QK^T/PV 8388608 + attention dense 16777216 + FFN 134217728
   // = 202801152; x 12 layers + embeddings_project 2*128*128*256 = 8388608.
   ConvBertConfig small = ConvBertConfig::named("small");
+  // The named configs have the issue's sizes.
+  CHECK((small.hidden_size == 256 && small.embedding_size == 128 && small.intermediate_size == 1024 &&
+         small.num_attention_heads == 4 && small.num_groups == 1 && small.num_hidden_layers == 12));
+  ConvBertConfig base = ConvBertConfig::named("base");
+  CHECK((base.hidden_size == 768 && base.embedding_size == 768 && base.intermediate_size == 3072 &&
+         base.num_attention_heads == 12 && base.num_groups == 1));
   CHECK(forward_flops(small, 1, 128) == 202801152.0 * 12 + 8388608.0);
   // The issue's table: base 8x128 = 169.9 GFLOP, medium-small 1x128 = 3.6 (grouped FFN halves it).
   CHECK(std::fabs(forward_flops(ConvBertConfig::named("base"), 8, 128) / 1e9 - 169.9) < 0.1);
