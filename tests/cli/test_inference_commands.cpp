@@ -3,6 +3,8 @@
 // through the library on the same batch; usage errors exit non-zero with a clear message.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -38,7 +40,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 Result run(const std::vector<std::string>& args) {
-  fs::path err_file = fs::temp_directory_path() / "tz_cli_inference_stderr.txt";
+  fs::path err_file = fs::temp_directory_path() / ("tz_cli_inference_stderr.txt." + std::to_string(getpid()));
   std::string cmd = std::string(TZ_CLI_PATH);
   for (const auto& a : args) {
     cmd += ' ';
@@ -56,6 +58,7 @@ Result run(const std::vector<std::string>& args) {
   std::ifstream e(err_file);
   std::stringstream ss;
   ss << e.rdbuf();
+  fs::remove(err_file);
   return {WEXITSTATUS(status), out, ss.str()};
 }
 
@@ -248,7 +251,7 @@ TEST_CASE("embed: mean and [CLS] pooling agree with the library", "[cli][referen
   }
   const int64_t T = h.size(1), H = h.size(2);
 
-  fs::path out = fs::temp_directory_path() / "tz_cli_embed.safetensors";
+  fs::path out = fs::temp_directory_path() / ("tz_cli_embed.safetensors." + std::to_string(getpid()));
   for (std::string pooling : {"mean", "cls"}) {
     INFO(pooling);
     std::vector<std::string> args{"embed", "--model", dir.string(), "--pooling", pooling, "--format", "safetensors",
@@ -325,7 +328,7 @@ TEST_CASE("classify --pair reads a<TAB>b lines and matches encode_pair through t
     tz::NoGradGuard g;
     logits = model->forward(in).logits;
   }
-  fs::path file = fs::temp_directory_path() / "tz_cli_pairs.tsv";
+  fs::path file = fs::temp_directory_path() / ("tz_cli_pairs.tsv." + std::to_string(getpid()));
   {
     std::ofstream f(file);
     for (const auto& [a, b] : pairs) f << a << "\t" << b << "\r\n";
