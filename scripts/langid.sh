@@ -7,6 +7,8 @@
 # Sizes were chosen with a throwaway training loop using the same recipe (hidden 128, 2 layers,
 # 4 heads, 8000-token vocabulary, seq-len 64, batch 32, AdamW lr 1e-3, 6% warmup then linear decay,
 # clip 1.0): test accuracy 0.982 after one epoch and 0.989 after two, ~360 CPU-seconds in all.
+# End to end with `tensorzoo train classify` (branch train merged): dev 0.9875, test_accuracy=0.9845,
+# 295 CPU-seconds (10m23s wall on a machine shared with other jobs, where it got 0.9 of a core).
 set -euo pipefail
 
 usage() {
