@@ -137,7 +137,7 @@ TEST_CASE("scripts/langid.sh: steps in order, idempotent, last line test_accurac
   INFO(args);
   for (const std::string& want : std::vector<std::string>{"train classify --train " + (o / "data/train.tsv").string(),
                                   "--config " + (o / "config.json").string(), "--seq-len 64", "--batch-size 32",
-                                  "--seed 42", "--threads 2", "--tokenizer " + (o / "tokenizer").string()})
+                                  "--seed 42", "--threads 2", "--bucket-by-length", "--tokenizer " + (o / "tokenizer").string()})
     CHECK_THAT(args, Catch::Contains(want));
   std::string config = slurp(o / "config.json");
   CHECK_THAT(config, Catch::Contains("\"pad_token_id\": 0"));
