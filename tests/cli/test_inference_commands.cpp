@@ -3,6 +3,8 @@
 // through the library on the same batch; usage errors exit non-zero with a clear message.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -38,7 +40,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 Result run(const std::vector<std::string>& args) {
-  fs::path err_file = fs::temp_directory_path() / "tz_cli_inference_stderr.txt";
+  fs::path err_file = fs::temp_directory_path() / ("tz_cli_inference_stderr.txt." + std::to_string(getpid()));
   std::string cmd = std::string(TZ_CLI_PATH);
   for (const auto& a : args) {
     cmd += ' ';
@@ -56,6 +58,7 @@ Result run(const std::vector<std::string>& args) {
   std::ifstream e(err_file);
   std::stringstream ss;
   ss << e.rdbuf();
+  fs::remove(err_file);
   return {WEXITSTATUS(status), out, ss.str()};
 }
 
@@ -248,7 +251,7 @@ TEST_CASE("embed: mean and [CLS] pooling agree with the library", "[cli][referen
   }
   const int64_t T = h.size(1), H = h.size(2);
 
-  fs::path out = fs::temp_directory_path() / "tz_cli_embed.safetensors";
+  fs::path out = fs::temp_directory_path() / ("tz_cli_embed.safetensors." + std::to_string(getpid()));
   for (std::string pooling : {"mean", "cls"}) {
     INFO(pooling);
     std::vector<std::string> args{"embed", "--model", dir.string(), "--pooling", pooling, "--format", "safetensors",
@@ -294,4 +297,56 @@ TEST_CASE("embed: mean and [CLS] pooling agree with the library", "[cli][referen
     for (const auto& v : row["embedding"]) norm += v.get<double>() * v.get<double>();
     CHECK(std::sqrt(norm) == Approx(1.0).margin(1e-5));
   }
+}
+
+TEST_CASE("classify --pair reads a<TAB>b lines and matches encode_pair through the library", "[cli][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-seqcls")) return;
+  fs::path dir = tz::test::reference_dir() / "convbert" / "tiny-seqcls";
+  auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
+  tz::convbert::LoadOptions quiet;
+  quiet.verbose = false;
+  auto model = tz::convbert::from_pretrained(dir.string(), quiet);
+  model->eval();
+  const std::vector<std::pair<std::string, std::string>> pairs{{"is it raining", "yes it is"},
+                                                               {"a question", "an answer that is longer"}};
+  tz::tokenizer::EncodeOptions o;
+  o.padding = tz::tokenizer::Padding{};
+  auto enc = tok.encode_batch_pairs(pairs, o);
+  std::vector<int64_t> ids, mask, types;
+  for (const auto& e : enc) {
+    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
+    mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
+    types.insert(types.end(), e.type_ids.begin(), e.type_ids.end());
+  }
+  const int64_t B = 2, T = static_cast<int64_t>(enc[0].size());
+  tz::convbert::Inputs in;
+  in.input_ids = tz::raw::from_vector(ids, {B, T});
+  in.attention_mask = tz::raw::from_vector(mask, {B, T});
+  in.token_type_ids = tz::raw::from_vector(types, {B, T});
+  tz::Tensor logits;
+  {
+    tz::NoGradGuard g;
+    logits = model->forward(in).logits;
+  }
+  fs::path file = fs::temp_directory_path() / ("tz_cli_pairs.tsv." + std::to_string(getpid()));
+  {
+    std::ofstream f(file);
+    for (const auto& [a, b] : pairs) f << a << "\t" << b << "\r\n";
+  }
+  Result r = run({"classify", "--model", dir.string(), "--pair", "--json", "--file", file.string()});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto rows = jsonl(r.out);
+  REQUIRE(rows.size() == 2);
+  for (int64_t b = 0; b < B; ++b) {
+    CHECK(rows[static_cast<std::size_t>(b)]["text_pair"] == pairs[static_cast<std::size_t>(b)].second);
+    double z0 = logits.at({b, 0}), z1 = logits.at({b, 1}), z2 = logits.at({b, 2});
+    double m = std::max({z0, z1, z2});
+    double p0 = std::exp(z0 - m) / (std::exp(z0 - m) + std::exp(z1 - m) + std::exp(z2 - m));
+    CHECK(rows[static_cast<std::size_t>(b)]["scores"]["LABEL_0"].get<double>() == Approx(p0).margin(1e-5));
+  }
+  Result odd = run({"classify", "--model", dir.string(), "--pair", "only one"});
+  CHECK(odd.code == 2);
+  CHECK_THAT(odd.err, Catch::Contains("even number"));
+  fs::remove(file);
 }

@@ -2,6 +2,8 @@
 // every word of the corpus tokenizes without [UNK] once the vocabulary is saved and reloaded.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 
@@ -76,7 +78,7 @@ TEST_CASE("vocab builder: deterministic, size respected, no [UNK] on the corpus"
   CHECK(std::vector<std::string>(tokens.begin(), tokens.begin() + 5) == kSpecials);
   CHECK(std::set<std::string>(tokens.begin(), tokens.end()).size() == tokens.size());
 
-  fs::path dir = fs::temp_directory_path() / "tz_vocab_builder_test";
+  fs::path dir = fs::temp_directory_path() / ("tz_vocab_builder_test." + std::to_string(getpid()));
   fs::remove_all(dir);
   tz::tokenizer::save_vocab_dir(tokens, o, dir);
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);

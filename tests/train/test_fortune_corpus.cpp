@@ -3,6 +3,8 @@
 // filters, dedupe, and a balanced, disjoint, seed-deterministic split.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -32,7 +34,7 @@ std::string records(const std::string& lang, int first, int n, const std::string
 
 /// A fortunes folder with ten usable records per language plus traps.
 fs::path make_fake_fortunes() {
-  fs::path root = fs::temp_directory_path() / "tz_fake_fortunes";
+  fs::path root = fs::temp_directory_path() / ("tz_fake_fortunes." + std::to_string(getpid()));
   fs::remove_all(root);
   // en: the root's plain files; a duplicate within en, a too-short record, a record also in de.
   write(root / "fortunes", records("en", 0, 6) + "en record number 0\n  second line\n%\nshort\n%\nShared text in two languages here\n");
@@ -144,7 +146,7 @@ TEST_CASE("fortunes-langid: balanced, disjoint, deterministic splits", "[train][
   FortuneCorpus small = tz::train::build_fortune_langid(o);
   CHECK(small.train.size() + small.dev.size() + small.test.size() == 40);
 
-  fs::path out = fs::temp_directory_path() / "tz_fake_fortunes_out";
+  fs::path out = fs::temp_directory_path() / ("tz_fake_fortunes_out." + std::to_string(getpid()));
   fs::remove_all(out);
   tz::train::write_fortune_langid(c, out);
   std::ifstream f(out / "train.tsv");
