@@ -140,6 +140,10 @@ TEST_CASE("mpirun -np 2 trains the model one process trains", "[distributed][tra
   REQUIRE(a.names == b.names);
   double worst = 0;
   for (size_t i = 0; i < a.names.size(); ++i) {
+    if (a.tensors.at(a.names[i]).dtype() != tz::DType::Float32) {  // buffers such as position_ids
+      REQUIRE(a.tensors.at(a.names[i]).to_vector<int64_t>() == b.tensors.at(b.names[i]).to_vector<int64_t>());
+      continue;
+    }
     std::vector<float> x = a.tensors.at(a.names[i]).to_vector<float>(), y = b.tensors.at(b.names[i]).to_vector<float>();
     REQUIRE(x.size() == y.size());
     for (size_t e = 0; e < x.size(); ++e) worst = std::max(worst, static_cast<double>(std::abs(x[e] - y[e])));
