@@ -8,6 +8,9 @@ shift || true
 
 packages=(build-essential cmake ninja-build pkg-config git openmpi-bin libopenmpi-dev libxsimd-dev libopenblas-dev
           nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev)
+# Data packages a job needs besides the build (the quickstart asks for the fortune files).
+read -r -a extra <<<"${TZ_EXTRA_PACKAGES:-}"
+packages+=(${extra[@]+"${extra[@]}"})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
