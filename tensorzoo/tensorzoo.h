@@ -42,3 +42,23 @@
 // tokenizer
 #include "tokenizer/encoding.h"
 #include "tokenizer/wordpiece.h"
+#include "tokenizer/vocab_builder.h"
+
+#include "distributed/communicator.h"
+
+#include "train/batching.h"
+#include "train/checkpoint_dir.h"
+#include "train/classification_dataset.h"
+#include "train/fortune_corpus.h"
+#include "train/loss_plot.h"
+#include "train/metrics.h"
+#include "train/metrics_log.h"
+#include "train/mlm_collator.h"
+#include "train/mlm_data.h"
+#include "train/multiple_choice.h"
+#include "train/question_answering.h"
+#include "train/seqeval.h"
+#include "train/squad_metric.h"
+#include "train/text_dataset.h"
+#include "train/token_classification.h"
+#include "train/trainer.h"
