@@ -24,15 +24,15 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 say "2/4 language identification: data, vocabulary, training, test (scripts/langid.sh $out/langid)"
-accuracy=$(TZ_BIN=$bin THREADS=$threads bash scripts/langid.sh "$out/langid" 2> >(sed 's/^/    /' >&2))
+accuracy=$(TZ_BIN=$bin THREADS=$threads bash scripts/langid.sh "$out/langid" 2> >(sed -u 's/^/    /' >&2))
 say "language identification: $accuracy   (model: $out/langid/run/model)"
 
 say "3/4 masked-LM pretraining, short (tensorzoo train mlm)"
 if [[ ! -f $out/mlm/model/model.safetensors ]]; then
   "$bin" train mlm --corpus "$out/langid/data/corpus.txt" --config "$out/langid/config.json" \
-    --tokenizer "$out/langid/tokenizer" --out "$out/mlm" --steps "${MLM_STEPS:-400}" --batch-size 32 \
-    --seq-len 64 --lr 2e-3 --warmup 40 --threads "$threads" --seed 42 --log-every 50 --save-every 200 \
-    --resume 2>&1 | sed 's/^/    /'
+    --tokenizer "$out/langid/tokenizer" --out "$out/mlm" --steps "${MLM_STEPS:-200}" --batch-size 32 \
+    --seq-len 64 --lr 2e-3 --warmup 20 --threads "$threads" --seed 42 --log-every 50 --save-every 100 \
+    --resume 2>&1 | sed -u 's/^/    /'
 else
   say "mlm: $out/mlm/model exists, skipped"
 fi
@@ -47,9 +47,9 @@ echo "  tensorzoo classify --model $out/langid/run/model ..."
   "Собака спит в саду, потому что светит солнце." \
   "Pies śpi w ogrodzie, bo świeci słońce." \
   "Pes spí na zahradě, protože svítí slunce." \
-  "O cachorro dorme no jardim porque faz sol." | sed 's/^/    /'
+  "O cachorro dorme no jardim porque faz sol." | sed -u 's/^/    /'
 echo "  tensorzoo fill-mask --model $out/mlm/model ..."
-"$bin" fill-mask --model "$out/mlm/model" --top-k 5 "the best things in life are [MASK]." | sed 's/^/    /'
+"$bin" fill-mask --model "$out/mlm/model" --top-k 5 "the best things in life are [MASK]." | sed -u 's/^/    /'
 
 say "done. Everything is under $out:"
 echo "    langid/run/model   HF model directory (ConvBertForSequenceClassification, 8 languages)"
