@@ -89,6 +89,7 @@ int run_bench(const std::vector<std::string>& args) {
   p.option("layers", "L", "number of layers (default: 12 for named configs, the file's for a path)", "0");
   p.option("seed", "N", "seed for the weights and inputs", "0");
   p.flag("train", "time one masked-LM training step instead of inference");
+  p.flag("full-mlm-head", "--train: run the LM head at every position, as HF does (default: labelled positions only, as `train mlm` does)");
   p.flag("plain-path", "inference through the op-by-op path instead of the graph-free one (for comparison)");
   if (!p.parse(args)) return p.exit_code();
 
@@ -136,6 +137,7 @@ int run_bench(const std::vector<std::string>& args) {
     for (size_t i = 0; i < ids.size(); ++i)
       if (gen.uniform() < 0.15) labels[i] = ids[i];
     in.labels = tz::raw::from_vector(labels, {B, S});
+    in.mlm_logits_at_labels_only = !p.get_flag("full-mlm-head");
     for (int64_t i = 0; i < warmup + reps; ++i) {
       auto t0 = Clock::now();
       opt.zero_grad();

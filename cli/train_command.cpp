@@ -287,7 +287,9 @@ tr::MicroBatchLoss forward_shard(cb::PreTrainedModel& model, const tr::Batch& gl
   }
   if (out.count == 0) return out;
   tz::nn::PerExampleRngScope scope(seed, static_cast<uint64_t>(draw), s.first_row);
-  out.loss = model.forward(inputs_of(s.batch)).loss;
+  tz::convbert::Inputs in = inputs_of(s.batch);
+  in.mlm_logits_at_labels_only = count_labelled_tokens;  // same loss, the LM head at masked positions only
+  out.loss = model.forward(in).loss;
   return out;
 }
 

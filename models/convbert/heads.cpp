@@ -42,6 +42,22 @@ std::vector<std::pair<std::string, std::string>> ForMaskedLM::tied_weights() con
 
 Output ForMaskedLM::forward(const Inputs& in) {
   Output out = run_base(*convbert, in);
+  if (in.labels.defined() && in.mlm_logits_at_labels_only) {
+    TZ_CHECK(in.labels.dtype() == DType::Int64, "convbert: labels must be int64 class ids, got ",
+             dtype_name(in.labels.dtype()));
+    std::vector<int64_t> labels = raw::contiguous(in.labels).to_vector<int64_t>(), rows, targets;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] != -100) rows.push_back(static_cast<int64_t>(i)), targets.push_back(labels[i]);
+    }
+    if (!rows.empty()) {
+      const int64_t n = static_cast<int64_t>(rows.size()), h = out.last_hidden_state.size(-1);
+      // Row gather with a scatter-add backward: embedding() over the flattened hidden states.
+      Tensor picked = embedding(reshape(out.last_hidden_state, {-1, h}), raw::from_vector(rows, {n}));
+      out.logits = generator_lm_head->forward(generator_predictions->forward(picked));
+      out.loss = cross_entropy(out.logits, raw::from_vector(targets, {n}), -100);
+      return out;
+    }
+  }
   out.logits = generator_lm_head->forward(generator_predictions->forward(out.last_hidden_state));
   if (in.labels.defined()) out.loss = flat_cross_entropy(out.logits, in.labels, config().vocab_size);
   return out;

@@ -30,6 +30,11 @@ struct Inputs {
   Tensor end_positions;    // QA [B]
   bool output_hidden_states = false;
   bool output_attentions = false;
+  /// Masked LM with labels: run the prediction head only at the labelled positions (labels !=
+  /// -100). The loss is HF's (the same per-position terms, the same mean) at a fraction of the
+  /// head's cost and memory (15% of positions in pretraining); Output::logits is then [N, V] over
+  /// those positions in row-major order. A training option; HF always computes all positions.
+  bool mlm_logits_at_labels_only = false;
 };
 
 /// What every head returns (fields a head does not produce stay undefined).
