@@ -2,7 +2,8 @@
 // walk the nodes in reverse order calling each one's backward, and hand every input gradient to
 // the next node (summing when a tensor was used several times) or accumulate it into a leaf.
 // Graph format: node.h. The ops that record nodes: the other files in autograd/.
-#include <unordered_map>
+#include <atomic>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -11,18 +12,20 @@
 namespace tz::autograd {
 namespace {
 
+// Each backward pass gets a fresh mark; a node whose visit_mark equals it has been seen.
+std::atomic<uint64_t> g_pass_counter{0};
+
 // Post-order DFS (iterative: a deep model gives graphs thousands of nodes deep).
-std::vector<Node*> topological_order(Node* root) {
+std::vector<Node*> topological_order(Node* root, uint64_t mark) {
   std::vector<Node*> order;
-  std::unordered_map<Node*, bool> visited;
   std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  visited[root] = true;
+  root->visit_mark = mark;
   while (!stack.empty()) {
     auto& [node, i] = stack.back();
     if (i < node->next.size()) {
       Node* child = node->next[i++].node.get();
-      if (child && !visited[child]) {
-        visited[child] = true;
+      if (child && child->visit_mark != mark) {
+        child->visit_mark = mark;
         stack.push_back({child, 0});
       }
     } else {
@@ -41,13 +44,21 @@ void accumulate_into_leaf(const Tensor& leaf, const Tensor& g) {
     raw::add_(meta.grad, g);
 }
 
-void accumulate(std::unordered_map<Node*, Tensor>& grads, Node* node, const Tensor& g) {
-  auto it = grads.find(node);
-  if (it == grads.end())
-    grads.emplace(node, g);
+void accumulate(Node* node, const Tensor& g) {
+  if (!node->pending_grad.defined())
+    node->pending_grad = g;
   else
-    it->second = raw::add(it->second, g);
+    node->pending_grad = raw::add(node->pending_grad, g);
 }
+
+// Drops the gradients still parked in nodes when a backward pass ends early (an exception), so a
+// failed pass leaves nothing behind for the next one.
+struct PendingGradsCleanup {
+  const std::vector<Node*>& order;
+  ~PendingGradsCleanup() {
+    for (Node* n : order) n->pending_grad = Tensor();
+  }
+};
 
 }  // namespace
 
@@ -67,17 +78,16 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
     return;
   }
   Node* root_node = root.autograd_meta()->grad_fn.get();
-  std::vector<Node*> order = topological_order(root_node);
-  std::unordered_map<Node*, Tensor> grads;
-  grads.emplace(root_node, seed);
+  const std::vector<Node*> order = topological_order(root_node, ++g_pass_counter);
+  PendingGradsCleanup cleanup{order};
+  root_node->pending_grad = seed;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
-    auto g = grads.find(node);
-    if (g == grads.end()) continue;
+    if (!node->pending_grad.defined()) continue;
     TZ_CHECK(node->backward, "backward: the graph through '", node->name, "' has already been freed "
              "by an earlier backward(); pass retain_graph=true to the first call to backward twice");
-    Tensor grad_out = g->second;
-    grads.erase(g);
+    const Tensor grad_out = std::move(node->pending_grad);
+    node->pending_grad = Tensor();
     std::vector<Tensor> grad_in = node->backward(grad_out);
     TZ_CHECK(grad_in.size() == node->next.size(), "backward: node '", node->name, "' returned ",
              grad_in.size(), " gradients for ", node->next.size(), " inputs (internal error)");
@@ -85,7 +95,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
       const Edge& e = node->next[i];
       if (!e.needs_grad() || !grad_in[i].defined()) continue;
       if (e.node)
-        accumulate(grads, e.node.get(), grad_in[i]);
+        accumulate(e.node.get(), grad_in[i]);
       else
         accumulate_into_leaf(e.leaf, grad_in[i]);
     }

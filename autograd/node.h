@@ -4,7 +4,9 @@
 // The engine that walks this graph is engine.cpp; the ops that build it are the files in autograd/.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +34,11 @@ struct Node {
   std::vector<Edge> next;  // one per input, in the op's argument order
   BackwardFn backward;     // empty once released (the graph was freed by a backward pass)
   Shape output_shape;      // to check incoming gradients
+
+  // Scratch space of the engine during one backward pass (engine.cpp), kept in the node so the
+  // engine needs no hash maps: the pass that last visited it, and the gradient summed so far.
+  uint64_t visit_mark = 0;
+  Tensor pending_grad;
 };
 
 }  // namespace autograd
@@ -51,6 +58,8 @@ namespace autograd {
 /// inputs that need no gradient). Capture saved tensors with `saved(t)` so the graph does not
 /// hold their history.
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+/// The same for a braced list of inputs (`record("mul", y, {a, b}, ...)`), without building a vector.
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, BackwardFn backward);
 
 /// A handle to t's data without its autograd history (what a backward closure should capture).
 inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }

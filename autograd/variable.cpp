@@ -62,14 +62,18 @@ Tensor Tensor::detach() const {
 // ---- record --------------------------------------------------------------------------------------
 namespace autograd {
 
-bool any_requires_grad(const std::vector<Tensor>& inputs) {
+namespace {
+
+template <class Inputs>
+bool any_input_requires_grad(const Inputs& inputs) {
   for (const auto& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
-  if (!is_grad_enabled() || !any_requires_grad(inputs)) return out;
+template <class Inputs>
+Tensor record_node(const char* name, Tensor out, const Inputs& inputs, BackwardFn&& backward) {
+  if (!is_grad_enabled() || !any_input_requires_grad(inputs)) return out;
   auto node = std::make_shared<Node>();
   node->name = name;
   node->output_shape = out.shape();
@@ -91,6 +95,18 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
     if (out.is_same(t)) out = out.detach();
   out.ensure_autograd_meta().grad_fn = std::move(node);
   return out;
+}
+
+}  // namespace
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) { return any_input_requires_grad(inputs); }
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
+  return record_node(name, std::move(out), inputs, std::move(backward));
+}
+
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, BackwardFn backward) {
+  return record_node(name, std::move(out), inputs, std::move(backward));
 }
 
 }  // namespace autograd

@@ -139,6 +139,79 @@ void BM_sum_cols_op(benchmark::State& state) {  // bias gradient: sum over rows
   s.done(state, s.n);
 }
 
+// ---- backward kernels of a training step --------------------------------------------------
+
+void BM_gelu_backward_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::gelu_backward(s.b, s.a));
+  s.done(state, 3 * s.n);
+}
+
+void BM_softmax_backward_op(benchmark::State& state) {
+  Setup s(state);
+  const Tensor y = tz::raw::softmax(s.a, -1);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::softmax_backward(s.b, y, -1));
+  s.done(state, 3 * s.n);
+}
+
+void BM_layer_norm_backward_op(benchmark::State& state) {
+  Setup s(state);
+  const auto fwd = tz::raw::layer_norm(s.a, s.w, s.bias, 1e-12);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(tz::raw::layer_norm_backward(s.b, s.a, fwd.mean, fwd.rstd, s.w));
+  s.done(state, 3 * s.n);
+}
+
+// ConvBERT's dynamic convolution at conv-bert-small, batch 8 x 128: unfold of [B, T, C] with
+// K = 9 taps, C = 128 channels (the conv half of 256 hidden units), and its adjoint.
+void BM_unfold_backward_op(benchmark::State& state) {
+  tz::set_num_threads(static_cast<int>(state.range(1)));
+  const int64_t B = 8, T = 128, C = 128, K = 9;
+  tz::Generator gen(1);
+  const Tensor g = tz::raw::randn({B, T, C, K}, gen);
+  state.SetLabel("[8,128,128,9] threads=" + std::to_string(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::unfold1d_backward(g, K, K / 2));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * (B * T * C * K + B * T * C) * 4);
+}
+
+void BM_unfold_op(benchmark::State& state) {
+  tz::set_num_threads(static_cast<int>(state.range(1)));
+  const int64_t B = 8, T = 128, C = 128, K = 9;
+  tz::Generator gen(1);
+  const Tensor x = tz::raw::randn({B, T, C}, gen);
+  state.SetLabel("[8,128,128] K=9 threads=" + std::to_string(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::unfold1d(x, K, K / 2));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * (B * T * C * K + B * T * C) * 4);
+}
+
+// The depthwise separable convolution's depthwise part: [B, C, T] = [8, 256, 128], K = 9.
+void BM_depthwise_conv_backward_op(benchmark::State& state) {
+  tz::set_num_threads(static_cast<int>(state.range(1)));
+  const int64_t B = 8, C = 256, T = 128, K = 9;
+  tz::Generator gen(1);
+  const Tensor x = tz::raw::randn({B, C, T}, gen), w = tz::raw::randn({C, 1, K}, gen);
+  const Tensor g = tz::raw::randn({B, C, T}, gen);
+  state.SetLabel("[8,256,128] K=9 threads=" + std::to_string(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::depthwise_conv1d_backward(g, x, w, K / 2, true));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 3 * B * C * T * 4);
+}
+
+// Word-embedding gradient: 8 x 128 ids into a [30522, 256] table (the zero-filled table dominates).
+void BM_embedding_backward_op(benchmark::State& state) {
+  tz::set_num_threads(static_cast<int>(state.range(1)));
+  tz::Generator gen(1);
+  const Tensor ids = tz::raw::randint({8, 128}, 0, 30522, gen);
+  const Tensor g = tz::raw::randn({8, 128, 256}, gen);
+  state.SetLabel("[8,128] ids, [30522,256] table threads=" + std::to_string(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::embedding_backward(g, ids, 30522, 0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * (30522 + 2 * 8 * 128) * 256 * 4);
+}
+
+void threads_only(benchmark::internal::Benchmark* b) {
+  for (int64_t threads : {1, 2}) b->Args({0, threads});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
 void shapes_and_threads(benchmark::internal::Benchmark* b) {
   for (int64_t shape : {0, 1})
     for (int64_t threads : {1, 2}) b->Args({shape, threads});
@@ -158,5 +231,12 @@ BENCHMARK(BM_softmax_kernel)->Apply(shapes_and_threads);
 BENCHMARK(BM_layer_norm_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_sum_rows_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_sum_cols_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_gelu_backward_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_softmax_backward_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_layer_norm_backward_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_unfold_op)->Apply(threads_only);
+BENCHMARK(BM_unfold_backward_op)->Apply(threads_only);
+BENCHMARK(BM_depthwise_conv_backward_op)->Apply(threads_only);
+BENCHMARK(BM_embedding_backward_op)->Apply(threads_only);
 
 BENCHMARK_MAIN();

@@ -76,8 +76,15 @@ void for_each_run(const StridedLayout<N>& L, int64_t begin, int64_t end, Fn&& fn
   const int64_t inner = L.shape[nd - 1];
   std::array<int64_t, N> run_strides{}, off{};
   for (size_t k = 0; k < N; ++k) run_strides[k] = L.strides[k][nd - 1];
-  // Multi-index of `begin` in the outer dims, and the matching offsets.
-  std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+  // Multi-index of `begin` in the outer dims, and the matching offsets (on the stack for the
+  // usual few dims: this runs once per op call, and tiny ops are dominated by such overheads).
+  int64_t idx_small[8];
+  std::vector<int64_t> idx_large;
+  int64_t* idx = idx_small;
+  if (nd > 8) {
+    idx_large.resize(static_cast<size_t>(nd));
+    idx = idx_large.data();
+  }
   int64_t rest = begin;
   for (int64_t d = nd - 1; d >= 0; --d) {
     idx[d] = rest % L.shape[d];
@@ -120,7 +127,12 @@ void parallel_runs(const StridedLayout<N>& L, int64_t grain, Fn&& fn) {
   const int64_t units = (L.numel / inner) * per_row;
   const int64_t unit_size = std::min(inner, kSplitBlock);
   auto unit_start = [&](int64_t u) { return (u / per_row) * inner + (u % per_row) * kSplitBlock; };
-  parallel_for(0, units, std::max<int64_t>(1, grain / unit_size), [&](int64_t ub, int64_t ue) {
+  const int64_t unit_grain = std::max<int64_t>(1, grain / unit_size);
+  if (units <= unit_grain || in_parallel_region() || get_num_threads() == 1) {
+    for_each_run(L, 0, L.numel, fn);  // one chunk: skip building a std::function for the pool
+    return;
+  }
+  parallel_for(0, units, unit_grain, [&](int64_t ub, int64_t ue) {
     const int64_t end = ue == units ? L.numel : unit_start(ue);
     for_each_run(L, unit_start(ub), end, fn);
   });

@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -60,7 +61,7 @@ TEST_CASE("usage errors name the option at fault", "[cli]") {
 TEST_CASE("tensorzoo run reproduces a reference case through files", "[cli][reference]") {
   if (!tz::test::have_reference("convbert/tiny-qa")) return;
   auto dir = tz::test::reference_dir() / "convbert" / "tiny-qa";
-  auto out = std::filesystem::temp_directory_path() / "tz_cli_run.safetensors";
+  auto out = std::filesystem::temp_directory_path() / ("tz_cli_run_" + std::to_string(::getpid()) + ".safetensors");
   Result r = run("run --model " + dir.string() + " --inputs " + (dir / "expected.safetensors").string() +
                  " --output " + out.string() + " --hidden-states");
   INFO(r.out);

@@ -3,6 +3,7 @@
 // 5-step AdamW training traces, fill-mask probes, and save/load round trips.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <iostream>
 
 #include "autograd/ops.h"
@@ -183,7 +184,7 @@ TEST_CASE("trained-mlm: fill-mask top-5 and held-out loss", "[models][reference]
 
 TEST_CASE("save_pretrained then from_pretrained round-trips bit-exactly", "[models][reference][io]") {
   if (!test::have_reference("convbert")) return;
-  auto tmp = std::filesystem::temp_directory_path() / "tz_roundtrip";
+  auto tmp = std::filesystem::temp_directory_path() / ("tz_roundtrip_" + std::to_string(::getpid()));
   for (const auto& dir : test::case_dirs()) {
     CaseData c = test::load_case(dir);
     SECTION(c.name) {

@@ -3,6 +3,7 @@
 // and refused inputs — and compared field by field with the reference output.
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +24,7 @@ TEST_CASE("tensorzoo tokenize --cases writes the reference format", "[tokenizer]
     return;
   }
   fs::path ref_dir = tz::test::reference_dir() / "tokenizer";
-  fs::path dir = fs::temp_directory_path() / "tz_tokenize_cli_test";
+  fs::path dir = fs::temp_directory_path() / ("tz_tokenize_cli_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
 

@@ -4,6 +4,7 @@
 // padding, decoding, the slow-tokenizer helpers, file loading/saving and its errors.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 
@@ -29,7 +30,7 @@ EncodeOptions plain() {
 }
 
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("tz_tokenizer_test_" + name);
+  fs::path d = fs::temp_directory_path() / ("tz_tokenizer_test_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
