@@ -252,3 +252,63 @@ TEST_CASE("train token-cls / qa / multiple-choice: bad input gives a clear error
     CHECK(r.out.find(c.message) != std::string::npos);
   }
 }
+
+// The fortune data sets of scripts/langtag.sh, who_said_it.sh and continuation.sh (needs the Debian
+// fortune packages; skipped without them): well-formed, deterministic, and no test text in train.
+TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leakage", "[cli][data]") {
+  if (!fs::exists("/usr/share/games/fortunes/de")) return;
+  Toy toy;
+  auto data = [&](const std::string& set, const std::string& out) {
+    std::string cmd = std::string(TZ_CLI_PATH) + " data " + set + " --out " + toy.p(out) +
+                      " --train-examples 200 --eval-examples 40 >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  };
+  auto rows = [&](const std::string& file) {
+    std::vector<json> r;
+    std::ifstream f(toy.dir / file);
+    for (std::string line; std::getline(f, line);) r.push_back(json::parse(line));
+    return r;
+  };
+  auto slurp = [&](const std::string& file) {
+    std::ifstream f(toy.dir / file);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+
+  data("fortunes-langtag", "lt");
+  data("fortunes-langtag", "lt2");
+  CHECK(slurp("lt/train.jsonl") == slurp("lt2/train.jsonl"));
+  for (const auto& r : rows("lt/test.jsonl")) {
+    REQUIRE(r["tokens"].size() == r["ner_tags"].size());
+    CHECK(r["ner_tags"][0].get<std::string>().rfind("B-", 0) == 0);
+    for (size_t i = 1; i < r["ner_tags"].size(); ++i) {
+      std::string tag = r["ner_tags"][i], prev = r["ner_tags"][i - 1];
+      if (tag.rfind("I-", 0) == 0) CHECK(prev.substr(2) == tag.substr(2));  // IOB2: I- continues its span
+    }
+  }
+  CHECK(json::parse(slurp("lt/baseline.json")).contains("baseline_majority_f1"));
+
+  data("fortunes-who", "who");
+  std::string train_contexts;
+  for (const auto& r : rows("who/train.jsonl")) train_contexts += r["context"].get<std::string>() + "\n";
+  for (const auto& r : rows("who/test.jsonl")) {
+    const std::string context = r["context"], answer = r["answers"]["text"][0];
+    const size_t start_cp = r["answers"]["answer_start"][0];
+    // answer_start counts code points: convert to bytes and find the answer there.
+    size_t byte = 0;
+    for (size_t cp = 0; cp < start_cp; ++cp)
+      do ++byte;
+      while (byte < context.size() && (static_cast<unsigned char>(context[byte]) & 0xC0) == 0x80);
+    CHECK(context.compare(byte, answer.size(), answer) == 0);
+    std::string question = r["question"];
+    const std::string quote = question.substr(10, question.size() - 12);  // Who said "..."?
+    CHECK(context.find(quote) != std::string::npos);
+    CHECK(train_contexts.find(quote + " ") == std::string::npos);  // the quoted fortune is not in train
+  }
+
+  data("fortunes-continue", "mc");
+  for (const auto& r : rows("mc/test.jsonl")) {
+    REQUIRE(r["endings"].size() == 4);
+    CHECK(r["label"].get<int>() >= 0);
+    CHECK(r["label"].get<int>() < 4);
+  }
+}
