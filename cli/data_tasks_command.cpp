@@ -282,11 +282,12 @@ int run_fortunes_who(const std::vector<std::string>& args) {
 
 // ---- fortunes-continue --------------------------------------------------------------------------
 
-// A fortune of 14+ words cut at a word boundary: the context is up to 24 words before the cut, the
-// right ending the next 4..8 words; three wrong endings are the same-length pieces of other
+// A fortune of 14+ words cut at a word boundary: the context is up to 21 words before the cut, the
+// start (shared by the four choices, as SWAG's sent2) the 3 words just before it, the right ending
+// the next 4..8 words; three wrong endings are the same-length pieces of other
 // fortunes of the split (any language, as SWAG's negatives come from elsewhere).
 struct Cut {
-  std::string context, ending;
+  std::string context, start, ending;  // start: the 3 words before the cut, shared by every choice (SWAG's sent2)
 };
 
 std::vector<Cut> cuts_of(const std::vector<train::LabelledText>& records, Rng& rng) {
@@ -297,7 +298,7 @@ std::vector<Cut> cuts_of(const std::vector<train::LabelledText>& records, Rng& r
     const size_t len = 4 + rng.below(5);
     const size_t cut = 6 + rng.below(w.size() - len - 5);  // 6 .. size - len: 6+ words of context
     const size_t begin = cut > 24 ? cut - 24 : 0;
-    cuts.push_back({join(w, begin, cut), join(w, cut, cut + len)});
+    cuts.push_back({join(w, begin, cut - 3), join(w, cut - 3, cut), join(w, cut, cut + len)});
   }
   return cuts;
 }
@@ -306,9 +307,9 @@ int run_fortunes_continue(const std::vector<std::string>& args) {
   ArgParser p("tensorzoo data fortunes-continue",
               "Multiple choice from the Debian fortunes: the beginning of a fortune and four endings, the\n"
               "true continuation and three pieces of other fortunes of the same split. JSONL (context,\n"
-              "endings, label) in train/dev/test.jsonl, corpus.txt, and baseline.json: accuracy on test of\n"
-              "the word-overlap heuristic (the ending sharing most lower-cased words with the context;\n"
-              "ties: the first).");
+              "start = the 3 words before the cut, endings, label) in train/dev/test.jsonl, corpus.txt,\n"
+              "and baseline.json: accuracy on test of the word-overlap heuristic (the ending sharing most\n"
+              "lower-cased words with the context and start; ties: the first).");
   add_fortune_options(p);
   if (!p.parse(args)) return p.exit_code();
   Splits s = load_splits(p);
@@ -335,7 +336,7 @@ int run_fortunes_continue(const std::vector<std::string>& args) {
         endings.push_back(cuts[other].ending);
       }
       std::set<std::string> ctx;
-      for (const auto& w : words_of(c.context)) ctx.insert(lower_ascii(w));
+      for (const auto& w : words_of(c.context + " " + c.start)) ctx.insert(lower_ascii(w));
       size_t best = 0, best_overlap = 0;
       for (size_t j = 0; j < 4; ++j) {
         size_t overlap = 0;
@@ -343,7 +344,7 @@ int run_fortunes_continue(const std::vector<std::string>& args) {
         if (overlap > best_overlap) best = j, best_overlap = overlap;
       }
       baseline_right += best == label;
-      rows.push_back(json{{"context", c.context}, {"endings", endings}, {"label", label}});
+      rows.push_back(json{{"context", c.context}, {"start", c.start}, {"endings", endings}, {"label", label}});
     }
     write_jsonl(s.out / (name + ".jsonl"), rows);
     std::cerr << name << ": " << cuts.size() << " fortunes, " << n << " examples\n";
