@@ -8,6 +8,10 @@
 #include "train/fortune_corpus.h"
 
 namespace tz::cli {
+
+// cli/data_tasks_command.cpp: fortunes-langtag, fortunes-who, fortunes-continue (-1: not one of them).
+int run_data_task(const std::string& name, const std::vector<std::string>& args);
+
 namespace {
 
 int run_fortunes_langid(const std::vector<std::string>& args) {
@@ -50,7 +54,10 @@ int run_data(const std::vector<std::string>& args) {
       "usage: tensorzoo data <dataset> [options]\n\n"
       "Build a data set from files on this machine.\n\n"
       "datasets:\n"
-      "  fortunes-langid   8-language identification from the Debian fortune packages\n\n"
+      "  fortunes-langid   8-language identification from the Debian fortune packages\n"
+      "  fortunes-langtag  token classification: the language of each word in mixed-language sentences\n"
+      "  fortunes-who      extractive QA: which author said a quoted fortune\n"
+      "  fortunes-continue multiple choice: the true continuation of a fortune among four\n\n"
       "Run 'tensorzoo data <dataset> --help' for its options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? std::cerr : std::cout) << usage;
@@ -58,6 +65,7 @@ int run_data(const std::vector<std::string>& args) {
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "fortunes-langid") return run_fortunes_langid(rest);
+  if (int code = run_data_task(args[0], rest); code >= 0) return code;
   std::cerr << "error: unknown dataset '" << args[0] << "'\n\n" << usage;
   return 2;
 }

@@ -15,6 +15,7 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/train_common.h"
 #include "distributed/communicator.h"
 #include "models/convbert/pretrained.h"
 #include "nn/lr_schedule.h"
@@ -33,7 +34,7 @@
 #include "train/text_dataset.h"
 #include "train/trainer.h"
 
-namespace {
+namespace tz::cli::training {
 
 namespace fs = std::filesystem;
 using tz::cli::ArgParser;
@@ -81,17 +82,6 @@ cb::ConvBertConfig config_from_option(const std::string& spec) {
   if (fs::is_directory(spec)) return cb::ConvBertConfig::load((fs::path(spec) / "config.json").string());
   return cb::ConvBertConfig::load(spec);
 }
-
-// What every task shares: options read once, the tokenizer, threads, seeds.
-struct Common {
-  std::string out, model_dir, config_spec, tokenizer_path;
-  int64_t steps, stop_after, batch_size, grad_accum, seq_len, warmup, num_layers, log_every, eval_every, save_every, patience;
-  double lr, warmup_ratio, weight_decay, max_grad_norm;
-  uint64_t seed;
-  int threads, keep;
-  bool bucket, resume, quiet;
-  std::string schedule;
-};
 
 Common read_common(const ArgParser& p) {
   Common c;
@@ -207,24 +197,18 @@ tr::TrainOptions train_options(const Common& c, int64_t steps, int64_t eval_ever
   return o;
 }
 
-// The batch source of a run: a sampler over examples plus, for MLM, the masking generator.
-// Its state (sampler position + generator) goes into every checkpoint.
-struct DataStream {
-  tr::BatchSampler sampler;
-  tz::Generator gen;
-  int64_t draws = 0;  // global micro-batches drawn so far: the key of their per-example dropout streams
-  nlohmann::json state() const {
-    auto s = gen.state();
-    return {{"sampler", sampler.state()}, {"generator", std::vector<uint64_t>(s.begin(), s.end())}, {"draws", draws}};
-  }
-  void load_state(const nlohmann::json& j) {
-    sampler.load_state(j.at("sampler"));
-    draws = j.value("draws", int64_t{0});
-    auto g = j.at("generator").get<std::vector<uint64_t>>();
-    TZ_CHECK(g.size() == 6, "train: bad generator state in checkpoint");
-    gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
-  }
-};
+nlohmann::json DataStream::state() const {
+  auto s = gen.state();
+  return {{"sampler", sampler.state()}, {"generator", std::vector<uint64_t>(s.begin(), s.end())}, {"draws", draws}};
+}
+
+void DataStream::load_state(const nlohmann::json& j) {
+  sampler.load_state(j.at("sampler"));
+  draws = j.value("draws", int64_t{0});
+  auto g = j.at("generator").get<std::vector<uint64_t>>();
+  TZ_CHECK(g.size() == 6, "train: bad generator state in checkpoint");
+  gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
+}
 
 std::vector<const tr::TokenizedExample*> pick(const std::vector<tr::TokenizedExample>& all,
                                               const std::vector<size_t>& idx) {
@@ -298,6 +282,16 @@ void print_corpus_report(const tr::TextCorpus& corpus, const std::vector<std::st
   if (corpus.invalid_lines > 0) std::cerr << "; skipped " << corpus.invalid_lines << " lines with invalid UTF-8";
   std::cerr << "\n";
 }
+
+}  // namespace tz::cli::training
+
+namespace {
+
+using namespace tz::cli::training;
+namespace fs = std::filesystem;
+using tz::cli::ArgParser;
+namespace cb = tz::convbert;
+namespace tr = tz::train;
 
 // ---- train mlm ------------------------------------------------------------------------------
 
@@ -627,7 +621,10 @@ int run_train(const std::vector<std::string>& args) {
       "usage: tensorzoo train <task> [options]\n\n"
       "tasks:\n"
       "  mlm        pretrain with masked-LM on plain text\n"
-      "  classify   fine-tune for sentence (pair) classification or regression\n\n"
+      "  classify   fine-tune for sentence (pair) classification or regression\n"
+      "  token-cls  fine-tune for token classification (tags, named entities)\n"
+      "  qa         fine-tune for extractive question answering (SQuAD)\n"
+      "  multiple-choice  fine-tune for multiple choice (SWAG)\n\n"
       "Run 'tensorzoo train <task> --help' for a task's options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << usage;
@@ -644,10 +641,13 @@ int run_train(const std::vector<std::string>& args) {
 #endif
   if (args[0] == "mlm") return run_mlm(rest);
   if (args[0] == "classify") return run_classify(rest);
+  if (args[0] == "token-cls") return run_train_token_cls(rest);
+  if (args[0] == "qa") return run_train_qa(rest);
+  if (args[0] == "multiple-choice") return run_train_multiple_choice(rest);
   std::cerr << "error: unknown task '" << args[0] << "'\n\n" << usage;
   return 2;
 }
 
-tz::cli::Command reg{"train", "train a model: masked-LM pretraining or classification fine-tuning", run_train};
+tz::cli::Command reg{"train", "train a model: masked-LM pretraining or fine-tuning (classify, token-cls, qa, multiple-choice)", run_train};
 
 }  // namespace
