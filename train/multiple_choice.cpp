@@ -11,6 +11,7 @@
 
 #include "autograd/grad_mode.h"
 #include "tensor/error.h"
+#include "train/jsonl.h"
 #include "tensor/ops.h"
 
 namespace tz::train {
@@ -116,20 +117,8 @@ std::vector<MultipleChoiceExample> read_multiple_choice_csv(const std::filesyste
 }
 
 std::vector<MultipleChoiceExample> read_multiple_choice_jsonl(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  TZ_CHECK(in, "read_multiple_choice_jsonl: cannot open '", path.string(), "'");
   std::vector<MultipleChoiceExample> out;
-  std::string line;
-  for (std::size_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string where = path.string() + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TZ_CHECK(false, where, ": not valid JSON (", e.what(), ")");
-    }
-    TZ_CHECK(j.is_object(), where, ": expected a JSON object");
+  for_each_jsonl_object(path, "read_multiple_choice_jsonl", [&](nlohmann::json j, const std::string& where) {  // a copy: j[key] may insert
     auto text = [&](const char* key) {
       TZ_CHECK(j[key].is_string(), where, ": \"", key, "\" must be a string");
       return j[key].get<std::string>();
@@ -155,7 +144,7 @@ std::vector<MultipleChoiceExample> read_multiple_choice_jsonl(const std::filesys
       ex.label = parse_label(l.is_string() ? l.get<std::string>() : l.dump(), ex.endings.size(), where);
     }
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 

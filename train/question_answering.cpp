@@ -11,6 +11,7 @@
 
 #include "autograd/grad_mode.h"
 #include "tensor/error.h"
+#include "train/jsonl.h"
 #include "tensor/ops.h"
 #include "tokenizer/unicode.h"
 #include "train/squad_metric.h"
@@ -107,20 +108,8 @@ std::vector<QAExample> read_squad_json(const std::filesystem::path& path) {
 }
 
 std::vector<QAExample> read_qa_jsonl(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  TZ_CHECK(in, "read_qa_jsonl: cannot open '", path.string(), "'");
   std::vector<QAExample> out;
-  std::string line;
-  for (std::size_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string where = path.string() + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TZ_CHECK(false, where, ": not valid JSON (", e.what(), ")");
-    }
-    TZ_CHECK(j.is_object(), where, ": expected a JSON object");
+  for_each_jsonl_object(path, "read_qa_jsonl", [&](nlohmann::json j, const std::string& where) {  // a copy: j[key] may insert
     QAExample ex;
     ex.id = id_field(j, std::to_string(out.size()));
     ex.question = string_field(j, "question", where);
@@ -140,7 +129,7 @@ std::vector<QAExample> read_qa_jsonl(const std::filesystem::path& path) {
     }
     check_answers(ex, where);
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "tensor/error.h"
+#include "train/jsonl.h"
 #include "tensor/ops.h"
 
 namespace tz::train {
@@ -114,20 +115,9 @@ int64_t TagSet::id(const std::string& name) const {
 
 std::vector<TokenClassificationExample> read_token_classification_jsonl(const std::filesystem::path& path,
                                                                         const std::vector<std::string>& int_names) {
-  std::ifstream in(path);
-  TZ_CHECK(in, "read_token_classification_jsonl: cannot open '", path.string(), "'");
   std::vector<TokenClassificationExample> out;
-  std::string line;
-  for (std::size_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string where = path.string() + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TZ_CHECK(false, where, ": not valid JSON (", e.what(), ")");
-    }
-    TZ_CHECK(j.is_object() && j.contains("tokens"), where, ": expected an object with \"tokens\"");
+  for_each_jsonl_object(path, "read_token_classification_jsonl", [&](nlohmann::json j, const std::string& where) {  // a copy: j[key] may insert
+    TZ_CHECK(j.contains("tokens"), where, ": expected an object with \"tokens\"");
     const char* tag_key = j.contains("ner_tags") ? "ner_tags" : "tags";
     TZ_CHECK(j.contains(tag_key), where, ": expected \"ner_tags\" or \"tags\"");
     TokenClassificationExample ex;
@@ -138,7 +128,7 @@ std::vector<TokenClassificationExample> read_token_classification_jsonl(const st
     ex.tags = read_tags(j[tag_key], int_names, where);
     TZ_CHECK(ex.words.size() == ex.tags.size(), where, ": ", ex.words.size(), " tokens but ", ex.tags.size(), " tags");
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 
