@@ -20,14 +20,14 @@ void init_normal_(const Tensor& t, double std, Generator& gen) {
   check_float(t, "init_normal_");
   TZ_CHECK(std >= 0, "init_normal_: std must be >= 0, got ", std);
   NoGradGuard no_grad;
-  raw::copy_(t, raw::randn(t.shape(), gen, 0.f, static_cast<float>(std)));
+  raw::normal_(t, gen, 0.f, static_cast<float>(std));
 }
 
 void init_uniform_(const Tensor& t, double low, double high, Generator& gen) {
   check_float(t, "init_uniform_");
   TZ_CHECK(low <= high, "init_uniform_: low ", low, " exceeds high ", high);
   NoGradGuard no_grad;
-  raw::copy_(t, raw::rand(t.shape(), gen, static_cast<float>(low), static_cast<float>(high)));
+  raw::uniform_(t, gen, static_cast<float>(low), static_cast<float>(high));
 }
 
 void init_constant_(const Tensor& t, double value) {

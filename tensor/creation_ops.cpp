@@ -45,17 +45,44 @@ static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
 Tensor from_vector(const std::vector<float>& values, const Shape& shape) { return from_values(values, shape); }
 Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape) { return from_values(values, shape); }
 
+namespace {
+
+// Fills t in place with fn() in row-major element order (the order randn/rand draw in), writing
+// straight into a contiguous tensor; any other layout goes through one contiguous temporary.
+template <class Fn>
+void fill_random_(const Tensor& t, const char* op, Fn&& fn) {
+  TZ_CHECK(t.defined() && t.dtype() == DType::Float32, op, ": expected a float32 tensor, got ",
+           t.defined() ? dtype_name(t.dtype()) : "an undefined tensor");
+  if (t.is_contiguous()) {
+    float* p = t.data<float>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = fn();
+    return;
+  }
+  Tensor tmp = Tensor::uninitialized(t.shape());
+  float* p = tmp.data<float>();
+  for (int64_t i = 0, n = tmp.numel(); i < n; ++i) p[i] = fn();
+  copy_(t, tmp);
+}
+
+}  // namespace
+
+void normal_(const Tensor& t, Generator& gen, float mean, float std) {
+  fill_random_(t, "normal_", [&] { return static_cast<float>(mean + std * gen.normal()); });
+}
+
+void uniform_(const Tensor& t, Generator& gen, float low, float high) {
+  fill_random_(t, "uniform_", [&] { return low + (high - low) * gen.uniform(); });
+}
+
 Tensor randn(const Shape& shape, Generator& gen, float mean, float std) {
   Tensor t = Tensor::uninitialized(shape);
-  float* p = t.data<float>();
-  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(mean + std * gen.normal());
+  normal_(t, gen, mean, std);
   return t;
 }
 
 Tensor rand(const Shape& shape, Generator& gen, float low, float high) {
   Tensor t = Tensor::uninitialized(shape);
-  float* p = t.data<float>();
-  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = low + (high - low) * gen.uniform();
+  uniform_(t, gen, low, high);
   return t;
 }
 

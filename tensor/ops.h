@@ -36,6 +36,10 @@ Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape);
 /// Normal(mean, std) / Uniform[low, high) / integers in [low, high), drawn in row-major order.
 Tensor randn(const Shape& shape, Generator& gen, float mean = 0.f, float std = 1.f);
 Tensor rand(const Shape& shape, Generator& gen, float low = 0.f, float high = 1.f);
+/// In place: the values randn / rand would return for t's shape, drawn in the same order, with no
+/// temporary for a contiguous t (model initialisation of large weights stays at one copy).
+void normal_(const Tensor& t, Generator& gen, float mean = 0.f, float std = 1.f);
+void uniform_(const Tensor& t, Generator& gen, float low = 0.f, float high = 1.f);
 Tensor randint(const Shape& shape, int64_t low, int64_t high, Generator& gen);
 
 // ---- copies and conversion ---------------------------------------------------------------------

@@ -86,6 +86,26 @@ TEST_CASE("the generator is reproducible and restorable", "[tensor][random]") {
   }
 }
 
+TEST_CASE("normal_ and uniform_ fill in place with exactly what randn and rand draw", "[tensor][random]") {
+  Generator a(5), b(5);
+  Tensor x = raw::zeros({7, 9});
+  raw::normal_(x, a, 0.5f, 2.f);
+  CHECK(x.to_vector<float>() == raw::randn({7, 9}, b, 0.5f, 2.f).to_vector<float>());
+  raw::uniform_(x, a, -1.f, 3.f);
+  CHECK(x.to_vector<float>() == raw::rand({7, 9}, b, -1.f, 3.f).to_vector<float>());
+  // A non-contiguous view gets the same values in its own row-major order; the rest is untouched.
+  Tensor big = raw::zeros({9, 7});
+  Tensor view = raw::transpose(big, 0, 1);  // [7, 9]
+  raw::normal_(view, a);
+  CHECK(raw::contiguous(view).to_vector<float>() == raw::randn({7, 9}, b).to_vector<float>());
+  Tensor base = raw::zeros({4, 5});
+  Tensor part = raw::narrow(base, 1, 1, 3);
+  raw::uniform_(part, a);
+  CHECK(raw::contiguous(part).to_vector<float>() == raw::rand({4, 3}, b).to_vector<float>());
+  for (int64_t r = 0; r < 4; ++r) CHECK((base.at({r, 0}) == 0.0 && base.at({r, 4}) == 0.0));
+  CHECK_THROWS_WITH(raw::normal_(raw::zeros({2}, DType::Int64), a), Catch::Contains("normal_: expected a float32"));
+}
+
 TEST_CASE("parallel_for covers the range once and propagates errors", "[tensor][parallel]") {
   set_num_threads(2);
   std::vector<int> hits(10007, 0);
