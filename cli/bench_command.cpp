@@ -18,6 +18,7 @@
 #include "models/convbert/heads.h"
 #include "models/convbert/inference.h"
 #include "models/convbert/pretrained.h"
+#include "nn/per_example_rng.h"
 #include "nn/optim.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/ops.h"
@@ -47,12 +48,14 @@ std::string cpu_model() {
   return "unknown";
 }
 
-// Raw sgemm [1024x768]x[768x3072] at the current thread count: the machine's practical limit,
+// Raw OpenBLAS sgemm [1024x768]x[768x3072] at the current thread count, threaded by OpenBLAS
+// itself: the machine's practical limit,
 // measured in the same process so ratios against it are fair. Best of 3 after one warm-up.
 double sgemm_gflops() {
   const int64_t M = 1024, K = 768, N = 3072;
   std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N);
   double best = 1e30;
+  tz::kernels::OpenBlasThreadsScope blas(tz::get_num_threads());  // OpenBLAS's own threads, as a peer would
   for (int rep = 0; rep < 4; ++rep) {
     auto t0 = Clock::now();
     tz::kernels::sgemm(false, false, M, N, K, 1.f, a.data(), K, b.data(), N, 0.f, c.data(), N);
@@ -140,6 +143,8 @@ int run_bench(const std::vector<std::string>& args) {
     in.mlm_logits_at_labels_only = !p.get_flag("full-mlm-head");
     for (int64_t i = 0; i < warmup + reps; ++i) {
       auto t0 = Clock::now();
+      // Dropout draws per example, as `train mlm` does (nn/per_example_rng.h).
+      tz::nn::PerExampleRngScope rng(seed, static_cast<uint64_t>(i), 0);
       opt.zero_grad();
       tz::convbert::Output out = model.forward(in);
       out.loss.backward();

@@ -9,6 +9,7 @@
 #include "nn/init.h"
 #include "nn/per_example_rng.h"
 #include "tensor/ops.h"
+#include "tensor/parallel.h"
 
 namespace tz::nn {
 
@@ -90,14 +91,18 @@ Tensor Dropout::forward(const Tensor& x) {
   // Per-example streams (nn/per_example_rng.h): row b's mask depends only on its example index.
   const uint64_t stream = rng->next_stream++;
   const int64_t rows = x.size(0), row_numel = x.numel() / rows;
-  Tensor mask = raw::zeros(x.shape());
+  Tensor mask = Tensor::uninitialized(x.shape());
   float* out = mask.data<float>();
-  for (int64_t b = 0; b < rows; ++b) {
-    Generator gen = example_generator(rng->run_seed, rng->step, rng->first_example + b, stream);
-    Tensor row = raw::dropout_mask({row_numel}, p, gen);
-    const float* src = row.data<float>();
-    std::copy(src, src + row_numel, out + b * row_numel);
-  }
+  // Rows are independent streams, so they are drawn in parallel with the same result.
+  const PerExampleRng keys = *rng;
+  parallel_for(0, rows, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      Generator gen = example_generator(keys.run_seed, keys.step, keys.first_example + b, stream);
+      Tensor row = raw::dropout_mask({row_numel}, p, gen);
+      const float* src = row.data<float>();
+      std::copy(src, src + row_numel, out + b * row_numel);
+    }
+  });
   return mul(x, mask);
 }
 
