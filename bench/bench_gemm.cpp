@@ -1,5 +1,6 @@
 // GEMM wrapper overhead: tz::raw::matmul / tz::raw::linear against raw cblas_sgemm at ConvBERT
-// shapes, in GFLOP/s, at 1 and 2 threads (tz::set_num_threads also sizes OpenBLAS). The raw calls
+// shapes, in GFLOP/s, at 1 and 2 threads. The raw calls run OpenBLAS with its own threads (kernels::OpenBlasThreadsScope);
+// the wrapper splits large products over our pool with OpenBLAS single-threaded. The raw calls
 // write into a preallocated C; the wrapper allocates its output on every call, as real code does,
 // so the comparison includes everything the wrapper costs. Also a batch of attention-sized
 // products, where the wrapper parallelises over the batch instead of inside each product.
@@ -43,6 +44,7 @@ struct Dims {
 // C = A B, A [M, K] and B [K, N] row-major.
 void BM_cblas_sgemm_nn(benchmark::State& state) {
   Dims d(state);
+  tz::kernels::OpenBlasThreadsScope blas(static_cast<int>(state.range(3)));
   Tensor a = random({d.M, d.K}, 1), b = random({d.K, d.N}, 2), c = tz::raw::zeros({d.M, d.N});
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.M, d.N, d.K, 1.f, a.data<float>(), d.K,
@@ -65,6 +67,7 @@ void BM_tz_matmul(benchmark::State& state) {
 // C = A W^T with W [N, K], the layout of a Linear weight.
 void BM_cblas_sgemm_nt(benchmark::State& state) {
   Dims d(state);
+  tz::kernels::OpenBlasThreadsScope blas(static_cast<int>(state.range(3)));
   Tensor a = random({d.M, d.K}, 1), w = random({d.N, d.K}, 2), c = tz::raw::zeros({d.M, d.N});
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.M, d.N, d.K, 1.f, a.data<float>(), d.K,
@@ -109,9 +112,12 @@ void BM_paired(benchmark::State& state) {
   double raw_s = 0, tz_s = 0;
   for (auto _ : state) {
     const auto t0 = clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, lin ? CblasTrans : CblasNoTrans, d.M, d.N, d.K, 1.f, a.data<float>(),
-                d.K, b.data<float>(), lin ? d.K : d.N, 0.f, c.data<float>(), d.N);
-    benchmark::DoNotOptimize(c.data<float>());
+    {
+      tz::kernels::OpenBlasThreadsScope blas(static_cast<int>(state.range(3)));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, lin ? CblasTrans : CblasNoTrans, d.M, d.N, d.K, 1.f,
+                  a.data<float>(), d.K, b.data<float>(), lin ? d.K : d.N, 0.f, c.data<float>(), d.N);
+      benchmark::DoNotOptimize(c.data<float>());
+    }
     const auto t1 = clock::now();
     Tensor r = lin ? tz::raw::linear(a, b, bias) : tz::raw::matmul(a, b);
     benchmark::DoNotOptimize(r.data<float>());

@@ -8,13 +8,11 @@
 // (broadcast). Anything else (e.g. stride 0 inside the matrix, or both strides > 1) is copied to
 // contiguous memory first.
 //
-// Threads. One large product: OpenBLAS threads it (tz::set_num_threads sizes OpenBLAS too).
-// A batch of many small products (attention scores: [B*H, T, D] x [B*H, D, T]): our pool splits
-// the batch and OpenBLAS is switched to one thread for the duration (kernels::BlasSingleThreadScope),
-// because threading a 128x128 product costs more in hand-off than it gains and two thread pools
-// fighting for the same cores is worse than either alone. When matmul itself is called from
-// inside a parallel_for chunk we loop serially and leave OpenBLAS alone (we cannot change its
-// global thread count from a worker); such callers should keep OpenBLAS at one thread.
+// Threads. One large product is split over our pool in bands of rows or columns
+// (kernels::sgemm_parallel; OpenBLAS itself always runs single-threaded, see tensor/parallel.h).
+// A batch of at least as many products as threads (attention scores: [B*H, T, D] x [B*H, D, T])
+// is split over its items instead. Called from inside a parallel_for chunk, everything runs
+// serially on the calling thread.
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -28,9 +26,6 @@
 
 namespace tz::raw {
 namespace {
-
-// Below this many multiply-adds per product, a batch is parallelised over its items.
-constexpr int64_t kSmallProduct = int64_t{256} * 256 * 256;
 
 // One matrix operand of a product as sgemm will see it.
 struct Operand {
@@ -191,7 +186,7 @@ Tensor gemm_driver(const char* op, const Tensor& a_in, const Tensor& b_in, const
   for (int64_t s : b_bs) b_shared = b_shared && s == 0;
   if (b_shared) {
     if (const int64_t row_stride = fold_row_stride(A, batch, a_bs); row_stride > 0 && nb * M <= INT_MAX) {
-      kernels::sgemm(false, B.trans, nb * M, N, K, 1.f, a_base, row_stride, b_base, B.ld, beta, C, N);
+      kernels::sgemm_parallel(false, B.trans, nb * M, N, K, 1.f, a_base, row_stride, b_base, B.ld, beta, C, N);
       return out;
     }
   }
@@ -219,12 +214,13 @@ Tensor gemm_driver(const char* op, const Tensor& a_in, const Tensor& b_in, const
       kernels::sgemm(A.trans, B.trans, M, N, K, 1.f, a_base + a_off[i], A.ld, b_base + b_off[i], B.ld,
                      beta, C + i * M * N, N);
   };
-  const int threads = get_num_threads();
-  if (nb >= threads && threads > 1 && !in_parallel_region() && M * N * K <= kSmallProduct) {
-    kernels::BlasSingleThreadScope single;
-    parallel_for(0, nb, 1, run);
+  const int64_t threads = get_num_threads();
+  if (nb >= 4 * threads || nb % threads == 0) {  // items spread evenly enough over the threads
+    parallel_for(0, nb, 1, run);  // serial when single-threaded or already inside a chunk
   } else {
-    run(0, nb);
+    for (int64_t i = 0; i < nb; ++i)
+      kernels::sgemm_parallel(A.trans, B.trans, M, N, K, 1.f, a_base + a_off[i], A.ld, b_base + b_off[i], B.ld,
+                              beta, C + i * M * N, N);
   }
   return out;
 }

@@ -124,9 +124,10 @@ int default_threads() {
 
 ThreadPool& pool() {
   static ThreadPool p([] {
-    int n = default_threads();
-    openblas_set_num_threads(n);
-    return n;
+    // OpenBLAS runs single-threaded for good: large products are split over this pool instead
+    // (kernels::sgemm_parallel), so one set of threads does all the work and none spin idle.
+    openblas_set_num_threads(1);
+    return default_threads();
   }());
   return p;
 }
@@ -136,7 +137,6 @@ ThreadPool& pool() {
 void set_num_threads(int n) {
   TZ_CHECK(n >= 1, "set_num_threads: expected n >= 1, got ", n);
   if (pool().size() != n) pool().resize(n);
-  openblas_set_num_threads(n);
 }
 
 int get_num_threads() { return pool().size(); }

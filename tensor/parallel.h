@@ -1,5 +1,6 @@
-// Threads: one knob for the whole library. set_num_threads(n) sizes our pool *and* OpenBLAS's,
-// so the two never oversubscribe the cores. parallel_for splits [begin, end) into chunks of at
+// Threads: one knob for the whole library. set_num_threads(n) sizes our pool, which is the only
+// one: OpenBLAS stays single-threaded and large products are split over our pool
+// (kernels::sgemm_parallel), so no two thread pools ever compete for the cores. parallel_for splits [begin, end) into chunks of at
 // least `grain` items and runs them on the pool; nested calls run serially in the caller.
 #pragma once
 
@@ -8,7 +9,7 @@
 
 namespace tz {
 
-/// Sets the number of threads used by our kernels and by OpenBLAS (n >= 1).
+/// Sets the number of threads used by every kernel, GEMMs included (n >= 1).
 void set_num_threads(int n);
 int get_num_threads();
 
@@ -16,7 +17,7 @@ int get_num_threads();
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn);
 
-/// True while running inside a parallel_for chunk (used to keep OpenBLAS single-threaded there).
+/// True while running inside a parallel_for chunk (nested parallel work then runs serially).
 bool in_parallel_region();
 
 }  // namespace tz

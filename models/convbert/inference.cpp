@@ -9,8 +9,7 @@
 //   phase 3, over row chunks:  a = LN(context W_d^T + b + x); y = LN(act(a W_i^T + b) W_o^T + b + a)
 // Phases 1 and 3 only read the rows they write (the depthwise conv reads x's neighbours, which
 // are complete before the phase starts), so each thread runs whole GEMM + epilogue sequences on
-// its own rows. All parallelism is ours (tensor/parallel.h); OpenBLAS runs single-threaded for
-// the whole forward, so its threads never compete with our pool for the cores.
+// its own rows. All parallelism is ours (tensor/parallel.h); OpenBLAS always runs single-threaded.
 #include "models/convbert/inference.h"
 
 #include <algorithm>
@@ -252,7 +251,6 @@ Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t
 
   Tensor out = Tensor::empty({B, T, H});
   const size_t L = encoder.layer->size();
-  kernels::BlasSingleThreadScope blas_single;  // all threads come from our pool (see top of file)
   const float* cur = x;
   for (size_t i = 0; i < L; ++i) {
     // Layers after the first run in place on `ping` (phase 3 reads only the rows it writes, after
@@ -346,7 +344,6 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
     }
   });
   if (project) {
-    kernels::BlasSingleThreadScope blas_single;
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
       linear_bias_rows(r1 - r0, emb + r0 * E, E, model.embeddings_project->weight,
                        bias_of(*model.embeddings_project), hidden + r0 * H, H);

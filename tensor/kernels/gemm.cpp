@@ -3,13 +3,17 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "tensor/kernels/kernel_mode.h"
+#include "tensor/parallel.h"
 
 namespace tz::kernels {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  static_cast<void>(get_num_threads());  // starts the pool, which pins OpenBLAS to one thread
   if (use_reference()) {
     sgemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -37,13 +41,41 @@ void sgemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K
   }
 }
 
-BlasSingleThreadScope::BlasSingleThreadScope() : saved_(openblas_get_num_threads()) {
-  if (saved_ != 1) openblas_set_num_threads(1);
+// Below this many multiply-adds a product stays on the calling thread: waking a worker costs a
+// few microseconds, about what 2^20 multiply-adds take on one core.
+constexpr int64_t kParallelMacs = int64_t{1} << 20;
+// Bands are multiples of this many rows/columns, so no thread gets a ragged micro-kernel edge
+// it would not have had anyway (OpenBLAS's sgemm micro-tiles are at most 16 wide).
+constexpr int64_t kBandAlign = 16;
+
+void sgemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int64_t threads = get_num_threads();
+  const bool split_rows = M >= N || N < 2 * kBandAlign;
+  const int64_t extent = split_rows ? M : N;
+  const int64_t bands = std::min<int64_t>(threads, extent / kBandAlign);
+  if (bands <= 1 || in_parallel_region() || use_reference() || M * N * K < kParallelMacs) {
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const int64_t step = (extent / bands + kBandAlign - 1) / kBandAlign * kBandAlign;
+  parallel_for(0, bands, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t lo = b * step, hi = std::min(extent, lo + step);
+      if (lo >= hi) continue;
+      if (split_rows)  // rows lo..hi of op(A) and C
+        sgemm(trans_a, trans_b, hi - lo, N, K, alpha, trans_a ? A + lo : A + lo * lda, lda, B, ldb, beta,
+              C + lo * ldc, ldc);
+      else  // columns lo..hi of op(B) and C
+        sgemm(trans_a, trans_b, M, hi - lo, K, alpha, A, lda, trans_b ? B + lo * ldb : B + lo, ldb, beta,
+              C + lo, ldc);
+    }
+  });
 }
 
-BlasSingleThreadScope::~BlasSingleThreadScope() {
-  if (saved_ != 1) openblas_set_num_threads(saved_);
-}
+OpenBlasThreadsScope::OpenBlasThreadsScope(int n) { openblas_set_num_threads(n); }
+
+OpenBlasThreadsScope::~OpenBlasThreadsScope() { openblas_set_num_threads(1); }
 
 const char* blas_core_name() { return openblas_get_corename(); }
 

@@ -20,17 +20,23 @@ void sgemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K
                      const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                      int64_t ldc);
 
-/// Makes OpenBLAS run single-threaded while alive (restores the previous count after). Used when
-/// our own thread pool already parallelises over a batch of small products.
-class BlasSingleThreadScope {
- public:
-  BlasSingleThreadScope();
-  ~BlasSingleThreadScope();
-  BlasSingleThreadScope(const BlasSingleThreadScope&) = delete;
-  BlasSingleThreadScope& operator=(const BlasSingleThreadScope&) = delete;
+/// The same product split over our thread pool (tensor/parallel.h): each thread runs one
+/// single-threaded OpenBLAS call on a band of C's rows (or, for short C, of its columns). OpenBLAS
+/// itself always runs single-threaded in this library (set_num_threads keeps it at 1): its own
+/// worker threads spin between calls and would fight our pool for the same cores. Small products
+/// and calls from inside a parallel_for chunk run as one plain sgemm. Every element of C gets the
+/// same K-sum as one sgemm call would give it (the split is over M or N, never K).
+void sgemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
- private:
-  int saved_;
+/// Lets OpenBLAS use n threads of its own while alive (back to 1 after). Only for measuring raw
+/// OpenBLAS as a reference figure (tensorzoo bench, bench/bench_gemm); the library never uses it.
+class OpenBlasThreadsScope {
+ public:
+  explicit OpenBlasThreadsScope(int n);
+  ~OpenBlasThreadsScope();
+  OpenBlasThreadsScope(const OpenBlasThreadsScope&) = delete;
+  OpenBlasThreadsScope& operator=(const OpenBlasThreadsScope&) = delete;
 };
 
 /// OpenBLAS's name for the CPU kernels it selected (e.g. "Haswell", "Zen").

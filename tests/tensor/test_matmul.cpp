@@ -2,6 +2,7 @@
 // broadcast, 1-D, transposed and otherwise strided operands; the gemm kernels against each other;
 // and the error messages. The oracle reads operands through at(), so it knows nothing about the
 // layouts the driver chooses.
+#include <array>
 #include <catch2/catch.hpp>
 
 #include <cblas.h>
@@ -174,12 +175,40 @@ TEST_CASE("matmul: empty operands", "[matmul]") {
   for (float x : k0.to_vector<float>()) CHECK(x == 0.f);
 }
 
-TEST_CASE("matmul: many small products run batch-parallel and restore OpenBLAS threads", "[matmul]") {
+TEST_CASE("matmul: batches and large products split over our pool; OpenBLAS stays single-threaded",
+          "[matmul]") {
   const int before = get_num_threads();
   set_num_threads(2);
-  check_matmul(randn({12, 16, 8}, 1), raw::transpose(randn({12, 16, 8}, 2), -1, -2));
+  check_matmul(randn({12, 16, 8}, 1), raw::transpose(randn({12, 16, 8}, 2), -1, -2));  // over items
   check_matmul(randn({6, 2, 9, 7}, 3), randn({6, 2, 7, 11}, 4));
-  CHECK(openblas_get_num_threads() == 2);
+  check_matmul(randn({3, 70, 90}, 5), randn({3, 90, 200}, 6));  // 3 items on 2 threads: each split
+  check_matmul(randn({200, 96}, 7), randn({96, 70}, 8));        // bands of rows
+  check_matmul(randn({40, 96}, 9), raw::transpose(randn({300, 96}, 10), 0, 1));  // bands of columns
+  CHECK(openblas_get_num_threads() == 1);
+  set_num_threads(before);
+}
+
+TEST_CASE("matmul: sgemm_parallel equals the reference for every transpose and band split", "[matmul][kernels]") {
+  const int before = get_num_threads();
+  set_num_threads(2);
+  // Row bands (M >= N) and column bands (short, wide C), sizes not multiples of the band width.
+  for (auto [M, N, K] : {std::array<int64_t, 3>{203, 70, 81}, std::array<int64_t, 3>{37, 301, 97}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        Tensor A = randn(ta ? Shape{K, M + 3} : Shape{M, K + 3}, 1);
+        Tensor B = randn(tb ? Shape{N, K + 2} : Shape{K, N + 2}, 2);
+        Tensor C1 = randn({M, N + 1}, 3), C2 = raw::clone(C1);
+        const int64_t lda = A.size(1), ldb = B.size(1), ldc = N + 1;
+        kernels::sgemm_parallel(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
+                                C1.data<float>(), ldc);
+        kernels::sgemm_reference(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
+                                 C2.data<float>(), ldc);
+        auto v1 = C1.to_vector<float>(), v2 = C2.to_vector<float>();
+        int bad = 0;
+        for (size_t i = 0; i < v1.size(); ++i) bad += v1[i] == Approx(v2[i]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+        INFO("M=" << M << " N=" << N << " K=" << K << " trans_a=" << ta << " trans_b=" << tb);
+        CHECK(bad == 0);
+      }
   set_num_threads(before);
 }
 
