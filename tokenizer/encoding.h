@@ -48,15 +48,15 @@ struct Truncation {
 };
 
 struct Padding {
-  std::optional<std::size_t> max_length;  ///< unset: pad to the longest encoding of the batch
+  std::optional<std::size_t> max_length{};  ///< unset: pad to the longest encoding of the batch
   Direction direction = Direction::Right;
-  std::optional<std::size_t> pad_to_multiple_of;
+  std::optional<std::size_t> pad_to_multiple_of{};
 };
 
 struct EncodeOptions {
   bool add_special_tokens = true;
-  std::optional<Truncation> truncation;
-  std::optional<Padding> padding;
+  std::optional<Truncation> truncation{};
+  std::optional<Padding> padding{};
   bool char_offsets = false;  ///< also fill Encoding::char_offsets
   bool lenient_utf8 = false;  ///< replace ill-formed UTF-8 by U+FFFD instead of throwing
   unsigned num_threads = 0;   ///< encode_batch only; 0 = std::thread::hardware_concurrency()
