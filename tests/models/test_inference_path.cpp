@@ -62,13 +62,18 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
       auto tol = test::tolerance_of(c.manifest.at("tolerance"));
 
       Output plain = model->forward(in);  // grad mode on: the op-by-op path, recorded
+      // 1 thread, and 2 threads (few rows per thread: the GEMMs split their columns).
+      const int saved_threads = get_num_threads();
+      const int threads = GENERATE(1, 2);
+      set_num_threads(threads);
       const int64_t calls_before = inference_path_calls();
       Output fast;
       {
         NoGradGuard ng;
         fast = model->forward(in);
       }
-      INFO(c.name);
+      set_num_threads(saved_threads);
+      INFO(c.name << ", " << threads << " threads");
       CHECK(inference_path_calls() == calls_before + 1);  // the fast path really ran
       auto p = primary_outputs(plain), f = primary_outputs(fast);
       REQUIRE(p.size() == f.size());
@@ -150,6 +155,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   auto fast = raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>();
   CHECK(inference_path_calls() == calls + 1);
   CHECK(max_diff(fast, plain) < 1e-4);
+  const auto plain_in = plain;
 
   // inputs_embeds: the plain embeddings, then the fast encoder (encoder_forward_inference).
   Inputs emb;
@@ -160,6 +166,23 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   fast = raw::contiguous(model.forward(emb).last_hidden_state).to_vector<float>();
   CHECK(inference_path_calls() == calls + 2);
   CHECK(max_diff(fast, plain) < 1e-4);
+
+  // Column bands at 2 and 3 threads (at 3, a band of the grouped FFN crosses the group
+  // boundary), and row chunks with enough rows per thread (3 x 200 rows at 2 threads).
+  const int saved = get_num_threads();
+  for (int threads : {2, 3}) {
+    set_num_threads(threads);
+    INFO("threads " << threads);
+    CHECK(max_diff(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>(), plain_in) < 1e-4);
+  }
+  Inputs many;
+  many.input_ids = raw::randint({3, 200}, 0, c.vocab_size, gen);
+  set_inference_path_enabled(false);
+  auto plain_many = raw::contiguous(model.forward(many).last_hidden_state).to_vector<float>();
+  set_inference_path_enabled(true);
+  set_num_threads(2);
+  CHECK(max_diff(raw::contiguous(model.forward(many).last_hidden_state).to_vector<float>(), plain_many) < 1e-4);
+  set_num_threads(saved);
 }
 
 TEST_CASE("fused kernels: vectorised equals the scalar reference", "[models][inference][kernels]") {
