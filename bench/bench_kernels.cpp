@@ -101,6 +101,12 @@ void BM_gelu_kernel(benchmark::State& state) {
   s.done(state, 2 * s.n);
 }
 
+void BM_gelu_new_op(benchmark::State& state) {  // HF "gelu_new" (tanh form)
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::gelu_new(s.a));
+  s.done(state, 2 * s.n);
+}
+
 void BM_softmax_op(benchmark::State& state) {
   Setup s(state);
   for (auto _ : state) benchmark::DoNotOptimize(tz::raw::softmax(s.a, -1));
@@ -144,6 +150,12 @@ void BM_sum_cols_op(benchmark::State& state) {  // bias gradient: sum over rows
 void BM_gelu_backward_op(benchmark::State& state) {
   Setup s(state);
   for (auto _ : state) benchmark::DoNotOptimize(tz::raw::gelu_backward(s.b, s.a));
+  s.done(state, 3 * s.n);
+}
+
+void BM_gelu_new_backward_op(benchmark::State& state) {
+  Setup s(state);
+  for (auto _ : state) benchmark::DoNotOptimize(tz::raw::gelu_new_backward(s.b, s.a));
   s.done(state, 3 * s.n);
 }
 
@@ -226,12 +238,14 @@ BENCHMARK(BM_add_kernel)->Apply(shapes_and_threads);
 BENCHMARK(BM_bias_add_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_gelu_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_gelu_kernel)->Apply(shapes_and_threads);
+BENCHMARK(BM_gelu_new_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_softmax_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_softmax_kernel)->Apply(shapes_and_threads);
 BENCHMARK(BM_layer_norm_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_sum_rows_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_sum_cols_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_gelu_backward_op)->Apply(shapes_and_threads);
+BENCHMARK(BM_gelu_new_backward_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_softmax_backward_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_layer_norm_backward_op)->Apply(shapes_and_threads);
 BENCHMARK(BM_unfold_op)->Apply(threads_only);

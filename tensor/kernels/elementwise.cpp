@@ -1,6 +1,7 @@
 // Elementwise kernels: each op is one functor templated on V (float or simd::Vec), so the vector
 // loop, its scalar tail and the scalar reference path (TZ_KERNELS=reference) evaluate the same
-// expression; only the math functions differ (std:: for float, xsimd for Vec).
+// expression; only the math functions differ (std:: for float, xsimd / fast_math.h for Vec). The
+// GELU functors live in gelu.h (shared with the fused inference kernels).
 // Formulas follow PyTorch's CPU kernels in operation order (gelu, gelu_new as HF writes it,
 // sigmoid, silu), so results agree with PyTorch to float rounding.
 // Partner: tensor/elementwise_ops.cpp (shapes, broadcasting, threads).
@@ -8,6 +9,7 @@
 
 #include <cmath>
 
+#include "tensor/kernels/gelu.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/simd.h"
 
@@ -19,10 +21,10 @@ using simd::load;
 using simd::store;
 using simd::Vec;
 
-constexpr float kSqrt1_2 = 0.70710678118654752440f;          // 1/sqrt(2)
-constexpr float kInvSqrt2Pi = 0.39894228040143267794f;       // 1/sqrt(2 pi)
-constexpr float kSqrt2OverPi = 0.79788456080286535588f;      // sqrt(2/pi)
-constexpr float kGeluNewCubic = 0.044715f;
+using gelu::Gelu;
+using gelu::GeluBackward;
+using gelu::GeluNew;
+using gelu::GeluNewBackward;
 
 // ---- op definitions ------------------------------------------------------------------------
 struct Neg { template <class V> V operator()(V x) const { return -x; } };
@@ -39,19 +41,6 @@ struct Sigmoid {
 struct Abs { template <class V> V operator()(V x) const { return simd::abs(x); } };
 // x < 0 picks 0 and anything else (NaN included) passes through, as torch.relu.
 struct Relu { template <class V> V operator()(V x) const { return simd::select(x < V(0.f), V(0.f), x); } };
-// gelu = x Phi(x). The reference (float) spells out PyTorch's formula with std::erf; the vector
-// path gets Phi from normal_cdf below (one exp instead of erf's exp, two polynomials, a division
-// and a blend of both). They agree to about 1e-7 absolute (see normal_cdf).
-struct Gelu {
-  float operator()(float x) const { return x * 0.5f * (1.f + std::erf(x * kSqrt1_2)); }
-  Vec operator()(const Vec& x) const;
-};
-struct GeluNew {
-  template <class V> V operator()(V x) const {
-    V inner = V(kSqrt2OverPi) * (x + V(kGeluNewCubic) * (x * x * x));
-    return V(0.5f) * x * (V(1.f) + simd::tanh(inner));
-  }
-};
 struct Silu { template <class V> V operator()(V x) const { return x / (V(1.f) + simd::exp(-x)); } };
 struct AddScalar { float p; template <class V> V operator()(V x) const { return x + V(p); } };
 struct MulScalar { float p; template <class V> V operator()(V x) const { return x * V(p); } };
@@ -88,25 +77,6 @@ struct AddScaled { float p; template <class V> V operator()(V a, V b) const { re
 struct Eq {
   template <class V> V operator()(V a, V b) const { return simd::select(a == b, V(1.f), V(0.f)); }
 };
-// d/dx [x Phi(x)] = Phi(x) + x phi(x); the vector path shares one exp between Phi and phi.
-struct GeluBackward {
-  float operator()(float g, float x) const {
-    const float cdf = 0.5f * (1.f + std::erf(x * kSqrt1_2));
-    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
-    return g * (cdf + x * pdf);
-  }
-  Vec operator()(const Vec& g, const Vec& x) const;
-};
-// With t = tanh(k (x + c x^3)): d/dx = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3 c x^2)
-struct GeluNewBackward {
-  template <class V> V operator()(V g, V x) const {
-    V x2 = x * x;
-    V t = simd::tanh(V(kSqrt2OverPi) * (x + V(kGeluNewCubic) * (x2 * x)));
-    V left = V(0.5f) * (V(1.f) + t);
-    V right = V(0.5f) * x * (V(1.f) - t * t) * V(kSqrt2OverPi) * (V(1.f) + V(3.f * kGeluNewCubic) * x2);
-    return g * (left + right);
-  }
-};
 // With s = sigmoid(x): d/dx [x s] = s (1 + x (1 - s))
 struct SiluBackward {
   template <class V> V operator()(V g, V x) const {
@@ -114,55 +84,6 @@ struct SiluBackward {
     return g * s * (V(1.f) + x * (V(1.f) - s));
   }
 };
-
-// ---- the normal CDF for the vector gelu kernels ---------------------------------------------
-// Phi(x) = erfc(-x/sqrt 2) / 2, so with u = |x|/sqrt 2:  Phi = erfc(u)/2 for x < 0, 1 - erfc(u)/2
-// otherwise. No cancellation: erfc(u) is computed with full relative precision, where
-// 1 + erf(-u) loses digits. We write erfc(u) = exp(-u^2) w P(w) with w = 1/(1 + u/2): P is
-// smooth on w in (0, 1] (P = 1 at u = 0 and tends to 1/(2 sqrt pi) as u grows), so a
-// polynomial fits it. The coefficients come from Chebyshev interpolation of P at 11 nodes on
-// w in [0.15, 1] (u up to 11.3, where erfc(u) is ~1e-57, far below float), rewritten in powers of
-// s = (2w - 1.15) / 0.85 in [-1, 1]; computed in double with the C library's erfc, relative error
-// about 3e-8 after rounding the coefficients to float. exp(-u^2) takes u^2 as hi + lo (an FMA
-// recovers the rounding error of u*u), so large u lose no precision there.
-// Special values: x = -inf gives Phi 0, +inf gives 1, NaN gives NaN.
-struct NormalCdf {
-  Vec cdf;  // Phi(x)
-  Vec q;    // exp(-x^2 / 2), for the density
-};
-
-inline NormalCdf normal_cdf(const Vec& x) {
-  const Vec u = simd::abs(x * Vec(kSqrt1_2));
-  const Vec hi = u * u;
-  const Vec lo = xsimd::fms(u, u, hi);  // u*u - hi, exactly
-  const Vec q = simd::exp(-hi) * (Vec(1.f) - lo);
-  const Vec w = Vec(1.f) / xsimd::fma(u, Vec(0.5f), Vec(1.f));
-  const Vec t = xsimd::fma(w, Vec(2.f / 0.85f), Vec(-1.15f / 0.85f));
-  static constexpr float kP[11] = {5.655282736e-01f,  3.285916150e-01f,  1.057642698e-01f,
-                                   6.847652607e-03f,  -6.590692792e-03f, -7.635742659e-04f,
-                                   6.703941035e-04f,  1.838354910e-05f,  -7.944049867e-05f,
-                                   6.353701792e-06f,  6.739699074e-06f};  // P = sum kP[i] t^i
-  Vec p(kP[10]);
-  p = xsimd::fma(p, t, Vec(kP[9]));
-  p = xsimd::fma(p, t, Vec(kP[8]));
-  p = xsimd::fma(p, t, Vec(kP[7]));
-  p = xsimd::fma(p, t, Vec(kP[6]));
-  p = xsimd::fma(p, t, Vec(kP[5]));
-  p = xsimd::fma(p, t, Vec(kP[4]));
-  p = xsimd::fma(p, t, Vec(kP[3]));
-  p = xsimd::fma(p, t, Vec(kP[2]));
-  p = xsimd::fma(p, t, Vec(kP[1]));
-  p = xsimd::fma(p, t, Vec(kP[0]));
-  const Vec half_erfc = Vec(0.5f) * q * w * p;
-  return {xsimd::select(x < Vec(0.f), half_erfc, Vec(1.f) - half_erfc), q};
-}
-
-Vec Gelu::operator()(const Vec& x) const { return x * normal_cdf(x).cdf; }
-
-Vec GeluBackward::operator()(const Vec& g, const Vec& x) const {
-  const NormalCdf n = normal_cdf(x);
-  return g * xsimd::fma(x * Vec(kInvSqrt2Pi), n.q, n.cdf);
-}
 
 // ---- loops ---------------------------------------------------------------------------------
 // x [n] stride sx -> y [n] stride sy

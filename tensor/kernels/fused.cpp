@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/kernels/gelu.h"
 #include "tensor/kernels/simd.h"
 
 namespace tz::kernels {
@@ -15,21 +16,8 @@ namespace {
 
 using simd::splat;
 
-constexpr float kSqrt1_2 = 0.70710678118654752440f;      // 1/sqrt(2)
-constexpr float kSqrt2OverPi = 0.79788456080286535588f;  // sqrt(2/pi)
-constexpr float kGeluNewCubic = 0.044715f;
-
 struct Identity {
   template <class V> V operator()(V x) const { return x; }
-};
-struct GeluErf {
-  template <class V> V operator()(V x) const { return x * splat(x, 0.5f) * (splat(x, 1.f) + simd::erf(x * splat(x, kSqrt1_2))); }
-};
-struct GeluTanh {
-  template <class V> V operator()(V x) const {
-    V inner = splat(x, kSqrt2OverPi) * (x + splat(x, kGeluNewCubic) * (x * x * x));
-    return splat(x, 0.5f) * x * (splat(x, 1.f) + simd::tanh(inner));
-  }
 };
 struct Relu {
   // NaN stays NaN, as torch.relu.
@@ -65,8 +53,8 @@ float row_max(bool vec, int64_t n, const float* x) {
 void bias_act_rows(bool vec, FusedAct act, int64_t rows, int64_t n, float* y, int64_t ldy, const float* bias) {
   switch (act) {
     case FusedAct::None: return bias_act_impl(vec, Identity{}, rows, n, y, ldy, bias);
-    case FusedAct::GeluErf: return bias_act_impl(vec, GeluErf{}, rows, n, y, ldy, bias);
-    case FusedAct::GeluTanh: return bias_act_impl(vec, GeluTanh{}, rows, n, y, ldy, bias);
+    case FusedAct::GeluErf: return bias_act_impl(vec, gelu::Gelu{}, rows, n, y, ldy, bias);
+    case FusedAct::GeluTanh: return bias_act_impl(vec, gelu::GeluNew{}, rows, n, y, ldy, bias);
     case FusedAct::Relu: return bias_act_impl(vec, Relu{}, rows, n, y, ldy, bias);
   }
 }
