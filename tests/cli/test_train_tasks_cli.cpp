@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -304,6 +305,9 @@ TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leaka
     CHECK(context.find(quote) != std::string::npos);
     CHECK(train_contexts.find(quote + " ") == std::string::npos);  // the quoted fortune is not in train
   }
+  const json who_baseline = json::parse(slurp("who/baseline.json"));
+  CHECK(who_baseline.at("baseline_first_author_f1").get<double>() < 60);
+  CHECK(who_baseline.at("baseline_quote_lookup_f1").get<double>() > 90);  // the quote is verbatim in the context
 
   data("fortunes-continue", "mc");
   for (const auto& r : rows("mc/test.jsonl")) {
@@ -311,4 +315,18 @@ TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leaka
     CHECK(r["label"].get<int>() >= 0);
     CHECK(r["label"].get<int>() < 4);
   }
+
+  // More training examples than long training fortunes: every pass cuts them afresh (new examples,
+  // not repeats); dev and test do not depend on the number of training examples.
+  std::string cmd = std::string(TZ_CLI_PATH) + " data fortunes-continue --out " + toy.p("mc-big") +
+                    " --train-examples 20000 --eval-examples 40 >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::set<std::string> distinct;
+  const auto big = rows("mc-big/train.jsonl");
+  for (const auto& r : big) distinct.insert(r["context"].get<std::string>() + "|" + r["start"].get<std::string>() +
+                                            "|" + r["endings"][r["label"].get<int>()].get<std::string>());
+  CHECK(big.size() == 20000);
+  CHECK(distinct.size() > 18000);  // one cut per fortune would give about 10000
+  CHECK(slurp("mc-big/test.jsonl") == slurp("mc/test.jsonl"));
+  CHECK(slurp("mc-big/dev.jsonl") == slurp("mc/dev.jsonl"));
 }
