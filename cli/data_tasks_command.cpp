@@ -95,6 +95,12 @@ Splits load_splits(const ArgParser& p) {
   return s;
 }
 
+// Each split's examples draw from their own stream, so that changing --train-examples leaves the
+// dev and test sets (and the baselines) as they were.
+Rng split_rng(uint64_t seed, uint64_t task, const std::string& split) {
+  return Rng{seed * 1000003 + task + (split == "train" ? 0 : split == "dev" ? 7919 : 15838)};
+}
+
 void write_jsonl(const fs::path& path, const std::vector<json>& rows) {
   std::ofstream f(path);
   for (const auto& r : rows) f << r.dump() << "\n";
@@ -209,9 +215,16 @@ std::vector<Attributed> attributed(const std::vector<train::LabelledText>& recor
   return out;
 }
 
+// The baselines' answers to one question.
+struct WhoGuesses {
+  std::string first_author;  // trivial: the context's first author, whatever the question
+  std::string lookup;        // heuristic: the author of the fortune sharing most (lower-cased) words with the quote
+};
+
 // A context of `k` attributed fortunes with different authors ("quote -- Author" each), and one
 // question quoting 5 consecutive words of one of them; the answer is that fortune's author.
-json who_example(const std::vector<Attributed>& pool, size_t k, Rng& rng, size_t id, std::string* first_author) {
+json who_example(const std::vector<Attributed>& pool, size_t k, bool quote_end, Rng& rng, size_t id,
+                 WhoGuesses* guesses) {
   std::vector<const Attributed*> picked;
   std::set<std::string> authors;
   while (picked.size() < k) {
@@ -228,8 +241,19 @@ json who_example(const std::vector<Attributed>& pool, size_t k, Rng& rng, size_t
     context += picked[i]->author;
   }
   auto w = words_of(picked[target]->quote);
-  const size_t start = rng.below(w.size() - 5 + 1);
-  *first_author = picked[0]->author;
+  const size_t start = quote_end ? w.size() - 5 : rng.below(w.size() - 5 + 1);
+  guesses->first_author = picked[0]->author;
+  std::set<std::string> quoted;
+  for (size_t i = start; i < start + 5; ++i) quoted.insert(lower_ascii(w[i]));
+  size_t best = 0, best_overlap = 0;
+  for (size_t i = 0; i < k; ++i) {
+    std::set<std::string> words;
+    for (const auto& x : words_of(picked[i]->quote)) words.insert(lower_ascii(x));
+    size_t overlap = 0;
+    for (const auto& q : quoted) overlap += words.count(q);
+    if (overlap > best_overlap) best = i, best_overlap = overlap;
+  }
+  guesses->lookup = picked[best]->author;
   return json{{"id", "who-" + std::to_string(id)},
               {"question", "Who said \"" + join(w, start, start + 5) + "\"?"},
               {"context", context},
@@ -242,16 +266,22 @@ int run_fortunes_who(const std::vector<std::string>& args) {
               "fortunes (\"... -- Author\"), usually longer than one 384-token window; the question quotes\n"
               "five consecutive words of one of them, the answer is its author. SQuAD-style JSONL\n"
               "(id, question, context, answers{text, answer_start in code points}) in train/dev/test.jsonl,\n"
-              "corpus.txt, and baseline.json: exact match / F1 on test of answering the context's first author.");
+              "corpus.txt, and baseline.json: exact match / F1 on test of (a) answering the context's first\n"
+              "author and (b) the quote lookup heuristic: the author of the fortune sharing most lower-cased\n"
+              "words with the quote (it knows where each fortune starts and ends; the model sees only text).");
   add_fortune_options(p);
   p.option("fortunes-per-context", "K", "attributed fortunes in each context", "6");
+  p.option("quote", "WHERE", "which five words the question quotes: any (anywhere in the fortune) or end (its last five)",
+           "any");
   if (!p.parse(args)) return p.exit_code();
   const long long k = p.get_int("fortunes-per-context");
   TZ_CHECK(k >= 2, "data fortunes-who: --fortunes-per-context must be at least 2, got ", k);
+  const std::string quote = p.get("quote");
+  TZ_CHECK(quote == "any" || quote == "end", "data fortunes-who: --quote must be any or end, got '", quote, "'");
   Splits s = load_splits(p);
-  Rng rng{s.seed * 1000003 + 2};
-  std::map<std::string, std::string> first_authors;  // of the split being built
+  std::map<std::string, std::string> first_authors, lookups;  // of the split being built
   auto make = [&](const std::vector<train::LabelledText>& records, size_t n, const std::string& name) {
+    Rng rng = split_rng(s.seed, 2, name);
     auto pool = attributed(records);
     std::set<std::string> authors;
     for (const auto& a : pool) authors.insert(a.author);
@@ -259,9 +289,10 @@ int run_fortunes_who(const std::vector<std::string>& args) {
              authors.size(), " authors, fewer than --fortunes-per-context ", k);
     std::vector<json> rows;
     for (size_t i = 0; i < n; ++i) {
-      std::string first;
-      rows.push_back(who_example(pool, static_cast<size_t>(k), rng, i, &first));
-      first_authors[rows.back()["id"]] = first;
+      WhoGuesses g;
+      rows.push_back(who_example(pool, static_cast<size_t>(k), quote == "end", rng, i, &g));
+      first_authors[rows.back()["id"]] = g.first_author;
+      lookups[rows.back()["id"]] = g.lookup;
     }
     write_jsonl(s.out / (name + ".jsonl"), rows);
     std::cerr << name << ": " << pool.size() << " attributed fortunes, " << authors.size() << " authors, " << n
@@ -271,12 +302,17 @@ int run_fortunes_who(const std::vector<std::string>& args) {
   make(s.corpus.train, s.n_train, "train");
   make(s.corpus.dev, s.n_eval, "dev");
   first_authors.clear();
+  lookups.clear();
   auto test = make(s.corpus.test, s.n_eval, "test");
-  // Baseline: the context's first author, whatever the question (ids are unique within a split).
+  // Baselines on test (ids are unique within a split): the trivial first author, and the quote
+  // lookup heuristic, which reads the context as a list of fortunes (the model sees only text).
   std::map<std::string, std::vector<std::string>> gold;
   for (const auto& r : test) gold[r["id"]] = r["answers"]["text"].get<std::vector<std::string>>();
-  train::SquadScores b = train::squad_scores(first_authors, gold);
-  write_baseline(s, json{{"baseline_first_author_exact_match", b.exact_match}, {"baseline_first_author_f1", b.f1}});
+  train::SquadScores b = train::squad_scores(first_authors, gold), l = train::squad_scores(lookups, gold);
+  write_baseline(s, json{{"baseline_first_author_exact_match", b.exact_match},
+                         {"baseline_first_author_f1", b.f1},
+                         {"baseline_quote_lookup_exact_match", l.exact_match},
+                         {"baseline_quote_lookup_f1", l.f1}});
   return 0;
 }
 
@@ -313,15 +349,20 @@ int run_fortunes_continue(const std::vector<std::string>& args) {
   add_fortune_options(p);
   if (!p.parse(args)) return p.exit_code();
   Splits s = load_splits(p);
-  Rng rng{s.seed * 1000003 + 3};
   double baseline_right = 0;
   auto make = [&](const std::vector<train::LabelledText>& records, size_t n, const std::string& name) {
-    auto cuts = cuts_of(records, rng);
-    TZ_CHECK(cuts.size() >= 4, "data fortunes-continue: the ", name, " split has too few long fortunes");
-    rng.shuffle(cuts);
+    Rng rng = split_rng(s.seed, 3, name);
+    std::vector<Cut> cuts;
     std::vector<json> rows;
     baseline_right = 0;
     for (size_t i = 0; i < n; ++i) {
+      // Each pass over the split's fortunes cuts them afresh (another cut point and ending length),
+      // so asking for more examples than there are fortunes gives new examples, not repeats.
+      if (i % std::max<size_t>(cuts.size(), 1) == 0) {
+        cuts = cuts_of(records, rng);
+        TZ_CHECK(cuts.size() >= 4, "data fortunes-continue: the ", name, " split has too few long fortunes");
+        rng.shuffle(cuts);
+      }
       const Cut& c = cuts[i % cuts.size()];
       const size_t label = rng.below(4);
       std::vector<std::string> endings;

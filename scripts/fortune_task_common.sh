@@ -1,9 +1,12 @@
 # Shared by scripts/langtag.sh, who_said_it.sh and continuation.sh (sourced, not run): the steps of
 # scripts/langid.sh for one fine-tuning head on a data set built from the Debian fortunes:
-#   tensorzoo data fortunes-<set> -> tensorzoo vocab -> tiny config -> tensorzoo train <task> --test
-# then the baseline's lines (from the data command's baseline.json) and the model's test metric LAST.
-# The caller sets: name data_set train_task architecture metric and the array train_args, then calls
+#   tensorzoo data fortunes-<set> -> tensorzoo vocab -> tiny config -> [tensorzoo train mlm on the
+#   training fortunes] -> tensorzoo train <task> --test (from the masked-LM when there is one)
+# then the baselines' lines (from the data command's baseline.json) and the model's test metric LAST.
+# The caller sets: name data_set train_task architecture metric and the array train_args (optionally
+# DATA_ARGS, and pretrain_steps with the array mlm_args for the masked-LM stage), then calls
 # fortune_task_main OUT_DIR. Each step is skipped when its output exists (delete it to redo).
+# PRETRAIN_STEPS overrides pretrain_steps (0: no pretraining, fine-tune a fresh model).
 set -euo pipefail
 
 fortune_task_main() {
@@ -14,7 +17,7 @@ fortune_task_main() {
   bin=${TZ_BIN:-$repo/build/tensorzoo}
   local fortunes_dir=${FORTUNES_DIR:-/usr/share/games/fortunes}
   local vocab_size=${VOCAB_SIZE:-6000} hidden=${HIDDEN:-64} layers=${LAYERS:-2} heads=${HEADS:-4}
-  local threads=${THREADS:-2} seed=${SEED:-42}
+  local threads=${THREADS:-2} seed=${SEED:-42} pretrain_steps=${PRETRAIN_STEPS:-${pretrain_steps:-0}}
   local start
   start=$(date +%s)
   step() { echo "[$name +$(($(date +%s) - start))s] $*" >&2; }
@@ -48,10 +51,21 @@ fortune_task_main() {
 }
 JSON
   fi
+  # Optional masked-LM pretraining on the training fortunes (corpus.txt: no dev or test text), then
+  # fine-tuning starts from that model (--model) instead of a fresh one (--config).
+  local init=(--config "$out/config.json")
+  if ((pretrain_steps > 0)); then
+    if [[ ! -f $out/mlm/model/config.json ]]; then
+      step "pretraining: tensorzoo train mlm ${mlm_args[*]} --steps $pretrain_steps on the training fortunes"
+      "$bin" train mlm --corpus "$out/data/corpus.txt" --config "$out/config.json" --tokenizer "$out/tokenizer" \
+        --out "$out/mlm" --steps "$pretrain_steps" --seed "$seed" --threads "$threads" "${mlm_args[@]}" >&2
+    fi
+    init=(--model "$out/mlm/model")
+  fi
   if ! grep -q "^test_$metric=" "$out/train.log" 2>/dev/null; then
     step "training: tensorzoo train $train_task ${train_args[*]}"
     "$bin" train "$train_task" --train "$out/data/train.jsonl" --dev "$out/data/dev.jsonl" \
-      --test "$out/data/test.jsonl" --config "$out/config.json" --tokenizer "$out/tokenizer" --out "$out/run" \
+      --test "$out/data/test.jsonl" "${init[@]}" --tokenizer "$out/tokenizer" --out "$out/run" \
       --seed "$seed" --threads "$threads" "${train_args[@]}" 2>&1 | tee "$out/train.log.tmp" >&2
     mv "$out/train.log.tmp" "$out/train.log"
   fi

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,52 @@ TEST_CASE("train multiple-choice learns a toy choice task", "[cli][train]") {
         "ConvBertForMultipleChoice");
 }
 
+TEST_CASE("train token-cls / qa / multiple-choice: --stop-after then --resume gives the uninterrupted run", "[cli][train]") {
+  Toy toy;
+  // Dropout on, so the restored generators matter; evaluations and checkpoints mid-run.
+  json config = json::parse(std::ifstream(toy.dir / "config.json"));
+  config["hidden_dropout_prob"] = 0.1;
+  config["attention_probs_dropout_prob"] = 0.1;
+  std::ofstream(toy.dir / "config.json") << config.dump();
+  write_tagging(toy.dir / "tags.jsonl", 40, 1);
+  write_qa(toy.dir / "qa.jsonl", 40, 2);
+  write_choices(toy.dir / "mc.jsonl", 40, 3);
+  const std::vector<std::pair<std::string, std::string>> tasks = {
+      {"token-cls", "tags.jsonl --seq-len 32"}, {"qa", "qa.jsonl --max-length 20 --doc-stride 6"},
+      {"multiple-choice", "mc.jsonl --seq-len 16"}};
+  auto metrics = [&](const std::string& out) {  // metrics.jsonl without the timing fields
+    std::vector<json> records;
+    std::ifstream in(toy.dir / out / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      j.erase("tokens_per_s");
+      records.push_back(j);
+    }
+    return records;
+  };
+  auto bytes = [&](const std::string& file) {
+    std::ifstream in(toy.dir / file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const auto& [task, data] : tasks) {
+    const std::string args = " --train " + toy.p(data) + " --dev " + toy.p(data) +
+                             " --steps 10 --batch-size 8 --lr 5e-3 --eval-every 3 --save-every 2 --log-every 1";
+    INFO(task);
+    REQUIRE(run(toy.base(task, task + "-straight") + args, true).code == 0);
+    Result stopped = run(toy.base(task, task + "-resumed") + args + " --stop-after 5", false);
+    REQUIRE(stopped.code == 0);
+    CHECK(stopped.out.find("stopped_after=5") != std::string::npos);
+    CHECK_FALSE(fs::exists(toy.dir / (task + "-resumed") / "loss.svg"));  // written at the end only
+    Result resumed = run(toy.base(task, task + "-resumed") + args + " --resume", true);
+    INFO(resumed.out);
+    REQUIRE(resumed.code == 0);
+    const auto straight = metrics(task + "-straight");
+    CHECK(straight.size() >= 13);  // 10 training records and 3 evaluations
+    CHECK(metrics(task + "-resumed") == straight);
+    CHECK(bytes(task + "-resumed/model/model.safetensors") == bytes(task + "-straight/model/model.safetensors"));
+  }
+}
+
 TEST_CASE("train token-cls / qa / multiple-choice: bad input gives a clear error", "[cli][train]") {
   Toy toy;
   write_tagging(toy.dir / "tags.jsonl", 8, 1);
@@ -304,6 +351,9 @@ TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leaka
     CHECK(context.find(quote) != std::string::npos);
     CHECK(train_contexts.find(quote + " ") == std::string::npos);  // the quoted fortune is not in train
   }
+  const json who_baseline = json::parse(slurp("who/baseline.json"));
+  CHECK(who_baseline.at("baseline_first_author_f1").get<double>() < 60);
+  CHECK(who_baseline.at("baseline_quote_lookup_f1").get<double>() > 90);  // the quote is verbatim in the context
 
   data("fortunes-continue", "mc");
   for (const auto& r : rows("mc/test.jsonl")) {
@@ -311,4 +361,18 @@ TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leaka
     CHECK(r["label"].get<int>() >= 0);
     CHECK(r["label"].get<int>() < 4);
   }
+
+  // More training examples than long training fortunes: every pass cuts them afresh (new examples,
+  // not repeats); dev and test do not depend on the number of training examples.
+  std::string cmd = std::string(TZ_CLI_PATH) + " data fortunes-continue --out " + toy.p("mc-big") +
+                    " --train-examples 20000 --eval-examples 40 >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::set<std::string> distinct;
+  const auto big = rows("mc-big/train.jsonl");
+  for (const auto& r : big) distinct.insert(r["context"].get<std::string>() + "|" + r["start"].get<std::string>() +
+                                            "|" + r["endings"][r["label"].get<int>()].get<std::string>());
+  CHECK(big.size() == 20000);
+  CHECK(distinct.size() > 18000);  // one cut per fortune would give about 10000
+  CHECK(slurp("mc-big/test.jsonl") == slurp("mc/test.jsonl"));
+  CHECK(slurp("mc-big/dev.jsonl") == slurp("mc/dev.jsonl"));
 }
