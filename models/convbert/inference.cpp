@@ -19,7 +19,6 @@
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "autograd/grad_mode.h"
@@ -78,78 +77,44 @@ Workspace& workspace() {
 
 const float* bias_of(const nn::Linear& l) { return l.bias.defined() ? fptr(l.bias) : nullptr; }
 
-// Y[m, c0:c1) = X[m, K] W[c0:c1)^T + bias[c0:c1) for a Linear weight W [out, K] (bias may be null):
-// one band of output columns, single-threaded (the caller splits rows or columns over threads).
-// The bias is written first and the GEMM accumulates onto it (beta = 1), which spares both
-// OpenBLAS's separate C-zeroing pass and a bias pass afterwards. Only the order of the float
-// additions changes (OpenBLAS adds its K-blocks into C one by one either way), well inside the
-// parity tolerance (tests/models/test_inference_path.cpp).
-void linear_bias_band(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
-                      int64_t ldy, int64_t c0, int64_t c1) {
-  const int64_t in = W.size(1), n = c1 - c0;
-  if (n <= 0) return;
-  if (bias) {
-    for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy + c0, bias + c0, static_cast<size_t>(n) * sizeof(float));
-  }
-  kernels::sgemm(false, true, m, n, in, 1.f, X, ldx, fptr(W) + c0 * in, in, bias ? 1.f : 0.f, Y + c0, ldy);
+// C[m, N] (+)= X[m, K] W^T for a Linear weight W [N, K]; single-threaded (we are inside a chunk).
+void linear_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, float* Y, int64_t ldy) {
+  const int64_t out = W.size(0), in = W.size(1);
+  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 0.f, Y, ldy);
 }
 
+// Y[m, N] = X[m, K] W^T + bias: the bias is written first and the GEMM accumulates onto it
+// (beta = 1), which spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards.
+// Only the order of the float additions changes (OpenBLAS adds its K-blocks into C one by one
+// either way), well inside the parity tolerance (tests/models/test_inference_path.cpp).
 void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
                       int64_t ldy) {
-  linear_bias_band(m, X, ldx, W, bias, Y, ldy, 0, W.size(0));
+  const int64_t out = W.size(0), in = W.size(1);
+  if (!bias) return linear_rows(m, X, ldx, W, Y, ldy);
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, bias, static_cast<size_t>(out) * sizeof(float));
+  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
 }
 
-int64_t dense_out_features(nn::Module& dense) {
-  if (auto* lin = dynamic_cast<nn::Linear*>(&dense)) return lin->weight.size(0);
-  return static_cast<GroupedLinear&>(dense).out;
-}
-
-// The FFN dense layers with their bias on output columns [c0, c1): nn::Linear, or GroupedLinear as
-// one GEMM per group the band touches, on column slices (no copies), each accumulating onto the
-// prefilled bias as linear_bias_band.
-void dense_bias_band(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy, int64_t c0,
-                     int64_t c1) {
+// The FFN dense layers with their bias: nn::Linear, or GroupedLinear as G GEMMs on column slices
+// (no copies), each accumulating onto the prefilled bias as linear_bias_rows.
+void dense_bias_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
   if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
-    return linear_bias_band(m, X, ldx, lin->weight, bias_of(*lin), Y, ldy, c0, c1);
+    return linear_bias_rows(m, X, ldx, lin->weight, bias_of(*lin), Y, ldy);
   auto& g = static_cast<GroupedLinear&>(dense);
   const int64_t gi = g.in / g.groups, go = g.out / g.groups;
   const float* W = fptr(g.weight);  // [G, in/G, out/G]
-  for (int64_t r = 0; r < m; ++r)
-    std::memcpy(Y + r * ldy + c0, fptr(g.bias) + c0, static_cast<size_t>(c1 - c0) * sizeof(float));
-  for (int64_t k = 0; k < g.groups; ++k) {
-    const int64_t lo = std::max(c0, k * go), hi = std::min(c1, (k + 1) * go);
-    if (lo >= hi) continue;
-    kernels::sgemm(false, false, m, hi - lo, gi, 1.f, X + k * gi, ldx, W + k * gi * go + (lo - k * go), go, 1.f,
-                   Y + lo, ldy);
-  }
+  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, fptr(g.bias), static_cast<size_t>(g.out) * sizeof(float));
+  for (int64_t k = 0; k < g.groups; ++k)
+    kernels::sgemm(false, false, m, go, gi, 1.f, X + k * gi, ldx, W + k * gi * go, go, 1.f, Y + k * go, ldy);
 }
 
-void dense_bias_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
-  dense_bias_band(dense, m, X, ldx, Y, ldy, 0, dense_out_features(dense));
-}
+
 
 // Splits [0, N) rows into one chunk per thread.
 void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t threads = get_num_threads();
   parallel_for(0, N, std::max<int64_t>(1, (N + threads - 1) / threads), fn);
 }
-
-// Splits [0, n) output columns into one band per thread, in multiples of 16 columns.
-void parallel_cols(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t threads = get_num_threads();
-  const int64_t band = std::max<int64_t>(16, (n / threads + 15) / 16 * 16);
-  parallel_for(0, (n + band - 1) / band, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) fn(b * band, std::min(n, (b + 1) * band));
-  });
-}
-
-// Below this many token rows per thread, the layer's big GEMMs split their output columns over
-// the threads instead of their rows. A GEMM on few rows spends a large share of its time packing
-// the weight matrix, and splitting by rows makes every thread pack all of it; splitting by
-// columns packs each weight column once. One thread's half of ConvBERT-base at 1x128 (64 rows and
-// all columns, vs. 128 rows and half the columns), single-threaded OpenBLAS on Zen 3: FFN up
-// 50 -> 69 GF/s, FFN down 70 -> 81, the 384-wide projections 78 -> 83.
-constexpr int64_t kMinRowsPerThread = 256;
 
 struct LayerBuffers {
   float *q, *k, *v, *conv_in, *k_span, *dw, *kernel, *scores, *context, *tmp, *attn_out, *inter;
@@ -171,29 +136,16 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
   const Tensor& pw = sa.key_conv_attn_layer->pointwise->weight;  // [A, H, 1], used as [A, H]
 
   // ---- phase 1: projections, span-aware key, dynamic kernels ----
-  // Few rows per thread: the big projections split their columns over threads (kMinRowsPerThread).
-  const bool by_cols = get_num_threads() > 1 && N < kMinRowsPerThread * get_num_threads();
-  const Tensor& pw_bias = sa.key_conv_attn_layer->bias;
-  const std::pair<const nn::Linear*, float*> projections[] = {
-      {sa.query.get(), buf.q}, {sa.key.get(), buf.k}, {sa.value.get(), buf.v}, {sa.conv_out_layer.get(), buf.conv_in}};
-  if (by_cols) {
-    parallel_cols(A, [&](int64_t c0, int64_t c1) {
-      for (auto [l, out] : projections) linear_bias_band(N, x, H, l->weight, bias_of(*l), out, A, c0, c1);
-    });
-    parallel_rows(N, [&](int64_t r0, int64_t r1) {
-      kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
-    });
-    parallel_cols(A, [&](int64_t c0, int64_t c1) {
-      linear_bias_band(N, buf.dw, H, pw, fptr(pw_bias), buf.k_span, A, c0, c1);
-    });
-  }
   parallel_rows(N, [&](int64_t r0, int64_t r1) {
     const int64_t m = r1 - r0;
-    if (!by_cols) {
-      for (auto [l, out] : projections) linear_bias_rows(m, x + r0 * H, H, l->weight, bias_of(*l), out + r0 * A, A);
-      kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
-      linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(pw_bias), buf.k_span + r0 * A, A);
-    }
+    const float* xr = x + r0 * H;
+    auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
+    proj(*sa.query, buf.q);
+    proj(*sa.key, buf.k);
+    proj(*sa.value, buf.v);
+    proj(*sa.conv_out_layer, buf.conv_in);
+    kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
+    linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
     kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
     float* kr = buf.kernel + r0 * nh * K;
     linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
@@ -226,40 +178,22 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
   });
 
   // ---- phase 3: attention output, feed-forward, both LayerNorms ----
-  nn::Module& d_in = *layer.intermediate->dense;
-  nn::Module& d_out = *layer.output->dense;
-  auto attn_norm = [&](int64_t r0, int64_t r1) {
-    kernels::bias_residual_layer_norm_rows(vec, r1 - r0, H, buf.tmp + r0 * H, H, nullptr, x + r0 * H, H,
-                                           fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps,
-                                           buf.attn_out + r0 * H, H);
-  };
-  auto out_norm = [&](int64_t r0, int64_t r1) {
-    kernels::bias_residual_layer_norm_rows(vec, r1 - r0, H, buf.tmp + r0 * H, H, nullptr, buf.attn_out + r0 * H, H,
-                                           fptr(layer.output->layer_norm->weight),
-                                           fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
-  };
-  if (by_cols) {
-    parallel_cols(H, [&](int64_t c0, int64_t c1) {
-      linear_bias_band(N, buf.context, H, so.dense->weight, bias_of(*so.dense), buf.tmp, H, c0, c1);
-    });
-    parallel_rows(N, attn_norm);
-    parallel_cols(I, [&](int64_t c0, int64_t c1) {
-      dense_bias_band(d_in, N, buf.attn_out, H, buf.inter, I, c0, c1);
-      kernels::bias_act_rows(vec, act, N, c1 - c0, buf.inter + c0, I, nullptr);
-    });
-    parallel_cols(H, [&](int64_t c0, int64_t c1) { dense_bias_band(d_out, N, buf.inter, I, buf.tmp, H, c0, c1); });
-    parallel_rows(N, out_norm);
-    return;
-  }
   parallel_rows(N, [&](int64_t r0, int64_t r1) {
     const int64_t m = r1 - r0;
+    float* tmp = buf.tmp + r0 * H;
+    float* a = buf.attn_out + r0 * H;
     float* inter = buf.inter + r0 * I;
-    linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), buf.tmp + r0 * H, H);
-    attn_norm(r0, r1);
-    dense_bias_rows(d_in, m, buf.attn_out + r0 * H, H, inter, I);
+    linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
+                                           fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
+    nn::Module& d_in = *layer.intermediate->dense;
+    dense_bias_rows(d_in, m, a, H, inter, I);
     kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
-    dense_bias_rows(d_out, m, inter, I, buf.tmp + r0 * H, H);
-    out_norm(r0, r1);
+    nn::Module& d_out = *layer.output->dense;
+    dense_bias_rows(d_out, m, inter, I, tmp, H);
+    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
+                                           fptr(layer.output->layer_norm->weight),
+                                           fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
   });
 }
 

@@ -62,7 +62,7 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
       auto tol = test::tolerance_of(c.manifest.at("tolerance"));
 
       Output plain = model->forward(in);  // grad mode on: the op-by-op path, recorded
-      // 1 thread, and 2 threads (few rows per thread: the GEMMs split their columns).
+      // 1 thread and 2 threads (uneven row chunks on the tiny cases).
       const int saved_threads = get_num_threads();
       const int threads = GENERATE(1, 2);
       set_num_threads(threads);
@@ -167,8 +167,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   CHECK(inference_path_calls() == calls + 2);
   CHECK(max_diff(fast, plain) < 1e-4);
 
-  // Column bands at 2 and 3 threads (at 3, a band of the grouped FFN crosses the group
-  // boundary), and row chunks with enough rows per thread (3 x 200 rows at 2 threads).
+  // 2 and 3 threads (uneven row chunks), and a longer input (3 x 200 rows at 2 threads).
   const int saved = get_num_threads();
   for (int threads : {2, 3}) {
     set_num_threads(threads);
