@@ -14,17 +14,11 @@
 #include "models/convbert/config.h"
 #include "models/convbert/inference.h"
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 std::string run_stdout(const std::string& args, int* code) {
-  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + " 2>/dev/null";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-  *code = WEXITSTATUS(pclose(f));
-  return out;
+  return tz::test::capture_command(std::string(TZ_CLI_PATH) + " " + args + " 2>/dev/null", code);
 }
 
 std::string last_line(const std::string& s) {

@@ -13,21 +13,17 @@
 #include "tensor/ops.h"
 #include "tests/test_util.h"
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 struct Result {
   int code;
   std::string out;
 };
 Result run(const std::string& args) {
-  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-  int status = pclose(f);
-  return {WEXITSTATUS(status), out};
+  int code = 0;
+  std::string out = tz::test::capture_command(std::string(TZ_CLI_PATH) + " " + args + " 2>&1", &code);
+  return {code, out};
 }
 }  // namespace
 

@@ -14,21 +14,17 @@
 
 #include "tokenizer/wordpiece.h"
 
+#include "tests/cli/run_cli.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
 int run_quiet(const std::string& args, std::string* output = nullptr) {
-  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  int status = pclose(f);
+  int code = 0;
+  std::string out = tz::test::capture_command(std::string(TZ_CLI_PATH) + " " + args + " 2>&1", &code);
   if (output) *output = out;
-  return WEXITSTATUS(status);
+  return code;
 }
 
 std::string slurp(const fs::path& p) {

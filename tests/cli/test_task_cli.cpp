@@ -19,6 +19,8 @@
 #include "train/question_answering.h"
 #include "train/token_classification.h"
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 
 struct Result {
@@ -33,15 +35,10 @@ std::string quote(const std::string& s) {
 }
 
 Result run(const std::string& args, bool merge_stderr = true) {
-  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-  int status = pclose(f);
-  return {WEXITSTATUS(status), out};
+  int code = 0;
+  std::string out = tz::test::capture_command(
+      std::string(TZ_CLI_PATH) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null"), &code);
+  return {code, out};
 }
 
 std::string model_dir(const char* name) { return (tz::test::reference_dir() / "convbert" / name).string(); }

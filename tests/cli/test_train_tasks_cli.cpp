@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/run_cli.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -24,15 +26,10 @@ struct Result {
   std::string out;
 };
 Result run(const std::string& args, bool with_stderr) {
-  std::string cmd = std::string(TZ_CLI_PATH) + " train " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-  int status = pclose(f);
-  return Result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  int code = 0;
+  std::string out = tz::test::capture_command(
+      std::string(TZ_CLI_PATH) + " train " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"), &code);
+  return Result{code, out};
 }
 std::string last_line(const std::string& s) {
   size_t end = s.size() && s.back() == '\n' ? s.size() - 1 : s.size();
