@@ -10,6 +10,7 @@
 
 #include "tensor/kernels/gelu.h"
 #include "tensor/kernels/simd.h"
+#include "tensor/kernels/softmax.h"
 
 namespace tz::kernels {
 namespace {
@@ -33,19 +34,6 @@ void bias_act_impl(bool vec, Act act, int64_t rows, int64_t n, float* y, int64_t
     else
       simd::map1(vec, [&](auto v) { return act(v); }, n, row, row);
   }
-}
-
-// max over a row (NaN-propagating, like the softmax kernel).
-float row_max(bool vec, int64_t n, const float* x) {
-  float m = simd::kNegInf;
-  int64_t i = 0;
-  if (vec && n >= simd::kWidth) {
-    simd::Vec mv(simd::kNegInf);
-    for (; i + simd::kWidth <= n; i += simd::kWidth) mv = simd::max_nan(mv, simd::load(x + i));
-    m = simd::hmax_nan(mv);
-  }
-  for (; i < n; ++i) m = simd::max_nan(m, x[i]);
-  return m;
 }
 
 }  // namespace
@@ -102,10 +90,7 @@ void softmax_add_rows(bool vec, int64_t rows, int64_t n, float* x, int64_t ldx, 
   for (int64_t r = 0; r < rows; ++r) {
     float* row = x + r * ldx;
     if (add) simd::map2(vec, [](auto v, auto a) { return v + a; }, n, row, add, row);
-    const float m = row_max(vec, n, row);
-    const float sum = simd::map1_sum(vec, [m](auto v) { return simd::exp(v - splat(v, m)); }, n, row, row);
-    const float inv = 1.f / sum;
-    simd::map1(vec, [inv](auto v) { return v * splat(v, inv); }, n, row, row);
+    softmax_row_path(vec, n, row, row);
   }
 }
 

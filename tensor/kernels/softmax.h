@@ -15,8 +15,10 @@ namespace tz::kernels {
 
 inline constexpr int64_t kSoftmaxColBlock = 256;
 
-// x [C] -> y [C]
+// x [C] -> y [C] (x == y allowed). softmax_row follows TZ_KERNELS (kernel_mode.h); softmax_row_path
+// takes the path explicitly (true: the vector kernel, false: the scalar reference).
 void softmax_row(int64_t C, const float* x, float* y);
+void softmax_row_path(bool vec, int64_t C, const float* x, float* y);
 void log_softmax_row(int64_t C, const float* x, float* y);
 // grad_y [C], y [C] (the forward output) -> grad_x [C]
 void softmax_backward_row(int64_t C, const float* grad_y, const float* y, float* grad_x);
