@@ -42,4 +42,12 @@ class Storage {
   std::function<void()> release_;  // empty for owned memory
 };
 
+/// Blocks of 1 MB and more are mapped from the kernel and, once freed, kept in a process-wide
+/// cache for the next allocation of about the same size (up to TZ_ALLOC_CACHE_MB, default 512 MB;
+/// 0 turns it off): see storage.cpp. This hands the cached blocks back to the kernel, e.g. after
+/// training when an embedding application wants its memory back.
+void release_cached_blocks();
+/// Bytes currently held in that cache (0 in sanitizer builds, which do not cache).
+size_t cached_block_bytes();
+
 }  // namespace tz

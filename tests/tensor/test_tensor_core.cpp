@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstring>
 
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
+#include "tensor/storage.h"
 
 using namespace tz;
 
@@ -118,4 +120,52 @@ TEST_CASE("parallel_for covers the range once and propagates errors", "[tensor][
                     }),
                     "chunk failed");
   CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("n >= 1"));
+}
+
+TEST_CASE("large blocks are reused through the cache, and zeroed storages come back zeroed", "[tensor][storage]") {
+  // Sanitizer builds do not cache (ASan tracks every block through malloc instead), nor does a run
+  // with TZ_ALLOC_CACHE_MB=0.
+  release_cached_blocks();
+  { Storage probe(size_t{4} << 20, Storage::Uninitialized{}); }
+  if (cached_block_bytes() == 0) {
+    SUCCEED("no block cache in this build");
+  } else {
+    release_cached_blocks();
+    REQUIRE(cached_block_bytes() == 0);
+    const size_t bytes = size_t{3} << 20;  // 3 MB
+    void* first = nullptr;
+    {
+      Storage s(bytes, Storage::Uninitialized{});
+      first = s.data();
+      std::memset(s.data(), 0x5A, bytes);  // dirty it
+    }
+    CHECK(cached_block_bytes() == bytes);
+    {
+      Storage zeroed(bytes);  // the same block again, now zeroed
+      CHECK(zeroed.data() == first);
+      CHECK(cached_block_bytes() == 0);
+      const auto* p = static_cast<const unsigned char*>(zeroed.data());
+      size_t nonzero = 0;
+      for (size_t i = 0; i < bytes; ++i) nonzero += p[i] != 0;
+      CHECK(nonzero == 0);
+    }
+    {
+      // A smaller request (within 1/4) reuses the block; a much smaller one does not.
+      Storage a(bytes - (size_t{512} << 10), Storage::Uninitialized{});
+      CHECK(a.data() == first);
+      Storage b(size_t{1} << 20, Storage::Uninitialized{});
+      CHECK(b.data() != first);
+    }
+    release_cached_blocks();
+    CHECK(cached_block_bytes() == 0);
+    // Through tensors: a freed activation's block serves the next tensor of that shape.
+    const float* before = nullptr;
+    {
+      Tensor t = Tensor::uninitialized({1024, 768});
+      before = t.data<float>();
+    }
+    Tensor z = raw::zeros({1024, 768});
+    CHECK(z.data<float>() == before);
+    CHECK(raw::sum(z, {0, 1}).item() == 0.0);
+  }
 }
