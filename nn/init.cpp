@@ -61,16 +61,31 @@ void init_one_hf(Module& m, double range, Generator& gen) {
 }
 
 // torch's Module.apply order: children first (in registration order), then the module itself.
-void apply_post_order(Module& m, double range, Generator& gen) {
-  for (const auto& [name, child] : m.named_children()) apply_post_order(*child, range, gen);
-  init_one_hf(m, range, gen);
+void apply_post_order(Module& m, const std::string& path, double range, Generator& gen,
+                      const std::function<bool(const std::string&)>* select) {
+  for (const auto& [name, child] : m.named_children())
+    apply_post_order(*child, path.empty() ? name : path + "." + name, range, gen, select);
+  if (!select || (*select)(path)) init_one_hf(m, range, gen);
 }
+
+thread_local bool t_skip_init = false;
 }  // namespace
+
+SkipInitGuard::SkipInitGuard() : previous_(t_skip_init) { t_skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { t_skip_init = previous_; }
+bool init_skipped() { return t_skip_init; }
 
 void init_weights_like_hf(Module& root, double initializer_range, Generator& gen) {
   TZ_CHECK(initializer_range >= 0, "init_weights_like_hf: initializer_range must be >= 0, got ",
            initializer_range);
-  apply_post_order(root, initializer_range, gen);
+  apply_post_order(root, "", initializer_range, gen, nullptr);
+}
+
+void init_weights_like_hf(Module& root, double initializer_range, Generator& gen,
+                          const std::function<bool(const std::string&)>& select) {
+  TZ_CHECK(initializer_range >= 0, "init_weights_like_hf: initializer_range must be >= 0, got ",
+           initializer_range);
+  apply_post_order(root, "", initializer_range, gen, &select);
 }
 
 }  // namespace tz::nn

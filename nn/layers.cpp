@@ -22,11 +22,10 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias) : in_features(in), out_fe
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
   Generator& gen = default_generator();
   weight = register_parameter("weight", Tensor::empty({out, in}));
+  if (has_bias) bias = register_parameter("bias", Tensor::empty({out}));
+  if (init_skipped()) return;
   init_uniform_(weight, -bound, bound, gen);
-  if (has_bias) {
-    bias = register_parameter("bias", Tensor::empty({out}));
-    init_uniform_(bias, -bound, bound, gen);
-  }
+  if (has_bias) init_uniform_(bias, -bound, bound, gen);
 }
 
 Tensor Linear::forward(const Tensor& x) {
@@ -51,6 +50,7 @@ Embedding::Embedding(int64_t num, int64_t dim, int64_t pad)
   TZ_CHECK(pad == -1 || (pad >= 0 && pad < num), "Embedding: padding_idx ", pad,
            " must be -1 (none) or in [0, ", num, ")");
   weight = register_parameter("weight", Tensor::empty({num, dim}));
+  if (init_skipped()) return;
   init_normal_(weight, 1.0, default_generator());
   if (padding_idx >= 0) init_zero_row_(weight, padding_idx);
 }
@@ -119,11 +119,10 @@ Conv1d::Conv1d(int64_t in, int64_t out, int64_t k, int64_t pad, int64_t g, bool 
   const double bound = 1.0 / std::sqrt(static_cast<double>(in / g * k));
   Generator& gen = default_generator();
   weight = register_parameter("weight", Tensor::empty({out, in / g, k}));
+  if (has_bias) bias = register_parameter("bias", Tensor::empty({out}));
+  if (init_skipped()) return;
   init_uniform_(weight, -bound, bound, gen);
-  if (has_bias) {
-    bias = register_parameter("bias", Tensor::empty({out}));
-    init_uniform_(bias, -bound, bound, gen);
-  }
+  if (has_bias) init_uniform_(bias, -bound, bound, gen);
 }
 
 Tensor Conv1d::forward(const Tensor& x) {

@@ -147,15 +147,15 @@ NamedTensors Module::named_buffers() const {
   return out;
 }
 
-NamedTensors Module::state_dict() const {
+NamedTensors Module::registered_state() const {
   // Plain recursion, no de-duplication: PyTorch writes a shared tensor under every name it has.
   NamedTensors out;
   struct Walk {
     NamedTensors& out;
     void operator()(const Module& m, const std::string& prefix) const {
-      for (const auto& [name, t] : m.params_) out.emplace_back(join(prefix, name), t.detach());
+      for (const auto& [name, t] : m.params_) out.emplace_back(join(prefix, name), t);
       for (const auto& b : m.buffers_)
-        if (b.persistent) out.emplace_back(join(prefix, b.name), b.tensor.detach());
+        if (b.persistent) out.emplace_back(join(prefix, b.name), b.tensor);
       for (const auto& [name, child] : m.children_) (*this)(*child, join(prefix, name));
     }
   };
@@ -163,14 +163,23 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+NamedTensors Module::state_dict() const {
+  NamedTensors out = registered_state();
+  for (auto& [name, t] : out) t = t.detach();
+  return out;
+}
+
 // ---- loading -------------------------------------------------------------------------------------
 
-Module::LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
+Module::LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict,
+                                           bool share_memory) {
   LoadReport report;
   std::vector<std::string> problems;  // the same entries with shapes, for the error message
   std::vector<std::pair<Tensor, Tensor>> copies;  // (registered, source)
   std::set<std::string> expected;
-  for (const auto& [name, dst] : state_dict()) {
+  // The registered handles themselves (state_dict() hands out detached views): sharing memory
+  // must repoint the tensor the module and the optimizer hold.
+  for (const auto& [name, dst] : registered_state()) {
     expected.insert(name);
     auto it = state.find(name);
     if (it == state.end()) {
@@ -202,8 +211,12 @@ Module::LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& 
     throw Error(msg.str());
   }
   NoGradGuard no_grad;
-  for (const auto& [dst, src] : copies)
-    raw::copy_(dst, src.dtype() == dst.dtype() ? src : raw::to_dtype(src, dst.dtype()));
+  for (const auto& [dst, src] : copies) {
+    if (share_memory && src.dtype() == dst.dtype())
+      dst.set_data(src);
+    else
+      raw::copy_(dst, src.dtype() == dst.dtype() ? src : raw::to_dtype(src, dst.dtype()));
+  }
   return report;
 }
 

@@ -5,8 +5,9 @@
 // (nn/optim.h); reading and writing checkpoint files is tensor/io/'s job.
 //
 // Ownership rule (the trap PyTorch's C++ frontend leaves open): a layer's member tensor and its
-// registry entry are the same handle. load_state_dict() copies data INTO that storage and never
-// reseats a handle, so members can never silently diverge from what optimizers and checkpoints see.
+// registry entry are the same handle. load_state_dict() copies data INTO that storage (or, asked to
+// share, points that same tensor at the new memory) and never reseats a handle, so members can
+// never silently diverge from what optimizers and checkpoints see.
 #pragma once
 
 #include <cstdint>
@@ -67,7 +68,11 @@ class Module {
   /// throws one tz::Error listing all of them (with shapes) and loads nothing. Not strict: loads
   /// every key that fits and returns the report (PyTorch would still throw on shape mismatches;
   /// here the caller decides).
-  LoadReport load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+  /// share_memory: where dtypes match, the registered tensor views the state's tensor instead of
+  /// receiving a copy (Tensor::set_data; the handle itself is not reseated), so later writes to
+  /// the parameter land in that memory. from_pretrained uses it to keep weights in the mapped file.
+  LoadReport load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true,
+                             bool share_memory = false);
 
   /// Sets training mode on this module and all descendants (dropout is active only in training).
   void train(bool on = true);
@@ -87,6 +92,8 @@ class Module {
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  private:
+  /// state_dict()'s entries as the registered handles (not detached).
+  NamedTensors registered_state() const;
   struct Buffer {
     std::string name;
     Tensor tensor;

@@ -71,6 +71,16 @@ Tensor Tensor::view_of(std::shared_ptr<Storage> storage, DType dtype, Shape shap
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
 
+void Tensor::set_data(const Tensor& src) const {
+  TZ_CHECK(src.defined(), "set_data: source tensor is undefined");
+  TZ_CHECK(src.dtype() == dtype() && src.shape() == shape(), "set_data: source ", dtype_name(src.dtype()), " ",
+           shape_str(src.shape()), " does not match ", dtype_name(dtype()), " ", shape_str(shape()));
+  TensorImpl& self = impl();
+  self.storage = src.storage();
+  self.strides = src.strides();
+  self.offset = src.offset();
+}
+
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   const auto& sh = shape();

@@ -67,6 +67,11 @@ class Tensor {
   int64_t numel() const { return shape_numel(impl().shape); }
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
+  /// Makes this tensor view `src`'s memory (storage, offset, strides) instead of its own, like
+  /// torch's `param.data = src`: every handle of this tensor (a module member and its registry
+  /// entry) sees the new data, and nothing is copied. dtype and shape must match. Used to load
+  /// checkpoint weights in place from a memory-mapped file.
+  void set_data(const Tensor& src) const;
   /// True when both handles point at the same TensorImpl (the same tensor, not just equal data).
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
   TensorImpl* impl_ptr() const { return impl_.get(); }

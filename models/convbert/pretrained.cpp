@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "autograd/grad_mode.h"
 #include "tensor/io/checkpoint.h"
@@ -42,6 +43,35 @@ void init_weights(PreTrainedModel& model, uint64_t seed) {
 
 namespace {
 
+// HF's fast init (_init_weights on the modules a checkpoint left without weights): the modules that
+// own one of `missing` (parameter names) get the same rules as init_weights, in the same order,
+// drawn from `seed`; everything else keeps the loaded values. The Conv1d pair of a separable
+// convolution gets N(0, initializer_range^2), as HF's SeparableConv1D draws in its constructor.
+void init_missing_weights(PreTrainedModel& model, uint64_t seed, const std::vector<std::string>& missing) {
+  if (missing.empty()) return;
+  std::set<std::string> owners;
+  for (const auto& name : missing) {
+    const size_t dot = name.rfind('.');
+    owners.insert(dot == std::string::npos ? "" : name.substr(0, dot));
+  }
+  const double range = model.config().initializer_range;
+  Generator gen(seed);
+  nn::init_weights_like_hf(model, range, gen, [&](const std::string& path) { return owners.count(path) != 0; });
+  NoGradGuard ng;
+  for (auto& [name, m] : model.named_modules()) {
+    if (!owners.count(name)) continue;
+    if (auto* g = dynamic_cast<GroupedLinear*>(m.get())) {
+      nn::init_normal_(g->weight, range, gen);
+      raw::fill_(g->bias, 0.0);
+    } else if (auto* s = dynamic_cast<SeparableConv1D*>(m.get())) {
+      raw::fill_(s->bias, 0.0);
+    } else if (auto* conv = dynamic_cast<nn::Conv1d*>(m.get())) {
+      nn::init_normal_(conv->weight, range, gen);
+      if (conv->bias.defined()) raw::fill_(conv->bias, 0.0);
+    }
+  }
+}
+
 // HF's _keys_to_ignore_on_load_missing / _unexpected for ConvBERT.
 bool ignorable_missing(const std::string& key) {
   return key.find("position_ids") != std::string::npos;
@@ -66,8 +96,14 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
   ConvBertConfig config = ConvBertConfig::load(config_path.string());
   std::string arch = opt.architecture;
   if (arch.empty()) arch = config.architectures.empty() ? "ConvBertModel" : config.architectures.front();
-  auto model = create_model(config, arch);
-  init_weights(*model, opt.seed);
+  // No random init here: the checkpoint provides (nearly) every weight, and drawing 110M normals
+  // for ConvBERT-base only to overwrite them took seconds. The few it does not provide are
+  // initialised below, as HF's fast init does.
+  std::shared_ptr<PreTrainedModel> model;
+  {
+    nn::SkipInitGuard skip_init;
+    model = create_model(config, arch);
+  }
 
   LoadReport report;
   report.weights_file = find_weights_file(dir);
@@ -97,8 +133,14 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
   // Tied aliases (e.g. the MLM decoder) come from their canonical tensor, never from the file.
   for (const auto& [alias, canonical] : model->tied_weights()) state.erase(alias);
 
+  // Weights are used where they lie: a float32 tensor of a safetensors file is a view of the mapped
+  // file, and the parameter takes that memory instead of a copy (no load time, no second copy in
+  // RSS; pages are read on first use). The mapping is private copy-on-write, so training can
+  // update such a parameter in place without touching the file.
+  for (auto& [key, t] : state)
+    if (!t.storage()->writable()) t.storage()->set_writable(true);
   NoGradGuard ng;
-  nn::Module::LoadReport r = model->load_state_dict(state, /*strict=*/false);
+  nn::Module::LoadReport r = model->load_state_dict(state, /*strict=*/false, /*share_memory=*/true);
   TZ_CHECK(r.mismatched.empty(), "from_pretrained: '", report.weights_file, "': shape mismatch for ", join(r.mismatched));
   std::vector<std::string> tied;
   for (const auto& [alias, canonical] : model->tied_weights()) tied.push_back(alias);
@@ -106,6 +148,10 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
     if (!ignorable_missing(k) && std::find(tied.begin(), tied.end(), k) == tied.end()) report.missing.push_back(k);
   for (const auto& k : r.unexpected)
     if (!ignorable_unexpected(k)) report.unexpected.push_back(k);
+  std::vector<std::string> to_init;
+  for (const auto& k : r.missing)
+    if (std::find(tied.begin(), tied.end(), k) == tied.end()) to_init.push_back(k);
+  init_missing_weights(*model, opt.seed, to_init);
 
   if (opt.strict)
     TZ_CHECK(report.missing.empty() && report.unexpected.empty(), "from_pretrained: '", report.weights_file,

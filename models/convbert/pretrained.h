@@ -31,6 +31,12 @@ struct LoadReport {
 };
 
 /// Loads `dir`; throws tz::Error naming the file and key for anything wrong.
+/// Float32 weights of a model.safetensors file are not copied: the parameters view the file's
+/// private (copy-on-write) mapping, so loading ConvBERT-base takes milliseconds and its pages are
+/// read on first use; training may update them in place and the file never changes. (Like any
+/// mmap, a file truncated by another process while loaded raises SIGBUS; save_pretrained replaces
+/// files atomically, so saving over the loaded directory is safe.) Weights the file lacks (a new
+/// head) are initialised from `seed` as HF's fast init does, without drawing the others.
 std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const LoadOptions& options = {},
                                                  LoadReport* report = nullptr);
 
