@@ -23,6 +23,7 @@
 #include "tensor/kernels/gemm.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
+#include "tensor/storage.h"
 
 namespace {
 
@@ -30,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 using tz::convbert::ConvBertConfig;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double mb(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
 double peak_rss_mb() {
   rusage ru{};
@@ -147,14 +150,17 @@ int run_bench(const std::vector<std::string>& args) {
       tz::nn::PerExampleRngScope rng(seed, static_cast<uint64_t>(i), 0);
       opt.zero_grad();
       tz::convbert::Output out = model.forward(in);
+      const size_t after_forward = tz::allocated_bytes();
       out.loss.backward();
       opt.step();
       double s = seconds_since(t0);
       if (i >= warmup) times.push_back(s);
       std::cerr << "  " << (i < warmup ? "warm-up" : "step") << " " << i << ": " << s << " s (loss "
-                << out.loss.item() << ")\n";
+                << out.loss.item() << "; tensor memory after forward " << mb(after_forward) << " MB, peak "
+                << mb(tz::peak_allocated_bytes()) << " MB)\n";
     }
   }
+  const double tensor_peak = mb(tz::peak_allocated_bytes());
   const double rss = peak_rss_mb();  // before the sgemm probe, whose buffers are not the model's
   std::sort(times.begin(), times.end());
   const size_t n = times.size();
@@ -174,6 +180,7 @@ int run_bench(const std::vector<std::string>& args) {
   j["min_s"] = times.front();
   j["max_s"] = times.back();
   j["peak_rss_mb"] = rss;
+  j["peak_tensor_mb"] = tensor_peak;  // peak bytes of live tensors (tensor/storage.h allocated_bytes)
   j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (the convention)
   j["blas_core"] = tz::kernels::blas_core_name();
   j["cpu"] = cpu_model();

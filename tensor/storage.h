@@ -39,15 +39,27 @@ class Storage {
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   bool writable_ = true;
-  std::function<void()> release_;  // empty for owned memory
+  bool counted_ = false;           // owned memory, counted in allocated_bytes()
+  std::function<void()> release_;  // empty for owned memory that came from malloc
 };
 
 /// Blocks of 1 MB and more are mapped from the kernel and, once freed, kept in a process-wide
 /// cache for the next allocation of about the same size (up to TZ_ALLOC_CACHE_MB, default 512 MB;
-/// 0 turns it off): see storage.cpp. This hands the cached blocks back to the kernel, e.g. after
-/// training when an embedding application wants its memory back.
+/// 0 turns it off): see storage.cpp. Live plus cached large blocks never exceed the highest live
+/// total so far, so the cache does not raise peak memory. This hands the cached blocks back to the
+/// kernel, e.g. after training when an embedding application wants its memory back, and restarts
+/// that bound from the memory live now.
 void release_cached_blocks();
 /// Bytes currently held in that cache (0 in sanitizer builds, which do not cache).
 size_t cached_block_bytes();
+
+/// Bytes of tensor memory the library owns right now (every live owned Storage, rounded to its
+/// allocation size; external memory such as a mapped checkpoint is not counted, nor is the cache
+/// above). A diagnostic for memory work: what a training step keeps alive, where its peak is.
+size_t allocated_bytes();
+/// The highest allocated_bytes() since the start or the last reset_peak_allocated_bytes().
+size_t peak_allocated_bytes();
+/// Starts a new peak from the current allocated_bytes().
+void reset_peak_allocated_bytes();
 
 }  // namespace tz

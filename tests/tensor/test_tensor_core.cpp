@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
@@ -168,4 +170,58 @@ TEST_CASE("large blocks are reused through the cache, and zeroed storages come b
     CHECK(z.data<float>() == before);
     CHECK(raw::sum(z, {0, 1}).item() == 0.0);
   }
+}
+
+TEST_CASE("the block cache never holds more than the live peak leaves room for", "[tensor][storage]") {
+  release_cached_blocks();  // also restarts the bound from what is live now
+  { Storage probe(size_t{4} << 20, Storage::Uninitialized{}); }
+  if (cached_block_bytes() == 0) {
+    SUCCEED("no block cache in this build");
+    return;
+  }
+  release_cached_blocks();
+  const size_t mb = size_t{1} << 20;
+  {
+    // Four 4 MB blocks live at once: the peak.
+    std::vector<std::unique_ptr<Storage>> blocks;
+    for (int i = 0; i < 4; ++i) blocks.push_back(std::make_unique<Storage>(4 * mb, Storage::Uninitialized{}));
+    // A fresh block of 2 MB or more starts on a 2 MB boundary (for transparent huge pages).
+    for (auto& b : blocks) CHECK(reinterpret_cast<uintptr_t>(b->data()) % (2 * mb) == 0);
+  }
+  CHECK(cached_block_bytes() == 16 * mb);
+  {
+    // A hit takes a cached block and unmaps nothing.
+    Storage hit(4 * mb, Storage::Uninitialized{});
+    CHECK(cached_block_bytes() == 12 * mb);
+  }
+  CHECK(cached_block_bytes() == 16 * mb);
+  {
+    // A miss (12 MB fits no cached block): 12 MB live plus the cache must stay within the 16 MB
+    // peak, so at least 12 MB of cached blocks are unmapped.
+    Storage miss(12 * mb, Storage::Uninitialized{});
+    CHECK(cached_block_bytes() <= 4 * mb);
+  }
+  release_cached_blocks();
+  CHECK(cached_block_bytes() == 0);
+}
+
+TEST_CASE("allocated_bytes counts live owned tensor memory and its peak", "[tensor][storage]") {
+  const size_t before = allocated_bytes();
+  reset_peak_allocated_bytes();
+  CHECK(peak_allocated_bytes() == before);
+  {
+    Tensor a = Tensor::uninitialized({1000});      // 4000 bytes, rounded up to 64
+    Tensor b = raw::zeros({512, 1024});            // 2 MB, a large block
+    CHECK(allocated_bytes() == before + 4032 + (size_t{2} << 20));
+    Tensor view = raw::transpose(b, 0, 1);          // views own nothing
+    CHECK(allocated_bytes() == before + 4032 + (size_t{2} << 20));
+  }
+  CHECK(allocated_bytes() == before);
+  CHECK(peak_allocated_bytes() == before + 4032 + (size_t{2} << 20));
+  // Memory owned by someone else (a mapped checkpoint, say) is not counted.
+  std::vector<float> outside(1000);
+  Tensor wrapped = Tensor::view_of(std::make_shared<Storage>(outside.data(), outside.size() * sizeof(float), [] {}),
+                                  DType::Float32, {1000}, {1}, 0);
+  CHECK(wrapped.data<float>() == outside.data());
+  CHECK(allocated_bytes() == before);
 }
