@@ -1,4 +1,5 @@
 // Creation: zeros/ones/full, arange, from_vector and seeded random tensors (see ops.h).
+#include <cmath>
 #include <cstring>
 
 #include "tensor/ops.h"
@@ -98,7 +99,10 @@ Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
   Tensor t = Tensor::uninitialized(shape);
   float* d = t.data<float>();
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
-  for (int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = gen.uniform_double() < p ? 0.f : keep_scale;
+  // uniform_double() < p, in integers: uniform_double() is (next_u64() >> 11) / 2^53, and for an
+  // integer u, u / 2^53 < p exactly when u < ceil(p * 2^53). Same masks, about 3x faster.
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(std::ldexp(p, 53)));
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = (gen.next_u64() >> 11) < threshold ? 0.f : keep_scale;
   return t;
 }
 
