@@ -7,41 +7,62 @@ namespace tz {
 
 using autograd::record;
 using autograd::saved;
+using autograd::saved_or_recompute;
+using autograd::SavedTensor;
+using autograd::set_recompute;
 
 namespace {
 // d(out)/d(input) gradients must come back in the input's shape.
-Tensor reduce_to(const Tensor& g, const Tensor& input) {
-  return g.shape() == input.shape() ? g : raw::sum_to(g, input.shape());
+Tensor reduce_to(const Tensor& g, const Shape& input_shape) {
+  return g.shape() == input_shape ? g : raw::sum_to(g, input_shape);
 }
+Tensor reduce_to(const Tensor& g, const Tensor& input) { return reduce_to(g, input.shape()); }
 }  // namespace
 
 // ---- arithmetic ----------------------------------------------------------------------------------
+// The backward needs only the shapes (to sum broadcast gradients back), not the values.
 Tensor add(const Tensor& a, const Tensor& b) {
-  return record("add", raw::add(a, b), {a, b}, [a = saved(a), b = saved(b)](const Tensor& g) {
+  return record("add", raw::add(a, b), {a, b}, [a = a.shape(), b = b.shape()](const Tensor& g) {
     return std::vector<Tensor>{reduce_to(g, a), reduce_to(g, b)};
   });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  return record("sub", raw::sub(a, b), {a, b}, [a = saved(a), b = saved(b)](const Tensor& g) {
+  return record("sub", raw::sub(a, b), {a, b}, [a = a.shape(), b = b.shape()](const Tensor& g) {
     return std::vector<Tensor>{reduce_to(g, a), reduce_to(raw::neg(g), b)};
   });
 }
 
 // d(a*b) = b da + a db
+// Each side is saved only when the other side needs a gradient (a dropout mask or a constant
+// scale does not, and then the activation it multiplies is not kept).
 Tensor mul(const Tensor& a, const Tensor& b) {
-  return record("mul", raw::mul(a, b), {a, b}, [a = saved(a), b = saved(b)](const Tensor& g) {
-    return std::vector<Tensor>{reduce_to(raw::mul(g, b), a), reduce_to(raw::mul(g, a), b)};
+  Tensor y = raw::mul(a, b);
+  const bool need_a = b.requires_grad(), need_b = a.requires_grad();
+  y = record("mul", y, {a, b},
+             [a = need_a ? saved_or_recompute(a) : SavedTensor(), b = need_b ? saved_or_recompute(b) : SavedTensor(),
+              a_shape = a.shape(), b_shape = b.shape()](const Tensor& g) {
+               Tensor ga = b.defined() ? reduce_to(raw::mul(g, b.get()), a_shape) : Tensor();
+               Tensor gb = a.defined() ? reduce_to(raw::mul(g, a.get()), b_shape) : Tensor();
+               return std::vector<Tensor>{ga, gb};
+             });
+  // Rebuilding the product needs both factors, so only when the node keeps both.
+  if (need_a && need_b) set_recompute(y, [a = saved_or_recompute(a), b = saved_or_recompute(b)] {
+    return raw::mul(a.get(), b.get());
   });
+  return y;
 }
 
 // d(a/b) = da / b - a db / b^2
+// a is kept only when b needs a gradient (dividing by a constant, e.g. attention's sqrt(d), keeps
+// only the constant).
 Tensor div(const Tensor& a, const Tensor& b) {
-  return record("div", raw::div(a, b), {a, b}, [a = saved(a), b = saved(b)](const Tensor& g) {
-    Tensor ga = raw::div(g, b);
-    Tensor gb = raw::neg(raw::div(raw::mul(ga, a), b));
-    return std::vector<Tensor>{reduce_to(ga, a), reduce_to(gb, b)};
-  });
+  return record("div", raw::div(a, b), {a, b},
+                [a = b.requires_grad() ? saved(a) : Tensor(), b = saved(b), a_shape = a.shape()](const Tensor& g) {
+                  Tensor ga = raw::div(g, b);
+                  Tensor gb = a.defined() ? reduce_to(raw::neg(raw::div(raw::mul(ga, a), b)), b) : Tensor();
+                  return std::vector<Tensor>{reduce_to(ga, a_shape), gb};
+                });
 }
 
 Tensor add(const Tensor& a, double b) {
@@ -120,28 +141,34 @@ Tensor relu(const Tensor& a) {
 }
 
 Tensor gelu(const Tensor& a) {
-  return record("gelu", raw::gelu(a), {a}, [a = saved(a)](const Tensor& g) {
+  Tensor y = record("gelu", raw::gelu(a), {a}, [a = saved(a)](const Tensor& g) {
     return std::vector<Tensor>{raw::gelu_backward(g, a)};
   });
+  set_recompute(y, [a = saved(a)] { return raw::gelu(a); });  // a is saved above anyway
+  return y;
 }
 
 Tensor gelu_new(const Tensor& a) {
-  return record("gelu_new", raw::gelu_new(a), {a}, [a = saved(a)](const Tensor& g) {
+  Tensor y = record("gelu_new", raw::gelu_new(a), {a}, [a = saved(a)](const Tensor& g) {
     return std::vector<Tensor>{raw::gelu_new_backward(g, a)};
   });
+  set_recompute(y, [a = saved(a)] { return raw::gelu_new(a); });  // a is saved above anyway
+  return y;
 }
 
 Tensor silu(const Tensor& a) {
-  return record("silu", raw::silu(a), {a}, [a = saved(a)](const Tensor& g) {
+  Tensor y = record("silu", raw::silu(a), {a}, [a = saved(a)](const Tensor& g) {
     return std::vector<Tensor>{raw::silu_backward(g, a)};
   });
+  set_recompute(y, [a = saved(a)] { return raw::silu(a); });  // a is saved above anyway
+  return y;
 }
 
 // ---- selection -----------------------------------------------------------------------------------
 // The gradient goes to whichever side was picked.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return record("where", raw::where(cond, a, b), {Tensor(), a, b},
-                [c = saved(cond), a = saved(a), b = saved(b)](const Tensor& g) {
+                [c = saved(cond), a = a.shape(), b = b.shape()](const Tensor& g) {
                   Tensor zero = raw::zeros({});
                   return std::vector<Tensor>{Tensor(), reduce_to(raw::where(c, g, zero), a),
                                              reduce_to(raw::where(c, zero, g), b)};
@@ -149,18 +176,37 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
-  return record("masked_fill", raw::masked_fill(a, mask, value), {a}, [a = saved(a), m = saved(mask)](const Tensor& g) {
+  return record("masked_fill", raw::masked_fill(a, mask, value), {a}, [a = a.shape(), m = saved(mask)](const Tensor& g) {
     return std::vector<Tensor>{reduce_to(raw::masked_fill(g, m, 0.0), a)};
   });
 }
 
 // Inverted dropout: y = a * mask, mask in {0, 1/(1-p)}; dy/da = mask.
+// The mask is drawn again by the backward (and by anything that rebuilds y) instead of being kept:
+// a mask is as large as the activation it masks, and drawing it again costs little next to the
+// matmuls around it.
+namespace {
+Tensor record_dropout(const Tensor& a, const Tensor& mask, std::function<Tensor()> draw_mask) {
+  Tensor y = record("dropout", raw::mul(a, mask), {a}, [draw_mask](const Tensor& g) {
+    return std::vector<Tensor>{raw::mul(g, draw_mask())};
+  });
+  set_recompute(y, [a = saved_or_recompute(a), draw_mask] { return raw::mul(a.get(), draw_mask()); });
+  return y;
+}
+}  // namespace
+
 Tensor dropout(const Tensor& a, double p, bool training, Generator& gen) {
   if (!training || p == 0.0) return a;
-  Tensor mask = raw::dropout_mask(a.shape(), p, gen);
-  return record("dropout", raw::mul(a, mask), {a}, [mask](const Tensor& g) {
-    return std::vector<Tensor>{raw::mul(g, mask)};
-  });
+  // Replayed from a copy of the generator's state as it was before this mask.
+  auto draw = [shape = a.shape(), p, start = gen]() {
+    Generator replay = start;
+    return raw::dropout_mask(shape, p, replay);
+  };
+  return record_dropout(a, raw::dropout_mask(a.shape(), p, gen), draw);
+}
+
+Tensor dropout(const Tensor& a, const std::function<Tensor()>& draw_mask) {
+  return record_dropout(a, draw_mask(), draw_mask);
 }
 
 }  // namespace tz

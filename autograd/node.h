@@ -48,6 +48,9 @@ struct AutogradMeta {
   bool requires_grad = false;                   // set on leaves by the user
   Tensor grad;                                  // accumulated gradient (leaves)
   std::shared_ptr<autograd::Node> grad_fn;      // the op that produced this tensor (non-leaves)
+  // How to rebuild this tensor's values from tensors the graph keeps anyway (set_recompute):
+  // empty for most tensors.
+  std::function<Tensor()> recompute;
 };
 
 namespace autograd {
@@ -63,6 +66,34 @@ Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs
 
 /// A handle to t's data without its autograd history (what a backward closure should capture).
 inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }
+
+/// Marks `out`, a recorded op output, as cheap to rebuild: `recompute()` returns the same values
+/// (bit for bit) from tensors the graph keeps alive anyway, e.g. gelu's output from its input,
+/// which gelu's backward saves. A later op that saves `out` with `saved_or_recompute` then keeps
+/// the recipe instead of the data, and `out` is freed as soon as the forward pass drops it: the
+/// activation memory of a training step shrinks by the size of every such tensor (measured in
+/// docs/03-autograd.md). Does nothing when `out` was not recorded (grad mode off, or no input
+/// requires grad). View ops pass the recipe on to their outputs.
+void set_recompute(const Tensor& out, std::function<Tensor()> recompute);
+
+/// What a backward closure keeps of a tensor it needs: the data, or the producer's recipe.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  /// The tensor's data, or its recipe when it has one.
+  explicit SavedTensor(const Tensor& t);
+  /// The saved values: the data, or a freshly rebuilt copy of it.
+  Tensor get() const { return recompute_ ? recompute_() : data_; }
+  bool defined() const { return data_.defined() || recompute_ != nullptr; }
+
+ private:
+  Tensor data_;
+  std::function<Tensor()> recompute_;
+};
+
+/// `saved(t)`, or t's recipe when its producer set one (set_recompute). For ops whose backward
+/// needs an input that is often the output of a cheap op: linear, matmul, mul.
+inline SavedTensor saved_or_recompute(const Tensor& t) { return SavedTensor(t); }
 
 /// Whether input i of the node being built needs a gradient (cheap test inside backward closures
 /// is done by the engine: gradients for inputs with no edge are dropped).

@@ -13,6 +13,7 @@
 // naming the op, the shapes and what was expected; nothing is modified in place.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,10 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
 /// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p), when
 /// `training`; the identity otherwise. The same mask is used by the backward pass.
 Tensor dropout(const Tensor& a, double p, bool training, Generator& gen);
+/// Dropout with a given mask: y = a * draw_mask(). `draw_mask` must return the same mask (a's
+/// shape, values 0 or 1/(1-p)) every time it is called: the backward calls it again rather than
+/// keeping the mask.
+Tensor dropout(const Tensor& a, const std::function<Tensor()>& draw_mask);
 
 // ---- reductions ----------------------------------------------------------------------------------
 /// Sum over `dims` (all dims when empty).

@@ -101,6 +101,19 @@ Tensor record_node(const char* name, Tensor out, const Inputs& inputs, BackwardF
 
 bool any_requires_grad(const std::vector<Tensor>& inputs) { return any_input_requires_grad(inputs); }
 
+void set_recompute(const Tensor& out, std::function<Tensor()> recompute) {
+  AutogradMeta* m = out.autograd_meta();
+  if (m && m->grad_fn) m->recompute = std::move(recompute);
+}
+
+SavedTensor::SavedTensor(const Tensor& t) {
+  const AutogradMeta* m = t.autograd_meta();
+  if (m && m->recompute)
+    recompute_ = m->recompute;
+  else
+    data_ = saved(t);
+}
+
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
   return record_node(name, std::move(out), inputs, std::move(backward));
 }

@@ -8,6 +8,17 @@ namespace tz {
 using autograd::record;
 
 namespace {
+// A view of a tensor that can be rebuilt (autograd::set_recompute) can be rebuilt too: rebuild the
+// base, then take the same view of it.
+template <class TakeView>
+Tensor pass_recipe_on(const Tensor& view, const Tensor& base, TakeView take_view) {
+  const AutogradMeta* m = base.autograd_meta();
+  if (m && m->recompute) autograd::set_recompute(view, [rebuild = m->recompute, take_view] { return take_view(rebuild()); });
+  return view;
+}
+}  // namespace
+
+namespace {
 // Gradient of a view taken by `take` (narrow/slice/select): zeros of the input's shape with g
 // written into the viewed region.
 template <class Take>
@@ -19,15 +30,17 @@ Tensor scatter_into_zeros(const Tensor& g, const Shape& input_shape, Take take) 
 }  // namespace
 
 Tensor reshape(const Tensor& a, const Shape& shape) {
-  return record("reshape", raw::reshape(a, shape), {a}, [in = a.shape()](const Tensor& g) {
+  Tensor y = record("reshape", raw::reshape(a, shape), {a}, [in = a.shape()](const Tensor& g) {
     return std::vector<Tensor>{raw::reshape(g, in)};
   });
+  return pass_recipe_on(y, a, [shape](const Tensor& t) { return raw::reshape(t, shape); });
 }
 
 Tensor view(const Tensor& a, const Shape& shape) {
-  return record("view", raw::view(a, shape), {a}, [in = a.shape()](const Tensor& g) {
+  Tensor y = record("view", raw::view(a, shape), {a}, [in = a.shape()](const Tensor& g) {
     return std::vector<Tensor>{raw::reshape(g, in)};
   });
+  return pass_recipe_on(y, a, [shape](const Tensor& t) { return raw::view(t, shape); });
 }
 
 Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
@@ -35,15 +48,17 @@ Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
   std::vector<int64_t> inverse(dims.size());
   for (size_t i = 0; i < dims.size(); ++i)
     inverse[wrap_dim(dims[i], static_cast<int64_t>(dims.size()), "permute")] = static_cast<int64_t>(i);
-  return record("permute", out, {a}, [inverse](const Tensor& g) {
+  Tensor y = record("permute", out, {a}, [inverse](const Tensor& g) {
     return std::vector<Tensor>{raw::permute(g, inverse)};
   });
+  return pass_recipe_on(y, a, [dims](const Tensor& t) { return raw::permute(t, dims); });
 }
 
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1) {
-  return record("transpose", raw::transpose(a, d0, d1), {a}, [d0, d1](const Tensor& g) {
+  Tensor y = record("transpose", raw::transpose(a, d0, d1), {a}, [d0, d1](const Tensor& g) {
     return std::vector<Tensor>{raw::transpose(g, d0, d1)};
   });
+  return pass_recipe_on(y, a, [d0, d1](const Tensor& t) { return raw::transpose(t, d0, d1); });
 }
 
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {

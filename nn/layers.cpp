@@ -89,21 +89,25 @@ Tensor Dropout::forward(const Tensor& x) {
     return dropout(x, p, is_training(), gen_ ? *gen_ : default_generator());
   }
   // Per-example streams (nn/per_example_rng.h): row b's mask depends only on its example index.
+  // The backward draws the mask again from the same streams instead of keeping it.
   const uint64_t stream = rng->next_stream++;
-  const int64_t rows = x.size(0), row_numel = x.numel() / rows;
-  Tensor mask = Tensor::uninitialized(x.shape());
-  float* out = mask.data<float>();
-  // Rows are independent streams, so they are drawn in parallel with the same result.
   const PerExampleRng keys = *rng;
-  parallel_for(0, rows, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      Generator gen = example_generator(keys.run_seed, keys.step, keys.first_example + b, stream);
-      Tensor row = raw::dropout_mask({row_numel}, p, gen);
-      const float* src = row.data<float>();
-      std::copy(src, src + row_numel, out + b * row_numel);
-    }
-  });
-  return mul(x, mask);
+  auto draw = [keys, stream, p = p, shape = x.shape()]() {
+    const int64_t rows = shape[0], row_numel = shape_numel(shape) / rows;
+    Tensor mask = Tensor::uninitialized(shape);
+    float* out = mask.data<float>();
+    // Rows are independent streams, so they are drawn in parallel with the same result.
+    parallel_for(0, rows, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        Generator gen = example_generator(keys.run_seed, keys.step, keys.first_example + b, stream);
+        Tensor row = raw::dropout_mask({row_numel}, p, gen);
+        const float* src = row.data<float>();
+        std::copy(src, src + row_numel, out + b * row_numel);
+      }
+    });
+    return mask;
+  };
+  return dropout(x, draw);
 }
 
 // ---- Conv1d --------------------------------------------------------------------------------------
