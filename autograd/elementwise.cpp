@@ -20,17 +20,20 @@ Tensor reduce_to(const Tensor& g, const Tensor& input) { return reduce_to(g, inp
 }  // namespace
 
 // ---- arithmetic ----------------------------------------------------------------------------------
-// The backward needs only the shapes (to sum broadcast gradients back), not the values.
+// The backward needs only the shapes (to sum broadcast gradients back), not the values, and
+// skips the sum for a side that needs no gradient (an attention mask broadcast over heads).
 Tensor add(const Tensor& a, const Tensor& b) {
-  return record("add", raw::add(a, b), {a, b}, [a = a.shape(), b = b.shape()](const Tensor& g) {
-    return std::vector<Tensor>{reduce_to(g, a), reduce_to(g, b)};
-  });
+  return record("add", raw::add(a, b), {a, b},
+                [a = a.shape(), b = b.shape(), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g) {
+                  return std::vector<Tensor>{need_a ? reduce_to(g, a) : Tensor(), need_b ? reduce_to(g, b) : Tensor()};
+                });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  return record("sub", raw::sub(a, b), {a, b}, [a = a.shape(), b = b.shape()](const Tensor& g) {
-    return std::vector<Tensor>{reduce_to(g, a), reduce_to(raw::neg(g), b)};
-  });
+  return record("sub", raw::sub(a, b), {a, b},
+                [a = a.shape(), b = b.shape(), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g) {
+                  return std::vector<Tensor>{need_a ? reduce_to(g, a) : Tensor(), need_b ? reduce_to(raw::neg(g), b) : Tensor()};
+                });
 }
 
 // d(a*b) = b da + a db

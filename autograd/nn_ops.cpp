@@ -23,7 +23,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                   const Tensor a = as.get(), b = bs.get();
                   Tensor ga = raw::matmul(g, raw::transpose(b, -1, -2));
                   Tensor gb = raw::matmul(raw::transpose(a, -1, -2), g);
-                  return std::vector<Tensor>{raw::sum_to(ga, a.shape()), raw::sum_to(gb, b.shape())};
+                  // Summed only over batch dims that were broadcast (sum_to always copies).
+                  if (ga.shape() != a.shape()) ga = raw::sum_to(ga, a.shape());
+                  if (gb.shape() != b.shape()) gb = raw::sum_to(gb, b.shape());
+                  return std::vector<Tensor>{ga, gb};
                 });
 }
 

@@ -74,6 +74,10 @@ Tensor reduce_keepdim(const Tensor& a, const std::vector<bool>& reduced, ReduceO
     (reduced[d] ? red : kept).push_back({shape[d], a.strides()[d], out_strides[d]});
   }
   const float identity = kernels::reduce_identity(op);
+  if (r_total == 1) {  // nothing to combine (sum_to a shape that is already the input's): a copy
+    copy_(out, a);
+    return out;
+  }
   if (r_total == 0) {
     std::fill(y, y + n_out, identity);
     return out;
@@ -146,8 +150,7 @@ Tensor reduce_keepdim(const Tensor& a, const std::vector<bool>& reduced, ReduceO
         const float* base = x + off[1] + col0 * inner.in_stride;
         for (int64_t i = 0; i < count; ++i) acc[i * inner.out_stride] = identity;
         kernels::for_each_run(RL, 0, r_total, [&](const auto& roff, const auto& rst, int64_t rn) {
-          for (int64_t r = 0; r < rn; ++r)
-            kernels::accumulate_run(op, count, base + roff[0] + r * rst[0], inner.in_stride, acc, inner.out_stride);
+          kernels::accumulate_rows(op, rn, count, base + roff[0], rst[0], inner.in_stride, acc, inner.out_stride);
         });
       });
     }

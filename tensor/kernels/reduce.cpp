@@ -89,6 +89,40 @@ void accumulate_impl(Op op, int64_t n, const float* x, int64_t sx, float* acc, i
   for (; i < n; ++i) acc[i * sa] = op(acc[i * sa], x[i * sx]);
 }
 
+// rows runs of x (row r at x + r * row_stride) into acc, each element in row order.
+template <class Op>
+void accumulate_rows_impl(Op op, int64_t rows, int64_t n, const float* x, int64_t row_stride, int64_t sx,
+                          float* acc, int64_t sa) {
+  int64_t i = 0;
+  if (!use_reference() && sx == 1 && sa == 1) {
+    for (; i + 4 * kWidth <= n; i += 4 * kWidth) {
+      Vec a0 = load(acc + i), a1 = load(acc + i + kWidth), a2 = load(acc + i + 2 * kWidth),
+          a3 = load(acc + i + 3 * kWidth);
+      const float* p = x + i;
+      for (int64_t r = 0; r < rows; ++r, p += row_stride) {
+        a0 = op(a0, load(p));
+        a1 = op(a1, load(p + kWidth));
+        a2 = op(a2, load(p + 2 * kWidth));
+        a3 = op(a3, load(p + 3 * kWidth));
+      }
+      store(acc + i, a0);
+      store(acc + i + kWidth, a1);
+      store(acc + i + 2 * kWidth, a2);
+      store(acc + i + 3 * kWidth, a3);
+    }
+    for (; i + kWidth <= n; i += kWidth) {
+      Vec a = load(acc + i);
+      for (int64_t r = 0; r < rows; ++r) a = op(a, load(x + i + r * row_stride));
+      store(acc + i, a);
+    }
+  }
+  for (; i < n; ++i) {
+    float a = acc[i * sa];
+    for (int64_t r = 0; r < rows; ++r) a = op(a, x[r * row_stride + i * sx]);
+    acc[i * sa] = a;
+  }
+}
+
 }  // namespace
 
 float reduce_identity(ReduceOp op) { return op == ReduceOp::Sum ? SumOp::identity() : MaxOp::identity(); }
@@ -104,6 +138,12 @@ float reduce_run(ReduceOp op, int64_t n, const float* x, int64_t sx) {
 void accumulate_run(ReduceOp op, int64_t n, const float* x, int64_t sx, float* acc, int64_t sa) {
   if (op == ReduceOp::Sum) accumulate_impl(SumOp{}, n, x, sx, acc, sa);
   else accumulate_impl(MaxOp{}, n, x, sx, acc, sa);
+}
+
+void accumulate_rows(ReduceOp op, int64_t rows, int64_t n, const float* x, int64_t row_stride, int64_t sx,
+                     float* acc, int64_t sa) {
+  if (op == ReduceOp::Sum) accumulate_rows_impl(SumOp{}, rows, n, x, row_stride, sx, acc, sa);
+  else accumulate_rows_impl(MaxOp{}, rows, n, x, row_stride, sx, acc, sa);
 }
 
 }  // namespace tz::kernels

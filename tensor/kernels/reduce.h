@@ -25,4 +25,10 @@ float reduce_run(ReduceOp op, int64_t n, const float* x, int64_t sx);
 /// x [n] stride sx, acc [n] stride sa: acc[i] = combine(acc[i], x[i]).
 void accumulate_run(ReduceOp op, int64_t n, const float* x, int64_t sx, float* acc, int64_t sa);
 
+/// accumulate_run over `rows` runs, row r starting at x + r * row_stride, in row order: the same
+/// result as `rows` calls, but the vector path keeps a slice of acc in registers across all rows
+/// (a bias gradient's column sums: one pass over [N, C] instead of N calls of C floats each).
+void accumulate_rows(ReduceOp op, int64_t rows, int64_t n, const float* x, int64_t row_stride, int64_t sx,
+                     float* acc, int64_t sa);
+
 }  // namespace tz::kernels

@@ -96,6 +96,7 @@ std::vector<Tensor> test_inputs(Generator& gen) {
   xs.push_back(test::uniform({2, 1, 3, 4}, gen));
   xs.push_back(test::uniform({}, gen));
   xs.push_back(test::transposed_uniform(33, 47, gen));
+  xs.push_back(test::uniform({70, 300}, gen));  // column sums: register blocks, single vectors, tail
   xs.push_back(test::strided_uniform({4, 6, 35}, gen));
   xs.push_back(test::broadcast_view(test::uniform({5, 1, 19}, gen), {5, 3, 19}));
   return xs;
