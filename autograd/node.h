@@ -73,7 +73,9 @@ inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(
 /// the recipe instead of the data, and `out` is freed as soon as the forward pass drops it: the
 /// activation memory of a training step shrinks by the size of every such tensor (measured in
 /// docs/03-autograd.md). Does nothing when `out` was not recorded (grad mode off, or no input
-/// requires grad). View ops pass the recipe on to their outputs.
+/// requires grad). View ops pass the recipe on to their outputs. As with every saved tensor, a
+/// raw in-place write to a recorded tensor between forward and backward is not supported: a
+/// recipe rebuilds the values the op produced, not the written ones.
 void set_recompute(const Tensor& out, std::function<Tensor()> recompute);
 
 /// What a backward closure keeps of a tensor it needs: the data, or the producer's recipe.
