@@ -100,9 +100,7 @@ Tensor Dropout::forward(const Tensor& x) {
     parallel_for(0, rows, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         Generator gen = example_generator(keys.run_seed, keys.step, keys.first_example + b, stream);
-        Tensor row = raw::dropout_mask({row_numel}, p, gen);
-        const float* src = row.data<float>();
-        std::copy(src, src + row_numel, out + b * row_numel);
+        raw::fill_dropout_mask(out + b * row_numel, row_numel, p, gen);
       }
     });
     return mask;

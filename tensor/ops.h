@@ -188,6 +188,8 @@ Tensor nll_loss_backward(const Tensor& grad, const Tensor& logp, const Tensor& t
 // ---- dropout -----------------------------------------------------------------------------------
 /// A mask with 0 (prob p) or 1/(1-p) (prob 1-p), drawn from gen in row-major order.
 Tensor dropout_mask(const Shape& shape, double p, Generator& gen);
+/// The same draws written to out[0, n): one mask row of a larger tensor.
+void fill_dropout_mask(float* out, int64_t n, double p, Generator& gen);
 
 // ---- comparison helpers for tests --------------------------------------------------------------
 /// max |a - b| over all elements (shapes must match; float32 or int64).
