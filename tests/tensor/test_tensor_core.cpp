@@ -124,6 +124,33 @@ TEST_CASE("parallel_for covers the range once and propagates errors", "[tensor][
   CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("n >= 1"));
 }
 
+TEST_CASE("parallel_for: back-to-back jobs never mix their chunks", "[tensor][parallel]") {
+  // Thousands of short jobs in a row, each with its own function and chunk count: workers that
+  // are still spinning on one job (or picked it up late) must run each chunk of the next job once,
+  // with that job's function. Every job stamps its number on its chunks; any chunk run twice, by
+  // another job's function or not at all shows up in the stamps.
+  for (int threads : {2, 3, 4}) {
+    set_num_threads(threads);
+    std::vector<int> stamp(64, -1), count(64, 0);
+    int bad = 0;
+    for (int job = 0; job < 3000; ++job) {
+      const int64_t n = 1 + job % 64;
+      std::fill(count.begin(), count.begin() + n, 0);
+      parallel_for(0, n, 1, [&, job](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          stamp[static_cast<size_t>(i)] = job;
+          ++count[static_cast<size_t>(i)];
+        }
+      });
+      for (int64_t i = 0; i < n; ++i)
+        if (stamp[static_cast<size_t>(i)] != job || count[static_cast<size_t>(i)] != 1) ++bad;
+    }
+    INFO("threads " << threads);
+    CHECK(bad == 0);
+  }
+  set_num_threads(2);
+}
+
 TEST_CASE("large blocks are reused through the cache, and zeroed storages come back zeroed", "[tensor][storage]") {
   // Sanitizer builds do not cache (ASan tracks every block through malloc instead), nor does a run
   // with TZ_ALLOC_CACHE_MB=0.
