@@ -33,6 +33,12 @@ namespace {
 
 using kernels::FusedAct;
 
+// WorkSplit::Auto splits weight products by columns below this many token rows per thread. Measured
+// at 2 threads (bench/README.md, session 6): by columns was 2-7% faster at 128 rows (batch 1 x 128,
+// all three configs) and 0-6% slower at 512 and 1024 rows, where each thread's rows already reuse
+// every packed weight panel well.
+constexpr int64_t kColumnSplitRows = 128;
+
 std::atomic<int>& enabled_flag() {
   static std::atomic<int> flag([] {
     const char* e = std::getenv("TZ_INFERENCE_PATH");
@@ -116,44 +122,85 @@ void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
   parallel_for(0, N, std::max<int64_t>(1, (N + threads - 1) / threads), fn);
 }
 
+// One dense layer's product with its bias, Y[m, out] = X[m, in] W^T + bias, as a list entry whose
+// output columns can be shared out between threads (see column_split). W is a Linear weight
+// [out, in] (grouped = false) or a GroupedLinear weight [G, in/G, out/G].
+struct DenseProduct {
+  const float* W;
+  int64_t in, out, groups;
+  bool grouped;
+  const float* bias;  // [out] or null
+  const float* X;
+  int64_t ldx;
+  float* Y;
+  int64_t ldy;
+};
+
+DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y, int64_t ldy) {
+  if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
+    return {fptr(lin->weight), lin->weight.size(1), lin->weight.size(0), 1, false, bias_of(*lin), X, ldx, Y, ldy};
+  auto& g = static_cast<GroupedLinear&>(dense);
+  return {fptr(g.weight), g.in, g.out, g.groups, true, fptr(g.bias), X, ldx, Y, ldy};
+}
+
+// Columns [c0, c1) of one DenseProduct on m rows: the bias is written first and the GEMM adds onto
+// it, as in linear_bias_rows.
+void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
+  if (c0 >= c1) return;
+  if (p.bias)
+    for (int64_t r = 0; r < m; ++r)
+      std::memcpy(p.Y + r * p.ldy + c0, p.bias + c0, static_cast<size_t>(c1 - c0) * sizeof(float));
+  const float beta = p.bias ? 1.f : 0.f;
+  if (!p.grouped) {
+    kernels::sgemm(false, true, m, c1 - c0, p.in, 1.f, p.X, p.ldx, p.W + c0 * p.in, p.in, beta, p.Y + c0, p.ldy);
+    return;
+  }
+  const int64_t gi = p.in / p.groups, go = p.out / p.groups;
+  for (int64_t k = c0 / go; k < p.groups && k * go < c1; ++k) {  // the groups that columns c0..c1 touch
+    const int64_t j0 = std::max(c0, k * go) - k * go, j1 = std::min(c1, (k + 1) * go) - k * go;
+    kernels::sgemm(false, false, m, j1 - j0, gi, 1.f, p.X + k * gi, p.ldx, p.W + k * gi * go + j0, go, beta,
+                   p.Y + k * go + j0, p.ldy);
+  }
+}
+
+// The products side by side, as if their weights were one matrix of sum(out) rows: thread t of P
+// takes one band of those columns (a multiple of 16 wide) and runs, on all m rows, the pieces of
+// the products that fall in its band, each followed by after(product index, c0, c1) on the same
+// columns; then also(t, P), for row-parallel work that reads none of the products.
+// Splitting a short product by columns rather than rows means each weight is read and packed by
+// one thread only: for a batch of one sequence, the weights are most of the memory traffic.
+void column_split(int64_t m, const std::vector<DenseProduct>& products,
+                  const std::function<void(size_t, int64_t, int64_t)>& after = nullptr,
+                  const std::function<void(int64_t, int64_t)>& also = nullptr) {
+  std::vector<int64_t> start{0};
+  for (const DenseProduct& p : products) start.push_back(start.back() + p.out);
+  const int64_t total = start.back(), P = get_num_threads();
+  parallel_for(0, P, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t lo = std::min(total, (total * t / P + 8) / 16 * 16);
+      const int64_t hi = t + 1 == P ? total : std::min(total, (total * (t + 1) / P + 8) / 16 * 16);
+      for (size_t i = 0; i < products.size(); ++i) {
+        const int64_t c0 = std::max(lo, start[i]) - start[i], c1 = std::min(hi, start[i + 1]) - start[i];
+        if (c0 >= c1) continue;
+        dense_bias_cols(products[i], m, c0, c1);
+        if (after) after(i, c0, c1);
+      }
+      if (also) also(t, P);
+    }
+  });
+}
+
 struct LayerBuffers {
   float *q, *k, *v, *conv_in, *k_span, *dw, *kernel, *scores, *context, *tmp, *attn_out, *inter;
   float* dw_weight;  // [K, H] tap-major copy of the depthwise weight
+  int64_t hidden;    // H, the leading dimension of context
 };
 
-void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec, int64_t B, int64_t T,
-                   const float* x, const float* mask, const LayerBuffers& buf, float* y) {
-  SelfAttention& sa = *layer.attention->self;
-  SelfOutput& so = *layer.attention->output;
-  const int64_t N = B * T, H = c.hidden_size, A = sa.all_head_size, nh = sa.heads, d = sa.head_size;
-  const int64_t K = sa.kernel_size, pad = (K - 1) / 2, I = c.intermediate_size;
-  const float eps = static_cast<float>(c.layer_norm_eps);
-
-  // Depthwise weight [H, 1, K] -> [K, H], so the conv runs along contiguous channels.
-  const float* dww = fptr(sa.key_conv_attn_layer->depthwise->weight);
-  for (int64_t ch = 0; ch < H; ++ch)
-    for (int64_t t = 0; t < K; ++t) buf.dw_weight[t * H + ch] = dww[ch * K + t];
-  const Tensor& pw = sa.key_conv_attn_layer->pointwise->weight;  // [A, H, 1], used as [A, H]
-
-  // ---- phase 1: projections, span-aware key, dynamic kernels ----
-  parallel_rows(N, [&](int64_t r0, int64_t r1) {
-    const int64_t m = r1 - r0;
-    const float* xr = x + r0 * H;
-    auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
-    proj(*sa.query, buf.q);
-    proj(*sa.key, buf.k);
-    proj(*sa.value, buf.v);
-    proj(*sa.conv_out_layer, buf.conv_in);
-    kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
-    linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
-    kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
-    float* kr = buf.kernel + r0 * nh * K;
-    linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
-                     nh * K);
-    kernels::softmax_add_rows(vec, m * nh, K, kr, K, nullptr);
-  });
-
-  // ---- phase 2: attention and dynamic convolution, one (batch item, head) per task ----
+// Phase 2 of a layer: attention and dynamic convolution, one (batch item, head) per task.
+void attention_and_dynamic_conv(SelfAttention& sa, bool vec, int64_t B, int64_t T, const float* mask,
+                                const LayerBuffers& buf) {
+  const int64_t A = sa.all_head_size, nh = sa.heads, d = sa.head_size, H = buf.hidden;
+  const int64_t K = sa.kernel_size, pad = (K - 1) / 2;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   // One scores buffer [T, T] per task group (not per (b, head)): tasks are split into P groups,
   // one per thread, so the scratch stays P*T*T floats however large the batch.
@@ -177,29 +224,136 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
     }
   });
 
+}
+
+// Depthwise weight [H, 1, K] -> [K, H], so the conv runs along contiguous channels.
+void tap_major_depthwise(SelfAttention& sa, int64_t H, float* out) {
+  const float* w = fptr(sa.key_conv_attn_layer->depthwise->weight);
+  const int64_t K = sa.kernel_size;
+  for (int64_t ch = 0; ch < H; ++ch)
+    for (int64_t t = 0; t < K; ++t) out[t * H + ch] = w[ch * K + t];
+}
+
+// One layer. With by_columns, every weight product is split by output columns (column_split), so
+// each weight is read and packed by one thread only, on all rows, and the row-wise steps (kernel
+// softmax, LayerNorms) run as row-parallel passes in between (see WorkSplit in inference.h).
+// Otherwise each thread runs whole sequences of products and epilogues on its own rows.
+void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec, bool by_columns, int64_t B,
+                   int64_t T, const float* x, const float* mask, const LayerBuffers& buf, float* y) {
+  SelfAttention& sa = *layer.attention->self;
+  SelfOutput& so = *layer.attention->output;
+  const int64_t N = B * T, H = c.hidden_size, A = sa.all_head_size, nh = sa.heads;
+  const int64_t K = sa.kernel_size, pad = (K - 1) / 2, I = c.intermediate_size;
+  const float eps = static_cast<float>(c.layer_norm_eps);
+
+  tap_major_depthwise(sa, H, buf.dw_weight);
+  const Tensor& pw = sa.key_conv_attn_layer->pointwise->weight;  // [A, H, 1], used as [A, H]
+
+  // ---- phase 1: projections, span-aware key, dynamic kernels ----
+  if (by_columns) {
+    // q, k, v and conv_in by columns; alongside, each thread's share of the depthwise conv's rows.
+    column_split(N,
+                 {product_of(*sa.query, x, H, buf.q, A), product_of(*sa.key, x, H, buf.k, A),
+                  product_of(*sa.value, x, H, buf.v, A), product_of(*sa.conv_out_layer, x, H, buf.conv_in, A)},
+                 nullptr, [&](int64_t t, int64_t P) {
+                   kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, N * t / P,
+                                                N * (t + 1) / P);
+                 });
+    // The pointwise conv by columns, then k_span * q on the same columns.
+    const float* pw_bias = fptr(sa.key_conv_attn_layer->bias);
+    const DenseProduct pointwise{fptr(pw), H, A, 1, false, pw_bias, buf.dw, H, buf.k_span, A};
+    column_split(N, {pointwise}, [&](size_t, int64_t c0, int64_t c1) {
+      kernels::bias_mul_rows(vec, N, c1 - c0, buf.k_span + c0, A, nullptr, buf.q + c0, A);
+    });
+    // The dynamic kernels by rows (a small weight; the softmax needs whole rows).
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      float* kr = buf.kernel + r0 * nh * K;
+      linear_bias_rows(r1 - r0, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer),
+                       kr, nh * K);
+      kernels::softmax_add_rows(vec, (r1 - r0) * nh, K, kr, K, nullptr);
+    });
+  } else {
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      const int64_t m = r1 - r0;
+      const float* xr = x + r0 * H;
+      auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
+      proj(*sa.query, buf.q);
+      proj(*sa.key, buf.k);
+      proj(*sa.value, buf.v);
+      proj(*sa.conv_out_layer, buf.conv_in);
+      kernels::depthwise_conv_time(vec, T, H, K, pad, x, H, buf.dw_weight, buf.dw, H, r0, r1);
+      linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
+      kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
+      float* kr = buf.kernel + r0 * nh * K;
+      linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
+                       nh * K);
+      kernels::softmax_add_rows(vec, m * nh, K, kr, K, nullptr);
+    });
+  }
+
+  attention_and_dynamic_conv(sa, vec, B, T, mask, buf);
+
   // ---- phase 3: attention output, feed-forward, both LayerNorms ----
-  parallel_rows(N, [&](int64_t r0, int64_t r1) {
-    const int64_t m = r1 - r0;
-    float* tmp = buf.tmp + r0 * H;
-    float* a = buf.attn_out + r0 * H;
-    float* inter = buf.inter + r0 * I;
-    linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
-    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
-                                           fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
-    nn::Module& d_in = *layer.intermediate->dense;
-    dense_bias_rows(d_in, m, a, H, inter, I);
-    kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
-    nn::Module& d_out = *layer.output->dense;
-    dense_bias_rows(d_out, m, inter, I, tmp, H);
-    kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
-                                           fptr(layer.output->layer_norm->weight),
-                                           fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
-  });
+  if (by_columns) {
+    column_split(N, {product_of(*so.dense, buf.context, H, buf.tmp, H)});
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      kernels::bias_residual_layer_norm_rows(vec, r1 - r0, H, buf.tmp + r0 * H, H, nullptr, x + r0 * H, H,
+                                             fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps,
+                                             buf.attn_out + r0 * H, H);
+    });
+    column_split(N, {product_of(*layer.intermediate->dense, buf.attn_out, H, buf.inter, I)},
+                 [&](size_t, int64_t c0, int64_t c1) {
+                   kernels::bias_act_rows(vec, act, N, c1 - c0, buf.inter + c0, I, nullptr);
+                 });
+    column_split(N, {product_of(*layer.output->dense, buf.inter, I, buf.tmp, H)});
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      kernels::bias_residual_layer_norm_rows(vec, r1 - r0, H, buf.tmp + r0 * H, H, nullptr, buf.attn_out + r0 * H, H,
+                                             fptr(layer.output->layer_norm->weight),
+                                             fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
+    });
+  } else {
+    parallel_rows(N, [&](int64_t r0, int64_t r1) {
+      const int64_t m = r1 - r0;
+      float* tmp = buf.tmp + r0 * H;
+      float* a = buf.attn_out + r0 * H;
+      float* inter = buf.inter + r0 * I;
+      linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
+      kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
+                                             fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
+      nn::Module& d_in = *layer.intermediate->dense;
+      dense_bias_rows(d_in, m, a, H, inter, I);
+      kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
+      nn::Module& d_out = *layer.output->dense;
+      dense_bias_rows(d_out, m, inter, I, tmp, H);
+      kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
+                                             fptr(layer.output->layer_norm->weight),
+                                             fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
+    });
+  }
 }
 
 }  // namespace
 
 static std::atomic<int64_t> g_calls{0};
+static std::atomic<WorkSplit> g_split{WorkSplit::Auto};
+
+void set_inference_work_split(WorkSplit split) { g_split.store(split); }
+WorkSplit inference_work_split() { return g_split.load(); }
+
+namespace {
+
+// Whether the weight products of a forward on n token rows are split by columns (see WorkSplit).
+bool columns_for(int64_t n) {
+  const int64_t threads = get_num_threads();
+  switch (g_split.load()) {
+    case WorkSplit::Rows: return false;
+    case WorkSplit::Columns: return threads > 1;
+    case WorkSplit::Auto: break;
+  }
+  return threads > 1 && n < kColumnSplitRows * threads;
+}
+
+}  // namespace
 
 void set_inference_path_enabled(bool on) { enabled_flag().store(on ? 1 : 0); }
 bool inference_path_enabled() { return enabled_flag().load() != 0; }
@@ -248,7 +402,9 @@ Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t
   buf.scores = ws.take(score_groups * T * T);
   buf.inter = ws.take(N * I);
   buf.dw_weight = ws.take(K * H);
+  buf.hidden = H;
 
+  const bool by_columns = columns_for(N);
   Tensor out = Tensor::empty({B, T, H});
   const size_t L = encoder.layer->size();
   const float* cur = x;
@@ -256,7 +412,7 @@ Tensor run_encoder(Encoder& encoder, const ConvBertConfig& c, int64_t B, int64_t
     // Layers after the first run in place on `ping` (phase 3 reads only the rows it writes, after
     // phases 1-2 are done with the whole input); the last layer writes straight into the result.
     float* dst = (i + 1 == L) ? out.data<float>() : ping;
-    layer_forward(*encoder.layer->get<Layer>(i), c, *act, vec, B, T, cur, mask, buf, dst);
+    layer_forward(*encoder.layer->get<Layer>(i), c, *act, vec, by_columns, B, T, cur, mask, buf, dst);
     cur = dst;
   }
   if (L == 0) std::memcpy(out.data<float>(), x, static_cast<size_t>(N * H) * sizeof(float));
@@ -343,7 +499,9 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
                                              static_cast<float>(c.layer_norm_eps), row, E);
     }
   });
-  if (project) {
+  if (project && columns_for(N)) {
+    column_split(N, {product_of(*model.embeddings_project, emb, E, hidden, H)});
+  } else if (project) {
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
       linear_bias_rows(r1 - r0, emb + r0 * E, E, model.embeddings_project->weight,
                        bias_of(*model.embeddings_project), hidden + r0 * H, H);

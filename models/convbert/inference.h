@@ -44,6 +44,20 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
 /// benchmarks and tests to time or check the plain path.
 void set_inference_path_enabled(bool on);
 bool inference_path_enabled();
+/// How the layers' weight products share out work between threads.
+///   Rows:    each thread runs whole layer steps (products and their epilogues) on its own token
+///            rows; every thread reads every weight.
+///   Columns: each product is split by output columns, so each weight is read (and packed by
+///            OpenBLAS) by one thread only; the row-wise steps (LayerNorm, the kernel softmax) run
+///            as separate passes. Pays off when there are few rows: at batch 1 the weights are
+///            most of the memory traffic.
+///   Auto:    (default) Columns below 128 token rows per thread, else Rows.
+/// The two agree to float rounding (OpenBLAS's edge tiles sum in another order), not bit for bit;
+/// tests/models/test_inference_path.cpp runs every reference case both ways.
+enum class WorkSplit { Auto, Rows, Columns };
+void set_inference_work_split(WorkSplit split);
+WorkSplit inference_work_split();
+
 /// How many times encoder_forward_inference has run in this process (lets tests prove the path ran).
 int64_t inference_path_calls();
 

@@ -45,6 +45,14 @@ std::vector<std::pair<std::string, Tensor>> primary_outputs(const Output& o) {
   return v;
 }
 
+// The "small" config cut to one layer and a tiny vocabulary, for quick checks on random weights.
+ConvBertConfig one_layer_small(int64_t vocab) {
+  ConvBertConfig c = ConvBertConfig::named("small");
+  c.num_hidden_layers = 1;
+  c.vocab_size = vocab;
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("inference path equals the plain forward on every reference case", "[models][reference][inference]") {
@@ -62,10 +70,13 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
       auto tol = test::tolerance_of(c.manifest.at("tolerance"));
 
       Output plain = model->forward(in);  // grad mode on: the op-by-op path, recorded
-      // 1 thread and 2 threads (uneven row chunks on the tiny cases).
+      // 1 thread, and 2 threads with the work split by rows (uneven row chunks on the tiny cases)
+      // and by columns.
       const int saved_threads = get_num_threads();
-      const int threads = GENERATE(1, 2);
+      const auto [threads, split] = GENERATE(std::pair{1, WorkSplit::Auto}, std::pair{2, WorkSplit::Rows},
+                                             std::pair{2, WorkSplit::Columns});
       set_num_threads(threads);
+      set_inference_work_split(split);
       const int64_t calls_before = inference_path_calls();
       Output fast;
       {
@@ -73,7 +84,8 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
         fast = model->forward(in);
       }
       set_num_threads(saved_threads);
-      INFO(c.name << ", " << threads << " threads");
+      set_inference_work_split(WorkSplit::Auto);
+      INFO(c.name << ", " << threads << " threads, split " << static_cast<int>(split));
       CHECK(inference_path_calls() == calls_before + 1);  // the fast path really ran
       auto p = primary_outputs(plain), f = primary_outputs(fast);
       REQUIRE(p.size() == f.size());
@@ -95,12 +107,10 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
 }
 
 TEST_CASE("inference path is not taken when it must not be", "[models][inference]") {
-  ConvBertConfig c = ConvBertConfig::named("small");
-  c.num_hidden_layers = 1;
-  c.vocab_size = 50;
-  ConvBertModel model(c);
+  ConvBertModel model(one_layer_small(50));
   init_weights(model, 3);
   model.eval();
+  const ConvBertConfig& c = model.config();
   Inputs in;
   Generator gen(4);
   in.input_ids = raw::randint({2, 11}, 0, c.vocab_size, gen);
@@ -167,20 +177,52 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   CHECK(inference_path_calls() == calls + 2);
   CHECK(max_diff(fast, plain) < 1e-4);
 
-  // 2 and 3 threads (uneven row chunks), and a longer input (3 x 200 rows at 2 threads).
-  const int saved = get_num_threads();
-  for (int threads : {2, 3}) {
-    set_num_threads(threads);
-    INFO("threads " << threads);
-    CHECK(max_diff(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>(), plain_in) < 1e-4);
-  }
+  // 2 and 3 threads, the work split by rows (uneven row chunks) and by columns (at 3 threads the
+  // column bands cut through a group of the grouped FFN and through the q|k|v|conv_in block),
+  // and a longer input (3 x 200 rows).
   Inputs many;
   many.input_ids = raw::randint({3, 200}, 0, c.vocab_size, gen);
   set_inference_path_enabled(false);
   auto plain_many = raw::contiguous(model.forward(many).last_hidden_state).to_vector<float>();
   set_inference_path_enabled(true);
+  const int saved = get_num_threads();
+  for (int threads : {2, 3}) {
+    for (WorkSplit split : {WorkSplit::Rows, WorkSplit::Columns}) {
+      set_num_threads(threads);
+      set_inference_work_split(split);
+      INFO("threads " << threads << ", split " << static_cast<int>(split));
+      CHECK(max_diff(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>(), plain_in) < 1e-4);
+      CHECK(max_diff(raw::contiguous(model.forward(many).last_hidden_state).to_vector<float>(), plain_many) < 1e-4);
+    }
+  }
+  set_inference_work_split(WorkSplit::Auto);
+  set_num_threads(saved);
+}
+
+TEST_CASE("inference path: the Auto split picks columns for few rows per thread, rows otherwise",
+          "[models][inference]") {
+  ConvBertModel model(one_layer_small(30));
+  init_weights(model, 8);
+  model.eval();
+  const ConvBertConfig& c = model.config();
+  Generator gen(9);
+  NoGradGuard ng;
+  const int saved = get_num_threads();
   set_num_threads(2);
-  CHECK(max_diff(raw::contiguous(model.forward(many).last_hidden_state).to_vector<float>(), plain_many) < 1e-4);
+  // Same outputs whichever split runs: Auto must agree with the split it claims to pick.
+  for (int64_t T : {100, 300}) {  // 100 rows: columns; 300 rows (150 per thread): rows
+    Inputs in;
+    in.input_ids = raw::randint({1, T}, 0, c.vocab_size, gen);
+    std::vector<std::vector<float>> out;
+    for (WorkSplit split : {WorkSplit::Rows, WorkSplit::Columns, WorkSplit::Auto}) {
+      set_inference_work_split(split);
+      out.push_back(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>());
+    }
+    INFO("T = " << T);
+    CHECK(max_diff(out[0], out[1]) < 1e-5);
+    CHECK(max_diff(out[2], T == 100 ? out[1] : out[0]) == 0.f);
+  }
+  set_inference_work_split(WorkSplit::Auto);
   set_num_threads(saved);
 }
 
