@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,6 +33,13 @@ using Clock = std::chrono::steady_clock;
 using tz::convbert::ConvBertConfig;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The median of v (v is copied and sorted).
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 double mb(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
@@ -97,6 +106,9 @@ int run_bench(const std::vector<std::string>& args) {
   p.flag("train", "time one masked-LM training step instead of inference");
   p.flag("full-mlm-head", "--train: run the LM head at every position, as HF does (default: labelled positions only, as `train mlm` does)");
   p.flag("plain-path", "inference through the op-by-op path instead of the graph-free one (for comparison)");
+  p.flag("paired-scaling",
+         "also time every run at 1 thread, alternating with the --threads T run, and add median_s_1t and "
+         "paired_speedup (median over pairs of 1-thread time / T-thread time) to the JSON line");
   if (!p.parse(args)) return p.exit_code();
 
   ConvBertConfig c = bench_config(p.get("config"));
@@ -107,7 +119,9 @@ int run_bench(const std::vector<std::string>& args) {
   TZ_CHECK(B >= 1 && S >= 1 && threads >= 1 && warmup >= 0, "bench: batch, seq and threads must be >= 1, got ",
            B, ", ", S, ", ", threads);
   if (layers > 0) c.num_hidden_layers = layers;
-  const bool train = p.get_flag("train");
+  const bool train = p.get_flag("train"), paired = p.get_flag("paired-scaling");
+  TZ_CHECK(!paired || threads > 1, "bench: --paired-scaling compares --threads T with 1 thread, so T must be >= 2, got ",
+           threads);
   tz::set_num_threads(static_cast<int>(threads));
   if (p.get_flag("plain-path")) tz::convbert::set_inference_path_enabled(false);
   const uint64_t seed = static_cast<uint64_t>(p.get_int("seed"));
@@ -116,55 +130,79 @@ int run_bench(const std::vector<std::string>& args) {
   std::cerr << "bench: " << p.get("config") << " (" << c.num_hidden_layers << " layers, hidden " << c.hidden_size
             << "), batch " << B << ", seq " << S << ", threads " << threads << ", "
             << (train ? "train" : "infer") << "\n";
-  std::vector<double> times;
+  // One timed run (a forward, or a training step) as a function of the run index.
+  std::unique_ptr<tz::convbert::ConvBertModel> infer_model;
+  std::unique_ptr<tz::convbert::ForMaskedLM> train_model;
+  std::unique_ptr<tz::optim::AdamW> opt;
+  tz::convbert::Inputs in = random_inputs(c, B, S, gen);
+  std::function<double(int64_t)> run_once;
   if (!train) {
-    tz::convbert::ConvBertModel model(c);
-    tz::convbert::init_weights(model, seed);
-    model.eval();
-    tz::convbert::Inputs in = random_inputs(c, B, S, gen);
-    tz::NoGradGuard no_grad;
-    for (int64_t i = 0; i < warmup + reps; ++i) {
+    infer_model = std::make_unique<tz::convbert::ConvBertModel>(c);
+    tz::convbert::init_weights(*infer_model, seed);
+    infer_model->eval();
+    run_once = [&](int64_t) {
+      tz::NoGradGuard no_grad;
       auto t0 = Clock::now();
-      tz::convbert::Output out = model.forward(in);
-      double s = seconds_since(t0);
-      if (i >= warmup) times.push_back(s);
-      std::cerr << "  " << (i < warmup ? "warm-up" : "run") << " " << i << ": " << s << " s\n";
-    }
+      tz::convbert::Output out = infer_model->forward(in);
+      return seconds_since(t0);
+    };
   } else {
-    tz::convbert::ForMaskedLM model(c);
-    tz::convbert::init_weights(model, seed);
-    model.train();
+    train_model = std::make_unique<tz::convbert::ForMaskedLM>(c);
+    tz::convbert::init_weights(*train_model, seed);
+    train_model->train();
     tz::optim::AdamWOptions o;
     o.lr = 1e-4;
-    tz::optim::AdamW opt(model.parameters(), o);
-    tz::convbert::Inputs in = random_inputs(c, B, S, gen);
+    opt = std::make_unique<tz::optim::AdamW>(train_model->parameters(), o);
     // 15% of the positions carry a label (the token itself); the rest are ignored (-100).
     std::vector<int64_t> ids = in.input_ids.to_vector<int64_t>(), labels(ids.size(), -100);
     for (size_t i = 0; i < ids.size(); ++i)
       if (gen.uniform() < 0.15) labels[i] = ids[i];
     in.labels = tz::raw::from_vector(labels, {B, S});
     in.mlm_logits_at_labels_only = !p.get_flag("full-mlm-head");
-    for (int64_t i = 0; i < warmup + reps; ++i) {
+    run_once = [&](int64_t i) {
       auto t0 = Clock::now();
       // Dropout draws per example, as `train mlm` does (nn/per_example_rng.h).
       tz::nn::PerExampleRngScope rng(seed, static_cast<uint64_t>(i), 0);
-      opt.zero_grad();
-      tz::convbert::Output out = model.forward(in);
+      opt->zero_grad();
+      tz::convbert::Output out = train_model->forward(in);
       const size_t after_forward = tz::allocated_bytes();
       out.loss.backward();
-      opt.step();
-      double s = seconds_since(t0);
-      if (i >= warmup) times.push_back(s);
-      std::cerr << "  " << (i < warmup ? "warm-up" : "step") << " " << i << ": " << s << " s (loss "
-                << out.loss.item() << "; tensor memory after forward " << mb(after_forward) << " MB, peak "
-                << mb(tz::peak_allocated_bytes()) << " MB)\n";
+      opt->step();
+      const double s = seconds_since(t0);
+      std::cerr << "    loss " << out.loss.item() << "; tensor memory after forward " << mb(after_forward)
+                << " MB, peak " << mb(tz::peak_allocated_bytes()) << " MB\n";
+      return s;
+    };
+  }
+
+  // With --paired-scaling every run index times one run at 1 thread and one at T threads, in
+  // alternating order, so a slow spell of the machine lands on both sides of a pair.
+  std::vector<double> times, times_1t;
+  for (int64_t i = 0; i < warmup + reps; ++i) {
+    const bool timed = i >= warmup;
+    const char* what = timed ? (train ? "step" : "run") : "warm-up";
+    if (!paired) {
+      const double s = run_once(i);
+      if (timed) times.push_back(s);
+      std::cerr << "  " << what << " " << i << ": " << s << " s\n";
+      continue;
+    }
+    for (int k = 0; k < 2; ++k) {
+      const bool one = (k == 0) == (i % 2 == 1);
+      tz::set_num_threads(one ? 1 : static_cast<int>(threads));
+      const double s = run_once(i);
+      if (timed) (one ? times_1t : times).push_back(s);
+      std::cerr << "  " << what << " " << i << " at " << (one ? 1 : threads) << " thread" << (one ? "" : "s") << ": "
+                << s << " s\n";
     }
   }
+  tz::set_num_threads(static_cast<int>(threads));
   const double tensor_peak = mb(tz::peak_allocated_bytes());
   const double rss = peak_rss_mb();  // before the sgemm probe, whose buffers are not the model's
+  std::vector<double> speedups;  // per pair: 1-thread time / T-thread time
+  for (size_t i = 0; i < times_1t.size(); ++i) speedups.push_back(times_1t[i] / times[i]);
   std::sort(times.begin(), times.end());
-  const size_t n = times.size();
-  const double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  const double median = median_of(times);
   const double flops = tz::convbert::forward_flops(c, B, S);
   std::cerr << "bench: measuring raw sgemm [1024x768]x[768x3072] at " << threads << " threads\n";
   const double gemm = sgemm_gflops();
@@ -187,6 +225,10 @@ int run_bench(const std::vector<std::string>& args) {
   j["sgemm_gflops"] = gemm;
   j["layers"] = c.num_hidden_layers;
   j["path"] = train ? "autograd" : (tz::convbert::inference_path_enabled() ? "inference" : "plain");
+  if (paired) {
+    j["median_s_1t"] = median_of(times_1t);
+    j["paired_speedup"] = median_of(speedups);  // median over pairs of (1-thread time / T-thread time)
+  }
   std::cout << j.dump() << std::endl;
   return 0;
 }

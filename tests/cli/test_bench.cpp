@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,7 +59,33 @@ TEST_CASE("tensorzoo bench prints one JSON line with the contract's keys", "[cli
     CHECK(j["gflops"].get<double>() ==
           Approx(tz::convbert::forward_flops(c, 2, 16) / j["median_s"].get<double>() / 1e9).epsilon(1e-6));
   }
+  // --paired-scaling: every timed run index runs once at 1 thread and once at T threads (stderr
+  // lists each), and the JSON line adds the 1-thread median and the median speedup over pairs.
+  for (const char* mode : {"", " --train"}) {
+    int code = -1;
+    std::string out = tz::test::capture_command(std::string(TZ_CLI_PATH) + " bench --config " + path +
+                                                    " --batch 2 --seq 16 --threads 2 --reps 3 --warmup 1 "
+                                                    "--paired-scaling" + mode + " 2>&1",
+                                                &code);
+    INFO(mode << ": " << out);
+    REQUIRE(code == 0);
+    auto j = nlohmann::json::parse(last_line(out));
+    REQUIRE((j.contains("median_s_1t") && j.contains("paired_speedup")));
+    CHECK(j["threads"] == 2);
+    CHECK(j["median_s_1t"].get<double>() > 0);
+    CHECK(std::isfinite(j["paired_speedup"].get<double>()));
+    CHECK(j["paired_speedup"].get<double>() > 0);
+    auto count = [&](const std::string& what) {
+      size_t n = 0;
+      for (size_t at = out.find(what); at != std::string::npos; at = out.find(what, at + 1)) ++n;
+      return n;
+    };
+    CHECK(count(" at 1 thread: ") == 4);  // 1 warm-up + 3 timed
+    CHECK(count(" at 2 threads: ") == 4);
+  }
   int code = -1;
+  run_stdout("bench --config " + path + " --threads 1 --paired-scaling", &code);
+  CHECK(code != 0);  // nothing to pair with
   run_stdout("bench --help", &code);
   CHECK(code == 0);
   std::filesystem::remove_all(dir);
