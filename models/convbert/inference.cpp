@@ -101,21 +101,6 @@ void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, c
   kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
 }
 
-// The FFN dense layers with their bias: nn::Linear, or GroupedLinear as G GEMMs on column slices
-// (no copies), each accumulating onto the prefilled bias as linear_bias_rows.
-void dense_bias_rows(nn::Module& dense, int64_t m, const float* X, int64_t ldx, float* Y, int64_t ldy) {
-  if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
-    return linear_bias_rows(m, X, ldx, lin->weight, bias_of(*lin), Y, ldy);
-  auto& g = static_cast<GroupedLinear&>(dense);
-  const int64_t gi = g.in / g.groups, go = g.out / g.groups;
-  const float* W = fptr(g.weight);  // [G, in/G, out/G]
-  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, fptr(g.bias), static_cast<size_t>(g.out) * sizeof(float));
-  for (int64_t k = 0; k < g.groups; ++k)
-    kernels::sgemm(false, false, m, go, gi, 1.f, X + k * gi, ldx, W + k * gi * go, go, 1.f, Y + k * go, ldy);
-}
-
-
-
 // Splits [0, N) rows into one chunk per thread.
 void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t threads = get_num_threads();
@@ -143,8 +128,9 @@ DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y
   return {fptr(g.weight), g.in, g.out, g.groups, true, fptr(g.bias), X, ldx, Y, ldy};
 }
 
-// Columns [c0, c1) of one DenseProduct on m rows: the bias is written first and the GEMM adds onto
-// it, as in linear_bias_rows.
+// Columns [c0, c1) of one DenseProduct on m rows (0..out: the whole product). The bias is written
+// first and the GEMM adds onto it, as in linear_bias_rows; a GroupedLinear runs one GEMM per group
+// the columns touch, on column slices of X and Y (no copies).
 void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
   if (p.bias)
@@ -223,7 +209,6 @@ void attention_and_dynamic_conv(SelfAttention& sa, bool vec, int64_t B, int64_t 
       }
     }
   });
-
 }
 
 // Depthwise weight [H, 1, K] -> [K, H], so the conv runs along contiguous channels.
@@ -320,11 +305,9 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
       linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
       kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
                                              fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
-      nn::Module& d_in = *layer.intermediate->dense;
-      dense_bias_rows(d_in, m, a, H, inter, I);
+      dense_bias_cols(product_of(*layer.intermediate->dense, a, H, inter, I), m, 0, I);
       kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
-      nn::Module& d_out = *layer.output->dense;
-      dense_bias_rows(d_out, m, inter, I, tmp, H);
+      dense_bias_cols(product_of(*layer.output->dense, inter, I, tmp, H), m, 0, H);
       kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
                                              fptr(layer.output->layer_norm->weight),
                                              fptr(layer.output->layer_norm->bias), eps, y + r0 * H, H);
