@@ -13,10 +13,12 @@
 #include "models/convbert/inference.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -155,17 +157,22 @@ void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
 // columns; then also(t, P), for row-parallel work that reads none of the products.
 // Splitting a short product by columns rather than rows means each weight is read and packed by
 // one thread only: for a batch of one sequence, the weights are most of the memory traffic.
-void column_split(int64_t m, const std::vector<DenseProduct>& products,
+constexpr size_t kMaxSplitProducts = 4;  // q, k, v and conv_out share one split
+
+void column_split(int64_t m, std::initializer_list<DenseProduct> list,
                   const std::function<void(size_t, int64_t, int64_t)>& after = nullptr,
                   const std::function<void(int64_t, int64_t)>& also = nullptr) {
-  std::vector<int64_t> start{0};
-  for (const DenseProduct& p : products) start.push_back(start.back() + p.out);
-  const int64_t total = start.back(), P = get_num_threads();
+  TZ_CHECK(list.size() <= kMaxSplitProducts, "column_split: at most ", kMaxSplitProducts, " products, got ",
+           list.size());
+  const DenseProduct* products = list.begin();
+  std::array<int64_t, kMaxSplitProducts + 1> start{};  // column offsets, no allocation per call
+  for (size_t i = 0; i < list.size(); ++i) start[i + 1] = start[i] + products[i].out;
+  const int64_t total = start[list.size()], P = get_num_threads();
   parallel_for(0, P, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t lo = std::min(total, (total * t / P + 8) / 16 * 16);
       const int64_t hi = t + 1 == P ? total : std::min(total, (total * (t + 1) / P + 8) / 16 * 16);
-      for (size_t i = 0; i < products.size(); ++i) {
+      for (size_t i = 0; i < list.size(); ++i) {
         const int64_t c0 = std::max(lo, start[i]) - start[i], c1 = std::min(hi, start[i + 1]) - start[i];
         if (c0 >= c1) continue;
         dense_bias_cols(products[i], m, c0, c1);
