@@ -1,8 +1,9 @@
 // GEMM kernels: C = alpha * op(A) op(B) + beta * C on row-major float matrices.
-// `sgemm` hands the work to OpenBLAS (cblas_sgemm); `sgemm_reference` is the naive triple loop
-// kept as the algorithmic definition, the test oracle and the fallback selected with the
-// environment variable TZ_KERNELS=reference (kernel_mode.h). Shapes, batching and the choice of transposes
-// live in the driver, tensor/matmul_ops.cpp.
+// `sgemm` hands the work to OpenBLAS (cblas_sgemm); `sgemm_nt_direct` is our own kernel for the one
+// case where OpenBLAS's packing does not pay (few rows against a large weight); `sgemm_reference` is
+// the naive triple loop kept as the algorithmic definition, the test oracle and the fallback
+// selected with the environment variable TZ_KERNELS=reference (kernel_mode.h). Shapes, batching
+// and the choice of transposes live in the driver, tensor/matmul_ops.cpp.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,27 @@ void sgemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K
 /// same K-sum as one sgemm call would give it (the split is over M or N, never K).
 void sgemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+/// C [M, N] = A [M, K] B [N, K]^T, plus bias [N] on every row when bias is not null (C is
+/// write-only): a Linear layer's product, for a short A (few token rows) against a weight B that
+/// is read once per call. OpenBLAS first copies B into packed panels; with few rows of A to reuse
+/// them, that copy is a large share of the product (at batch 1 x 128 on base, 14% of the forward
+/// in perf), and it is one more pass over a weight that comes from memory. This kernel reads B in
+/// place instead: it packs only A, broadcasts B's elements straight from its rows, and prefetches
+/// the next rows of B while it works on the current ones. Each element of C is one sequential
+/// fused multiply-add chain over k = 0..K-1, then + bias, so it does not depend on how C's
+/// columns or rows are split between calls. Single-threaded; TZ_KERNELS=reference runs
+/// sgemm_reference. OpenBLAS stays the reference in the tests (tests/tensor/test_matmul.cpp).
+void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                     const float* bias, float* C, int64_t ldc);
+
+/// Whether sgemm_nt_direct is the faster choice for C [M, N] against a weight [N, K]. Measured on
+/// Zen 3 (AVX2) over whole ConvBERT forwards at batch 1 x 128 (bench/README.md, session 7): on
+/// base's products (K = 768 or 3072, N >= 384 per call) it was 3-5% faster than cblas_sgemm; used
+/// on every product of small (K = 256, or 1024 with N = 128-256), it was 1-3% slower: its fixed
+/// costs per product (packing A, writing C transposed) weigh more against short or few weight rows.
+/// From about 192 rows of A on, OpenBLAS's packing of the weight pays for itself.
+inline bool sgemm_nt_direct_pays(int64_t M, int64_t N, int64_t K) { return M <= 160 && N >= 384 && K >= 512; }
 
 /// Lets OpenBLAS use n threads of its own while alive (back to 1 after). Only for measuring raw
 /// OpenBLAS as a reference figure (tensorzoo bench, bench/bench_gemm); the library never uses it.

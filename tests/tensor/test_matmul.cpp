@@ -228,6 +228,60 @@ TEST_CASE("matmul: gemm kernel agrees with its reference for all transposes", "[
     }
 }
 
+TEST_CASE("matmul: sgemm_nt_direct equals the reference and OpenBLAS, edges included", "[matmul][kernels]") {
+  // M across partial row tiles (8, 16 or 32 rows), N across partial 6-column blocks, K across
+  // partial 256-long chunks; padded leading dims; with and without bias.
+  for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, std::array<int64_t, 3>{7, 5, 3},
+                         std::array<int64_t, 3>{17, 13, 256}, std::array<int64_t, 3>{128, 96, 600},
+                         std::array<int64_t, 3>{150, 31, 257}, std::array<int64_t, 3>{33, 200, 1030}})
+    for (bool with_bias : {false, true}) {
+      INFO("M=" << M << " N=" << N << " K=" << K << " bias=" << with_bias);
+      Tensor A = randn({M, K + 3}, 1), B = randn({N, K + 2}, 2), bias = randn({N}, 3);
+      const int64_t ldc = N + 5;
+      const float sentinel = 12345.f;
+      Tensor C = raw::full({M, ldc}, sentinel), R = raw::zeros({M, ldc}), O = raw::zeros({M, ldc});
+      const float* b = with_bias ? bias.data<float>() : nullptr;
+      kernels::sgemm_nt_direct(M, N, K, A.data<float>(), K + 3, B.data<float>(), K + 2, b, C.data<float>(), ldc);
+      kernels::sgemm_reference(false, true, M, N, K, 1.f, A.data<float>(), K + 3, B.data<float>(), K + 2, 0.f,
+                               R.data<float>(), ldc);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, A.data<float>(), K + 3, B.data<float>(),
+                  K + 2, 0.f, O.data<float>(), ldc);
+      auto c = C.to_vector<float>(), r = R.to_vector<float>(), o = O.to_vector<float>();
+      auto bv = bias.to_vector<float>();
+      int bad_ref = 0, bad_blas = 0, touched = 0;
+      for (int64_t i = 0; i < M; ++i) {
+        for (int64_t j = 0; j < N; ++j) {
+          const size_t at = static_cast<size_t>(i * ldc + j);
+          const float add = with_bias ? bv[static_cast<size_t>(j)] : 0.f;
+          bad_ref += c[at] == Approx(r[at] + add).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+          bad_blas += c[at] == Approx(o[at] + add).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+        }
+        for (int64_t j = N; j < ldc; ++j) touched += c[static_cast<size_t>(i * ldc + j)] != sentinel;
+      }
+      CHECK(bad_ref == 0);
+      CHECK(bad_blas == 0);
+      CHECK(touched == 0);  // the padding between C's rows is never written
+    }
+}
+
+TEST_CASE("matmul: sgemm_nt_direct gives every column the same bits however the columns are split",
+          "[matmul][kernels]") {
+  // What makes the convbert inference path's row and column thread splits agree bit for bit.
+  const int64_t M = 40, N = 70, K = 300;
+  Tensor A = randn({M, K}, 4), B = randn({N, K}, 5), bias = randn({N}, 6);
+  Tensor whole = raw::zeros({M, N}), parts = raw::zeros({M, N});
+  kernels::sgemm_nt_direct(M, N, K, A.data<float>(), K, B.data<float>(), K, bias.data<float>(), whole.data<float>(), N);
+  for (auto [c0, c1] : {std::array<int64_t, 2>{0, 16}, std::array<int64_t, 2>{16, 23}, std::array<int64_t, 2>{23, 70}})
+    kernels::sgemm_nt_direct(M, c1 - c0, K, A.data<float>(), K, B.data<float>() + c0 * K, K, bias.data<float>() + c0,
+                             parts.data<float>() + c0, N);
+  CHECK(whole.to_vector<float>() == parts.to_vector<float>());
+  // ... and rows: the first 9 rows alone (a partial tile) equal the same rows of the whole.
+  Tensor head = raw::zeros({9, N});
+  kernels::sgemm_nt_direct(9, N, K, A.data<float>(), K, B.data<float>(), K, bias.data<float>(), head.data<float>(), N);
+  auto w = whole.to_vector<float>();
+  CHECK(head.to_vector<float>() == std::vector<float>(w.begin(), w.begin() + 9 * N));
+}
+
 TEST_CASE("matmul: error messages", "[matmul][errors]") {
   CHECK_THROWS_WITH(raw::matmul(raw::zeros({2, 3, 5}), raw::zeros({4, 7})),
                     "matmul: shapes [2,3,5] and [4,7] do not match (inner dims 5 vs 4)");
