@@ -98,6 +98,8 @@ void linear_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, float*
 void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
                       int64_t ldy) {
   const int64_t out = W.size(0), in = W.size(1);
+  if (kernels::sgemm_nt_direct_pays(m, out, in))  // few rows: read the weight in place, do not pack it
+    return kernels::sgemm_nt_direct(m, out, in, X, ldx, fptr(W), in, bias, Y, ldy);
   if (!bias) return linear_rows(m, X, ldx, W, Y, ldy);
   for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, bias, static_cast<size_t>(out) * sizeof(float));
   kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
@@ -135,6 +137,9 @@ DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y
 // the columns touch, on column slices of X and Y (no copies).
 void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
+  if (!p.grouped && kernels::sgemm_nt_direct_pays(m, c1 - c0, p.in))
+    return kernels::sgemm_nt_direct(m, c1 - c0, p.in, p.X, p.ldx, p.W + c0 * p.in, p.in, p.bias ? p.bias + c0 : nullptr,
+                                    p.Y + c0, p.ldy);
   if (p.bias)
     for (int64_t r = 0; r < m; ++r)
       std::memcpy(p.Y + r * p.ldy + c0, p.bias + c0, static_cast<size_t>(c1 - c0) * sizeof(float));

@@ -13,6 +13,7 @@
 #include "models/convbert/inference.h"
 #include "models/convbert/pretrained.h"
 #include "tensor/kernels/fused.h"
+#include "tensor/kernels/gemm.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tests/models/reference_case.h"
@@ -221,6 +222,48 @@ TEST_CASE("inference path: the Auto split picks columns for few rows per thread,
     INFO("T = " << T);
     CHECK(max_diff(out[0], out[1]) < 1e-5);
     CHECK(max_diff(out[2], T == 100 ? out[1] : out[0]) == 0.f);
+  }
+  set_inference_work_split(WorkSplit::Auto);
+  set_num_threads(saved);
+}
+
+TEST_CASE("inference path: base-sized weights at few rows go through sgemm_nt_direct, rows and columns",
+          "[models][inference]") {
+  // The reference models are too small for the direct GEMM (sgemm_nt_direct_pays wants weight rows
+  // of 512 or more): this is base's layer shape, cut to one layer and a shorter FFN.
+  ConvBertConfig c = ConvBertConfig::named("base");
+  c.num_hidden_layers = 1;
+  c.intermediate_size = 1536;
+  c.vocab_size = 30;
+  ConvBertModel model(c);
+  init_weights(model, 11);
+  model.eval();
+  Generator gen(12);
+  for (auto& [name, p] : model.named_parameters())  // init_weights zeroes biases; these must show
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
+      auto noise = random_vec(static_cast<size_t>(p.numel()), gen, 0.1f);
+      std::copy(noise.begin(), noise.end(), p.data<float>());
+    }
+  Inputs in;
+  in.input_ids = raw::randint({1, 100}, 0, c.vocab_size, gen);
+  in.attention_mask = raw::ones({1, 100}, DType::Int64);
+  in.attention_mask.data<int64_t>()[97] = 0;  // a masked key too
+  // Which products take the direct kernel: all the big ones at 1 thread; at 2 threads by columns,
+  // q|k|v|conv_out (two 384-wide products per thread), attention dense and both FFN products.
+  REQUIRE(kernels::sgemm_nt_direct_pays(100, 384, c.hidden_size));
+  REQUIRE(kernels::sgemm_nt_direct_pays(50, 384, c.hidden_size));
+  REQUIRE(kernels::sgemm_nt_direct_pays(100, 384, c.intermediate_size));
+  NoGradGuard ng;
+  set_inference_path_enabled(false);
+  auto plain = raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>();
+  set_inference_path_enabled(true);
+  const int saved = get_num_threads();
+  for (auto [threads, split] : {std::pair{1, WorkSplit::Auto}, std::pair{2, WorkSplit::Rows},
+                                std::pair{2, WorkSplit::Columns}}) {
+    set_num_threads(threads);
+    set_inference_work_split(split);
+    INFO("threads " << threads << ", split " << static_cast<int>(split));
+    CHECK(max_diff(raw::contiguous(model.forward(in).last_hidden_state).to_vector<float>(), plain) < 1e-4);
   }
   set_inference_work_split(WorkSplit::Auto);
   set_num_threads(saved);
