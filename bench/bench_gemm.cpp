@@ -3,7 +3,8 @@
 // the wrapper splits large products over our pool with OpenBLAS single-threaded. The raw calls
 // write into a preallocated C; the wrapper allocates its output on every call, as real code does,
 // so the comparison includes everything the wrapper costs. Also a batch of attention-sized
-// products, where the wrapper parallelises over the batch instead of inside each product.
+// products, where the wrapper parallelises over the batch instead of inside each product, and
+// our own kernels::sgemm_nt_direct against cblas_sgemm at batch-1 shapes (BM_direct_paired).
 //
 //   ./build/bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 // Args: M, K, N (x [M, K] times [K, N]) and threads. On a shared machine trust BM_paired's
@@ -12,6 +13,7 @@
 #include <cblas.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -131,6 +133,50 @@ void BM_paired(benchmark::State& state) {
   state.counters["tz/raw"] = tz_s / raw_s;
 }
 
+// kernels::sgemm_nt_direct against cblas_sgemm (bias written first, beta = 1, as the inference
+// path did before) for few rows x = [M, K] against a Linear weight [N, K], one thread, paired as
+// above: "direct/blas" is the ratio of total times (below 1.00 = direct faster). The weights
+// cycle through 16 copies (16 x 2.4-9.4 MB, past any L3 cache), so that, as in a forward of base,
+// every product reads its weight from memory.
+void BM_direct_paired(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  tz::set_num_threads(1);
+  constexpr int kCopies = 16;
+  std::vector<Tensor> w;
+  for (int i = 0; i < kCopies; ++i) w.push_back(random({N, K}, 10 + static_cast<uint64_t>(i)));
+  Tensor x = random({M, K}, 1), bias = random({N}, 2), c = tz::raw::zeros({M, N});
+  using clock = std::chrono::steady_clock;
+  double blas_s = 0, direct_s = 0;
+  int i = 0;
+  for (auto _ : state) {
+    const float* wi = w[static_cast<size_t>(i++ % kCopies)].data<float>();
+    const float* wj = w[static_cast<size_t>(i++ % kCopies)].data<float>();
+    const auto t0 = clock::now();
+    for (int64_t r = 0; r < M; ++r) std::copy_n(bias.data<float>(), N, c.data<float>() + r * N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x.data<float>(), K, wi, K, 1.f,
+                c.data<float>(), N);
+    benchmark::DoNotOptimize(c.data<float>());
+    const auto t1 = clock::now();
+    tz::kernels::sgemm_nt_direct(M, N, K, x.data<float>(), K, wj, K, bias.data<float>(), c.data<float>(), N);
+    benchmark::DoNotOptimize(c.data<float>());
+    const auto t2 = clock::now();
+    blas_s += std::chrono::duration<double>(t1 - t0).count();
+    direct_s += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double n = static_cast<double>(state.iterations()), flops = 2.0 * M * K * N;
+  state.counters["blas GFLOP/s"] = flops * n / blas_s * 1e-9;
+  state.counters["direct GFLOP/s"] = flops * n / direct_s * 1e-9;
+  state.counters["direct/blas"] = direct_s / blas_s;
+}
+
+void direct_shapes(benchmark::internal::Benchmark* b) {
+  // base's products at batch 1 x 128, whole and as one of two threads' column bands
+  for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{128, 768, 768}, {128, 768, 384}, {128, 768, 3072},
+                         {128, 768, 1536}, {128, 3072, 768}, {128, 3072, 384}, {256, 768, 768}})
+    b->Args({M, K, N});
+  b->ArgNames({"M", "K", "N"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+
 // Attention scores: [Bh, T, D] x [Bh, D, T] with Bh = range(0), T = range(1), D = range(2).
 void BM_cblas_sgemm_batched_loop(benchmark::State& state) {
   const int64_t Bh = state.range(0), T = state.range(1), D = state.range(2);
@@ -185,6 +231,7 @@ BENCHMARK(BM_cblas_sgemm_nt)->Apply(gemm_shapes);
 BENCHMARK(BM_tz_linear_bias)->Apply(gemm_shapes);
 BENCHMARK(BM_tz_matmul_transposed_view)->Apply(gemm_shapes);
 BENCHMARK(BM_paired)->Apply(paired_shapes);
+BENCHMARK(BM_direct_paired)->Apply(direct_shapes);
 BENCHMARK(BM_cblas_sgemm_batched_loop)->Apply(attention_shapes);
 BENCHMARK(BM_tz_matmul_batched)->Apply(attention_shapes);
 
