@@ -85,26 +85,6 @@ Workspace& workspace() {
 
 const float* bias_of(const nn::Linear& l) { return l.bias.defined() ? fptr(l.bias) : nullptr; }
 
-// C[m, N] (+)= X[m, K] W^T for a Linear weight W [N, K]; single-threaded (we are inside a chunk).
-void linear_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, float* Y, int64_t ldy) {
-  const int64_t out = W.size(0), in = W.size(1);
-  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 0.f, Y, ldy);
-}
-
-// Y[m, N] = X[m, K] W^T + bias: the bias is written first and the GEMM accumulates onto it
-// (beta = 1), which spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards.
-// Only the order of the float additions changes (OpenBLAS adds its K-blocks into C one by one
-// either way), well inside the parity tolerance (tests/models/test_inference_path.cpp).
-void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
-                      int64_t ldy) {
-  const int64_t out = W.size(0), in = W.size(1);
-  if (kernels::sgemm_nt_direct_pays(m, out, in))  // few rows: read the weight in place, do not pack it
-    return kernels::sgemm_nt_direct(m, out, in, X, ldx, fptr(W), in, bias, Y, ldy);
-  if (!bias) return linear_rows(m, X, ldx, W, Y, ldy);
-  for (int64_t r = 0; r < m; ++r) std::memcpy(Y + r * ldy, bias, static_cast<size_t>(out) * sizeof(float));
-  kernels::sgemm(false, true, m, out, in, 1.f, X, ldx, fptr(W), in, 1.f, Y, ldy);
-}
-
 // Splits [0, N) rows into one chunk per thread.
 void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t threads = get_num_threads();
@@ -132,9 +112,15 @@ DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y
   return {fptr(g.weight), g.in, g.out, g.groups, true, fptr(g.bias), X, ldx, Y, ldy};
 }
 
-// Columns [c0, c1) of one DenseProduct on m rows (0..out: the whole product). The bias is written
-// first and the GEMM adds onto it, as in linear_bias_rows; a GroupedLinear runs one GEMM per group
-// the columns touch, on column slices of X and Y (no copies).
+// Columns [c0, c1) of one DenseProduct on m rows (0..out: the whole product); single-threaded (we
+// are inside a chunk).
+// - Few rows against a Linear weight (kernels::sgemm_nt_direct_pays): sgemm_nt_direct reads the
+//   weight in place instead of packing it, and adds the bias as it writes Y.
+// - Otherwise OpenBLAS: the bias is written first and the GEMM accumulates onto it (beta = 1), which
+//   spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards. Only the order of the
+//   float additions changes (OpenBLAS adds its K-blocks into C one by one either way), well inside
+//   the parity tolerance (tests/models/test_inference_path.cpp). A GroupedLinear runs one GEMM per
+//   group the columns touch, on column slices of X and Y (no copies).
 void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
   if (!p.grouped && kernels::sgemm_nt_direct_pays(m, c1 - c0, p.in))
@@ -154,6 +140,13 @@ void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
     kernels::sgemm(false, false, m, j1 - j0, gi, 1.f, p.X + k * gi, p.ldx, p.W + k * gi * go + j0, go, beta,
                    p.Y + k * go + j0, p.ldy);
   }
+}
+
+// Y[m, N] = X[m, K] W^T + bias for a Linear weight W [N, K] (bias may be null), as dense_bias_cols.
+void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
+                      int64_t ldy) {
+  const int64_t out = W.size(0), in = W.size(1);
+  dense_bias_cols({fptr(W), in, out, 1, false, bias, X, ldx, Y, ldy}, m, 0, out);
 }
 
 // The products side by side, as if their weights were one matrix of sum(out) rows: thread t of P
