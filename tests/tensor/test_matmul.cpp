@@ -191,24 +191,47 @@ TEST_CASE("matmul: batches and large products split over our pool; OpenBLAS stay
 TEST_CASE("matmul: sgemm_parallel equals the reference for every transpose and band split", "[matmul][kernels]") {
   const int before = get_num_threads();
   set_num_threads(2);
-  // Row bands (M >= N) and column bands (short, wide C), sizes not multiples of the band width.
-  for (auto [M, N, K] : {std::array<int64_t, 3>{203, 70, 81}, std::array<int64_t, 3>{37, 301, 97}})
-    for (bool ta : {false, true})
-      for (bool tb : {false, true}) {
-        Tensor A = randn(ta ? Shape{K, M + 3} : Shape{M, K + 3}, 1);
-        Tensor B = randn(tb ? Shape{N, K + 2} : Shape{K, N + 2}, 2);
-        Tensor C1 = randn({M, N + 1}, 3), C2 = raw::clone(C1);
-        const int64_t lda = A.size(1), ldb = B.size(1), ldc = N + 1;
-        kernels::sgemm_parallel(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
-                                C1.data<float>(), ldc);
-        kernels::sgemm_reference(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
-                                 C2.data<float>(), ldc);
-        auto v1 = C1.to_vector<float>(), v2 = C2.to_vector<float>();
-        int bad = 0;
-        for (size_t i = 0; i < v1.size(); ++i) bad += v1[i] == Approx(v2[i]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
-        INFO("M=" << M << " N=" << N << " K=" << K << " trans_a=" << ta << " trans_b=" << tb);
-        CHECK(bad == 0);
-      }
+  // Row bands (M >= N) and column bands (short, wide C), sizes not multiples of the band width,
+  // and extents whose share per thread rounds down to a multiple of 16: 321 rows or columns on 2
+  // threads (2 x 160 + 1) and 481 rows on 3 (3 x 160 + 1) once left the last one unwritten. The
+  // NaN-filled C below catches any row or column that no band computes.
+  for (int threads : {2, 3}) {
+    for (auto [M, N, K] : {std::array<int64_t, 3>{203, 70, 81}, std::array<int64_t, 3>{37, 301, 97},
+                           std::array<int64_t, 3>{321, 128, 40}, std::array<int64_t, 3>{20, 321, 200},
+                           std::array<int64_t, 3>{481, 128, 40}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          Tensor A = randn(ta ? Shape{K, M + 3} : Shape{M, K + 3}, 1);
+          Tensor B = randn(tb ? Shape{N, K + 2} : Shape{K, N + 2}, 2);
+          set_num_threads(threads);
+          INFO("threads=" << threads << " M=" << M << " N=" << N << " K=" << K << " trans_a=" << ta
+                          << " trans_b=" << tb);
+          Tensor C1 = randn({M, N + 1}, 3), C2 = raw::clone(C1);
+          const int64_t lda = A.size(1), ldb = B.size(1), ldc = N + 1;
+          kernels::sgemm_parallel(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
+                                  C1.data<float>(), ldc);
+          kernels::sgemm_reference(ta, tb, M, N, K, 0.5f, A.data<float>(), lda, B.data<float>(), ldb, 2.f,
+                                   C2.data<float>(), ldc);
+          // beta = 0 on a C full of NaN: every element must be written.
+          Tensor C3 = raw::full({M, N + 1}, std::nan("")), C4 = raw::zeros({M, N + 1});
+          kernels::sgemm_parallel(ta, tb, M, N, K, 1.f, A.data<float>(), lda, B.data<float>(), ldb, 0.f,
+                                  C3.data<float>(), ldc);
+          kernels::sgemm_reference(ta, tb, M, N, K, 1.f, A.data<float>(), lda, B.data<float>(), ldb, 0.f,
+                                   C4.data<float>(), ldc);
+          auto v3 = C3.to_vector<float>(), v4 = C4.to_vector<float>();
+          int unwritten = 0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              const size_t at = static_cast<size_t>(i * ldc + j);
+              unwritten += v3[at] == Approx(v4[at]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+            }
+          CHECK(unwritten == 0);
+          auto v1 = C1.to_vector<float>(), v2 = C2.to_vector<float>();
+          int bad = 0;
+          for (size_t i = 0; i < v1.size(); ++i) bad += v1[i] == Approx(v2[i]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+          CHECK(bad == 0);
+        }
+  }
   set_num_threads(before);
 }
 
