@@ -51,11 +51,28 @@ void count_allocation(size_t bytes) {
   }
 }
 
+// Uninitialised allocations filled with 0xFF (see storage.h): always in sanitizer builds, else
+// from TZ_POISON_UNINITIALIZED=1 or set_poison_uninitialized.
+std::atomic<bool>& poison_flag() {
+#ifdef TZ_ASAN
+  static std::atomic<bool> flag{true};
+#else
+  static std::atomic<bool> flag{[] {
+    const char* env = std::getenv("TZ_POISON_UNINITIALIZED");
+    return env != nullptr && std::strcmp(env, "1") == 0;
+  }()};
+#endif
+  return flag;
+}
+
 }  // namespace
 
 size_t allocated_bytes() { return g_allocated.load(std::memory_order_relaxed); }
+
 size_t peak_allocated_bytes() { return g_peak.load(std::memory_order_relaxed); }
 void reset_peak_allocated_bytes() { g_peak.store(g_allocated.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+void set_poison_uninitialized(bool on) { poison_flag().store(on, std::memory_order_relaxed); }
+bool poison_uninitialized() { return poison_flag().load(std::memory_order_relaxed); }
 
 // Large blocks (1 MB and up) come straight from mmap and, when freed, go to a cache of mapped
 // blocks instead of back to the kernel; the next request of that size (or up to 1/4 smaller)
@@ -267,14 +284,13 @@ Storage::Storage(size_t nbytes, Uninitialized) : nbytes_(nbytes), counted_(true)
 #ifndef TZ_ASAN
   if (rounded >= kLargeBlockBytes && allocate_large(rounded, false, data_, release_)) {
     count_allocation(rounded);
+    if (poison_uninitialized()) std::memset(data_, 0xFF, rounded);
     return;
   }
 #endif
   data_ = allocate(rounded);
   count_allocation(rounded);
-#ifdef TZ_ASAN
-  std::memset(data_, 0xFF, rounded);
-#endif
+  if (poison_uninitialized()) std::memset(data_, 0xFF, rounded);
 }
 
 Storage::Storage(void* data, size_t nbytes, std::function<void()> release)

@@ -19,8 +19,9 @@ class Storage {
   explicit Storage(size_t nbytes);
   /// Allocates `nbytes` of 64-byte aligned memory and leaves it as it is: for op outputs that the
   /// op overwrites completely (zeroing first would cost a full extra pass over the memory).
-  /// Sanitizer builds fill it with 0xFF bytes instead (NaN floats, -1 int64s), so an op that
-  /// forgets to write an element produces a value tests notice rather than a stale zero.
+  /// Sanitizer builds, and any build while set_poison_uninitialized(true) is in effect, fill it
+  /// with 0xFF bytes instead (NaN floats, -1 int64s), so an op that forgets to write an element
+  /// produces a value tests notice rather than whatever the memory held before.
   Storage(size_t nbytes, Uninitialized);
   /// Wraps external memory; `release` runs when the last tensor using it is gone.
   Storage(void* data, size_t nbytes, std::function<void()> release);
@@ -52,6 +53,14 @@ class Storage {
 void release_cached_blocks();
 /// Bytes currently held in that cache (0 in sanitizer builds, which do not cache).
 size_t cached_block_bytes();
+
+/// Debugging aid: while on, every uninitialised allocation (Storage(n, Uninitialized), behind
+/// Tensor::uninitialized) is filled with 0xFF bytes, NaN as float32, as sanitizer builds always do.
+/// An op that leaves part of its output unwritten then yields NaN every time, instead of stale
+/// values that change from run to run. Starts on when the environment sets
+/// TZ_POISON_UNINITIALIZED=1. Costs one pass over each such allocation.
+void set_poison_uninitialized(bool on);
+bool poison_uninitialized();
 
 /// Bytes of tensor memory the library owns right now (every live owned Storage, rounded to its
 /// allocation size; external memory such as a mapped checkpoint is not counted, nor is the cache

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -251,4 +252,20 @@ TEST_CASE("allocated_bytes counts live owned tensor memory and its peak", "[tens
                                   DType::Float32, {1000}, {1}, 0);
   CHECK(wrapped.data<float>() == outside.data());
   CHECK(allocated_bytes() == before);
+}
+
+TEST_CASE("set_poison_uninitialized fills uninitialised storage with NaN, small and large blocks", "[tensor][storage]") {
+  const bool before = poison_uninitialized();
+  set_poison_uninitialized(true);
+  for (int64_t n : {int64_t{10}, int64_t{1} << 19}) {  // 40 bytes (malloc), 2 MB (a mapped block)
+    INFO("elements " << n);
+    // The first tensor dirties memory that a large block may reuse from the cache.
+    { Tensor dirty = raw::full({n}, 1.5); }
+    auto v = Tensor::uninitialized({n}).to_vector<float>();
+    size_t not_nan = 0;
+    for (float x : v) not_nan += std::isnan(x) ? 0 : 1;
+    CHECK(not_nan == 0);
+  }
+  set_poison_uninitialized(before);
+  CHECK(poison_uninitialized() == before);
 }
