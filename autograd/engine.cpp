@@ -36,19 +36,28 @@ std::vector<Node*> topological_order(Node* root, uint64_t mark) {
   return order;  // children before parents; the root is last
 }
 
-void accumulate_into_leaf(const Tensor& leaf, const Tensor& g) {
+// The leaf's first gradient becomes its .grad. A gradient nothing else can reach (a fresh op result,
+// not a view) is kept as it is; any other (a view, a broadcast, a tensor a node also saved) is copied,
+// so that .grad owns its memory and a later add_ into it cannot change anything else. Keeping it
+// saves a copy of every parameter gradient per step, and the fresh pages that copy would touch.
+void accumulate_into_leaf(const Tensor& leaf, Tensor g) {
   AutogradMeta& meta = leaf.ensure_autograd_meta();
   if (!meta.grad.defined())
-    meta.grad = raw::clone(g);  // own the memory: g may be a view or a broadcast
+    meta.grad = g.is_sole_owner() ? std::move(g) : raw::clone(g);
   else
     raw::add_(meta.grad, g);
 }
 
-void accumulate(Node* node, const Tensor& g) {
-  if (!node->pending_grad.defined())
-    node->pending_grad = g;
+// A node reached twice sums its gradients; in place when the first one is ours alone and has the
+// sum's shape (no broadcast), else into a new tensor.
+void accumulate(Node* node, Tensor g) {
+  Tensor& pending = node->pending_grad;
+  if (!pending.defined())
+    pending = std::move(g);
+  else if (pending.dtype() == g.dtype() && pending.shape() == g.shape() && pending.is_sole_owner())
+    raw::add_(pending, g);
   else
-    node->pending_grad = raw::add(node->pending_grad, g);
+    pending = raw::add(pending, g);
 }
 
 // Drops the gradients still parked in nodes when a backward pass ends early (an exception), so a
@@ -95,9 +104,9 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
       const Edge& e = node->next[i];
       if (!e.needs_grad() || !grad_in[i].defined()) continue;
       if (e.node)
-        accumulate(e.node.get(), grad_in[i]);
+        accumulate(e.node.get(), std::move(grad_in[i]));
       else
-        accumulate_into_leaf(e.leaf, grad_in[i]);
+        accumulate_into_leaf(e.leaf, std::move(grad_in[i]));
     }
     if (!retain_graph) node->backward = nullptr;  // frees the tensors the closure saved
   }

@@ -81,6 +81,13 @@ void Tensor::set_data(const Tensor& src) const {
   self.offset = src.offset();
 }
 
+bool Tensor::is_sole_owner() const {
+  if (!impl_ || impl_.use_count() != 1 || impl_->autograd) return false;
+  const auto& st = impl_->storage;
+  return st && st.use_count() == 1 && st->writable() && impl_->offset == 0 && is_contiguous() &&
+         st->nbytes() == static_cast<size_t>(numel()) * dtype_size(impl_->dtype);
+}
+
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   const auto& sh = shape();

@@ -66,6 +66,11 @@ class Tensor {
   int64_t stride(int64_t d) const;
   int64_t numel() const { return shape_numel(impl().shape); }
   bool is_contiguous() const;
+  /// True when nothing but this handle can reach the tensor's memory: it is the only handle to its
+  /// TensorImpl, that impl is the only user of its storage (no views), the storage is writable, and
+  /// the tensor covers all of it contiguously from offset 0 with no autograd metadata. A caller
+  /// holding such a tensor may take it over (keep it as a gradient, add into it) instead of copying.
+  bool is_sole_owner() const;
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
   /// Makes this tensor view `src`'s memory (storage, offset, strides) instead of its own, like
   /// torch's `param.data = src`: every handle of this tensor (a module member and its registry

@@ -2,6 +2,9 @@
 // graph freeing, grad mode, detach.
 #include <catch2/catch.hpp>
 
+#include <functional>
+
+#include "autograd/node.h"
 #include "autograd/ops.h"
 
 using namespace tz;
@@ -96,4 +99,59 @@ TEST_CASE("a deep chain backpropagates without recursion limits", "[autograd]") 
   for (int i = 0; i < 20000; ++i) y = add(y, 0.0);
   sum(y).backward();
   CHECK(x.grad().item() == 1.0);
+}
+
+// An op `y = x` (identity) whose backward returns whatever `make_grad` builds from the output gradient.
+static Tensor identity_with_grad(const Tensor& x, std::function<Tensor(const Tensor&)> make_grad) {
+  return autograd::record("test_identity", raw::clone(x), {x},
+                          [make_grad](const Tensor& g) { return std::vector<Tensor>{make_grad(g)}; });
+}
+
+TEST_CASE("a leaf keeps a fresh gradient as its .grad and copies one anyone else can reach",
+          "[autograd]") {
+  SECTION("a fresh result nobody else holds becomes .grad without a copy") {
+    Tensor x = param({1.f, 2.f, 3.f}, {3});
+    const float* made = nullptr;
+    Tensor y = identity_with_grad(x, [&made](const Tensor& g) {
+      Tensor fresh = raw::mul(g, 2.0);
+      made = fresh.data<float>();
+      return fresh;
+    });
+    sum(y).backward();
+    CHECK(x.grad().data<float>() == made);
+    CHECK(x.grad().to_vector<float>() == std::vector<float>{2.f, 2.f, 2.f});
+  }
+  SECTION("a gradient the node also keeps is copied, and later accumulation leaves it alone") {
+    Tensor x = param({1.f, 2.f, 3.f}, {3});
+    Tensor kept = raw::from_vector(std::vector<float>{5.f, 6.f, 7.f}, {3});
+    sum(identity_with_grad(x, [kept](const Tensor&) { return kept; })).backward();
+    CHECK(x.grad().data<float>() != kept.data<float>());
+    sum(identity_with_grad(x, [kept](const Tensor&) { return kept; })).backward();
+    CHECK(x.grad().to_vector<float>() == std::vector<float>{10.f, 12.f, 14.f});
+    CHECK(kept.to_vector<float>() == std::vector<float>{5.f, 6.f, 7.f});
+  }
+  SECTION("a view into a larger gradient is copied into memory of the leaf's own size") {
+    Tensor x = param({1.f, 2.f}, {2});
+    sum(identity_with_grad(x, [](const Tensor&) {
+      Tensor wide = raw::from_vector(std::vector<float>{0.f, 3.f, 4.f, 0.f}, {4});
+      return raw::narrow(wide, 0, 1, 2);
+    })).backward();
+    CHECK(x.grad().storage()->nbytes() == 2 * sizeof(float));
+    CHECK(x.grad().to_vector<float>() == std::vector<float>{3.f, 4.f});
+  }
+}
+
+TEST_CASE("a node reached twice sums in place only into a gradient nobody else holds", "[autograd]") {
+  for (bool kept_first : {true, false}) {
+    CAPTURE(kept_first);
+    Tensor x = param({1.f, 2.f}, {2});
+    Tensor kept = raw::from_vector(std::vector<float>{10.f, 20.f}, {2});
+    Tensor h = mul(x, 1.0);  // the non-leaf node that receives two gradients
+    Tensor from_kept = identity_with_grad(h, [kept](const Tensor&) { return kept; });
+    Tensor from_fresh = identity_with_grad(h, [](const Tensor& g) { return raw::mul(g, 3.0); });
+    Tensor y = kept_first ? add(from_kept, from_fresh) : add(from_fresh, from_kept);
+    sum(y).backward();
+    CHECK(x.grad().to_vector<float>() == std::vector<float>{13.f, 23.f});
+    CHECK(kept.to_vector<float>() == std::vector<float>{10.f, 20.f});
+  }
 }

@@ -44,6 +44,39 @@ TEST_CASE("copies follow strides and broadcast", "[tensor]") {
   CHECK(raw::contiguous(c).is_same(c));  // no copy when already contiguous
 }
 
+TEST_CASE("is_sole_owner: only a handle nothing else can reach through", "[tensor]") {
+  Tensor t = raw::zeros({2, 3});
+  CHECK(t.is_sole_owner());
+  {
+    Tensor copy = t;  // a second handle to the same TensorImpl
+    CHECK_FALSE(t.is_sole_owner());
+    CHECK_FALSE(copy.is_sole_owner());
+  }
+  CHECK(t.is_sole_owner());
+  {
+    Tensor row = raw::narrow(t, 0, 1, 1);  // a view shares the storage
+    CHECK_FALSE(t.is_sole_owner());
+    CHECK_FALSE(row.is_sole_owner());
+  }
+  CHECK(t.is_sole_owner());
+  // A view that is alone with its storage still does not cover all of it (offset, size).
+  Tensor tail = raw::narrow(raw::zeros({4}), 0, 1, 3);
+  CHECK_FALSE(tail.is_sole_owner());
+  Tensor head = raw::narrow(raw::zeros({4}), 0, 0, 3);
+  CHECK_FALSE(head.is_sole_owner());
+  // Strided over all of its storage, but not contiguous.
+  Tensor tr = raw::zeros({2, 3});
+  tr = Tensor::view_of(tr.storage(), DType::Float32, {3, 2}, {1, 3}, 0);
+  CHECK_FALSE(tr.is_sole_owner());
+  // Read-only memory is never handed over for writing.
+  static float external[3] = {1, 2, 3};
+  auto ro = std::make_shared<Storage>(external, sizeof(external), [] {});
+  ro->set_writable(false);
+  Tensor mapped = Tensor::view_of(std::move(ro), DType::Float32, {3}, {1}, 0);
+  CHECK_FALSE(mapped.is_sole_owner());
+  CHECK_FALSE(Tensor().is_sole_owner());
+}
+
 TEST_CASE("tensor errors name the operation and the values", "[tensor][errors]") {
   Tensor t = raw::zeros({2, 3});
   CHECK_THROWS_WITH(t.at({2, 0}), Catch::Contains("index 2 out of range for dim 0 of size 2"));
