@@ -47,7 +47,8 @@ class Storage {
 /// Blocks of 1 MB and more are mapped from the kernel and, once freed, kept in a process-wide
 /// cache for the next allocation of about the same size (up to TZ_ALLOC_CACHE_MB, default 512 MB;
 /// 0 turns it off): see storage.cpp. Live plus cached large blocks never exceed the highest live
-/// total so far, so the cache does not raise peak memory. This hands the cached blocks back to the
+/// total so far, so the cache does not raise peak memory; a request that no cached block fits
+/// evicts some and takes over their pages rather than faulting in fresh ones. This hands the cached blocks back to the
 /// kernel, e.g. after training when an embedding application wants its memory back, and restarts
 /// that bound from the memory live now.
 void release_cached_blocks();
