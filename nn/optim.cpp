@@ -3,16 +3,15 @@
 // Numerics. torch 1.13 runs each optimizer as a chain of in-place tensor ops (non-foreach path),
 // each rounding to float32; hyperparameter expressions (1 - lr*wd, lr / (1 - b1^t), ...) are
 // Python doubles that the kernel casts to float. We keep that chain per element. ATen's
-// `add_(x, alpha=a)` computes `self + a*x` with a fused multiply-add (vec::fmadd), so we use
-// std::fma exactly there; every other step is a separately rounded operation, and this file is
-// compiled without floating-point contraction (the pragma below, placed before any include so
-// every function here carries it) so the compiler cannot fuse any other multiply-add pair.
+// `add_(x, alpha=a)` computes `self + a*x` with a fused multiply-add (vec::fmadd), so we use one
+// exactly there (kernels::fma: rounded once on AVX2 and AVX-512 alike); every other step is a
+// separately rounded operation, and this file is compiled without floating-point contraction (the
+// pragma below, placed before any include so every function here carries it) so the compiler
+// cannot fuse any other multiply-add pair.
 // The update is written once as a template and run on xsimd batches plus a scalar tail.
 #pragma GCC optimize("fp-contract=off")
 
 #include "nn/optim.h"
-
-#include <xsimd/xsimd.hpp>
 
 #include <cmath>
 #include <set>
@@ -20,6 +19,8 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/layers.h"
+#include "tensor/kernels/fma.h"
+#include "tensor/kernels/xsimd.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 
@@ -113,16 +114,16 @@ template <class T>
 void sgd_update(const T& g, T* x, const SGDScalars& s) {
   T& p = x[0];
   T d = g;
-  if (s.decay) d = xsimd::fma(p, T(s.wd), d);  // d_p = d_p.add(param, alpha=wd)
+  if (s.decay) d = kernels::fma(p, T(s.wd), d);  // d_p = d_p.add(param, alpha=wd)
   if (s.use_momentum) {
     T& buf = x[1];
     if (s.first_step)
       buf = d;  // buf = clone(d_p)
     else
-      buf = xsimd::fma(d, T(s.one_minus_dampening), buf * T(s.momentum));  // buf.mul_(mom).add_(d_p, alpha=1-damp)
-    d = s.nesterov ? xsimd::fma(buf, T(s.momentum), d) : buf;  // d_p.add(buf, alpha=mom) or buf
+      buf = kernels::fma(d, T(s.one_minus_dampening), buf * T(s.momentum));  // buf.mul_(mom).add_(d_p, alpha=1-damp)
+    d = s.nesterov ? kernels::fma(buf, T(s.momentum), d) : buf;  // d_p.add(buf, alpha=mom) or buf
   }
-  p = xsimd::fma(d, T(s.neg_lr), p);  // param.add_(d_p, alpha=-lr)
+  p = kernels::fma(d, T(s.neg_lr), p);  // param.add_(d_p, alpha=-lr)
 }
 
 struct AdamWScalars {
@@ -136,7 +137,7 @@ void adamw_update(const T& g, T* x, const AdamWScalars& s) {
   T& m = x[1];
   T& v = x[2];
   p = p * T(s.decay);                                                 // param.mul_(1 - lr*wd)
-  m = xsimd::fma(g, T(s.one_minus_beta1), m * T(s.beta1));            // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+  m = kernels::fma(g, T(s.one_minus_beta1), m * T(s.beta1));            // exp_avg.mul_(b1).add_(g, alpha=1-b1)
   v = v * T(s.beta2) + (T(s.one_minus_beta2) * g) * g;                // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
   const T denom = xsimd::sqrt(v) / T(s.bias_correction2_sqrt) + T(s.eps);  // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
   p = p + (T(s.neg_step_size) * m) / denom;                           // param.addcdiv_(exp_avg, denom, value=-step_size)

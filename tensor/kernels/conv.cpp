@@ -3,12 +3,12 @@
 // (weight grad) over the whole valid time range, so the inner loops are long and unit-stride.
 #include "tensor/kernels/conv.h"
 
-#include <xsimd/xsimd.hpp>
-
 #include <algorithm>
 #include <cstring>
 
+#include "tensor/kernels/fma.h"
 #include "tensor/kernels/kernel_mode.h"
+#include "tensor/kernels/xsimd.h"
 
 namespace tz::kernels {
 namespace {
@@ -19,7 +19,7 @@ constexpr int64_t kW = static_cast<int64_t>(Batch::size);
 // acc + a * x, written once for float and for xsimd batches.
 template <class T>
 T fma_op(T a, T x, T acc) {
-  return xsimd::fma(a, x, acc);
+  return kernels::fma(a, x, acc);
 }
 template <>
 float fma_op<float>(float a, float x, float acc) {

@@ -35,10 +35,11 @@
 // activations, which mostly sit within +-3.5); each lane's result depends on its own input only.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
-
 #include <cstddef>
 #include <cstdint>
+
+#include "tensor/kernels/fma.h"
+#include "tensor/kernels/xsimd.h"
 
 namespace tz::kernels::fast_math {
 
@@ -58,14 +59,14 @@ inline constexpr float kInvSqrt2Pi = 0.39894228040143267794f;  // 1/sqrt(2 pi)
 template <class A, size_t N>
 TZ_FAST_MATH_HOT Batch<A> horner(const Batch<A>& s, const float (&c)[N]) {
   Batch<A> p(c[N - 1]);
-  for (size_t k = N - 1; k-- > 0;) p = xsimd::fma(p, s, Batch<A>(c[k]));
+  for (size_t k = N - 1; k-- > 0;) p = kernels::fma(p, s, Batch<A>(c[k]));
   return p;
 }
 
 /// s in [-1, 1] for v in [lo, hi]
 template <class A>
 TZ_FAST_MATH_HOT Batch<A> scale_to_unit(const Batch<A>& v, float lo, float hi) {
-  return xsimd::fma(v, Batch<A>(2.f / (hi - lo)), Batch<A>(-(hi + lo) / (hi - lo)));
+  return kernels::fma(v, Batch<A>(2.f / (hi - lo)), Batch<A>(-(hi + lo) / (hi - lo)));
 }
 
 // exp's constants and the reduction shared by its two paths: x = n ln2 + r, |r| <= ln2/2, with
@@ -82,9 +83,9 @@ template <class A>
 TZ_FAST_MATH_HOT Batch<A> exp_reduced(const Batch<A>& x, const Batch<A>& t, float shifter) {
   using F = Batch<A>;
   const F n = t - F(shifter);
-  F r = xsimd::fnma(n, F(ExpConst::kLn2Hi), x);
-  r = xsimd::fnma(n, F(ExpConst::kLn2Lo), r);
-  return xsimd::fma(horner(r, ExpConst::kP), r * r, r) + F(1.f);
+  F r = kernels::fnma(n, F(ExpConst::kLn2Hi), x);
+  r = kernels::fnma(n, F(ExpConst::kLn2Lo), r);
+  return kernels::fma(horner(r, ExpConst::kP), r * r, r) + F(1.f);
 }
 
 /// exp for any input: clamps to [-104, 88.8] (compare-and-select, so NaN passes through), then
@@ -96,7 +97,7 @@ TZ_FAST_MATH_COLD Batch<A> exp_wide(const Batch<A>& x) {
   constexpr float kShifter = 12582912.f;  // 1.5 * 2^23: adding it rounds to an integer
   F v = xsimd::select(x < F(-104.f), F(-104.f), x);
   v = xsimd::select(v > F(88.8f), F(88.8f), v);
-  const F t = xsimd::fma(v, F(ExpConst::kLog2e), F(kShifter));
+  const F t = kernels::fma(v, F(ExpConst::kLog2e), F(kShifter));
   const F p = exp_reduced(v, t, kShifter);
   const I n = xsimd::bitwise_cast<I>(t) - xsimd::bitwise_cast<I>(F(kShifter));
   const I n1 = n >> 1;
@@ -112,7 +113,7 @@ TZ_FAST_MATH_HOT Batch<A> exp(const Batch<A>& x) {
   using I = xsimd::batch<int32_t, A>;
   if (!xsimd::all(xsimd::abs(x) <= F(87.f))) return exp_wide(x);  // also NaN lanes
   constexpr float kShifter = 12582912.f + 127.f;
-  const F t = xsimd::fma(x, F(ExpConst::kLog2e), F(kShifter));
+  const F t = kernels::fma(x, F(ExpConst::kLog2e), F(kShifter));
   return exp_reduced(x, t, kShifter) * xsimd::bitwise_cast<F>(xsimd::bitwise_cast<I>(t) << 23);
 }
 
@@ -123,9 +124,9 @@ TZ_FAST_MATH_HOT Batch<A> exp(const Batch<A>& x) {
 template <class A, size_t N>
 TZ_FAST_MATH_HOT Batch<A> odd_central(const Batch<A>& x, float base, float x0, float c0, float c0_lo, const float (&c)[N]) {
   using F = Batch<A>;
-  const F w = xsimd::fnma(x * x, F(1.f / (x0 * x0)), F(1.f));
-  const F rest = xsimd::fma(w, horner(w, c), F(c0_lo));
-  return xsimd::fma(x, rest, xsimd::fma(x, F(c0), F(base)));
+  const F w = kernels::fnma(x * x, F(1.f / (x0 * x0)), F(1.f));
+  const F rest = kernels::fma(w, horner(w, c), F(c0_lo));
+  return kernels::fma(x, rest, kernels::fma(x, F(c0), F(base)));
 }
 
 /// erfc(u) and exp(-u^2) for u >= 0, given u^2 as an unevaluated sum u2 + u2_lo, with full
@@ -143,7 +144,7 @@ void erfc_and_gauss(const Batch<A>& u, const Batch<A>& u2, const Batch<A>& u2_lo
                                    6.703941035e-04f,  1.838354910e-05f,  -7.944049867e-05f,
                                    6.353701792e-06f,  6.739699074e-06f};
   gauss = exp(-u2) * (F(1.f) - u2_lo);
-  const F v = F(1.f) / xsimd::fma(u, F(0.5f), F(1.f));
+  const F v = F(1.f) / kernels::fma(u, F(0.5f), F(1.f));
   erfc = gauss * v * horner(scale_to_unit(v, 0.15f, 1.f), kP);
 }
 
@@ -161,7 +162,7 @@ TZ_FAST_MATH_COLD Batch<A> erf_tail(const Batch<A>& x) {
   F erfc, gauss;
   const F a = tail_abs(x);
   const F a2 = a * a;
-  erfc_and_gauss(a, a2, xsimd::fms(a, a, a2), erfc, gauss);
+  erfc_and_gauss(a, a2, kernels::fms(a, a, a2), erfc, gauss);
   return xsimd::copysign(F(1.f) - erfc, x);
 }
 
@@ -174,7 +175,7 @@ TZ_FAST_MATH_COLD Batch<A> normal_cdf_tail(const Batch<A>& x, Batch<A>& gauss) {
   F erfc;
   const F a = tail_abs(x);
   const F a2 = a * a;
-  erfc_and_gauss(a * F(kSqrt1_2), F(0.5f) * a2, F(0.5f) * xsimd::fms(a, a, a2), erfc, gauss);
+  erfc_and_gauss(a * F(kSqrt1_2), F(0.5f) * a2, F(0.5f) * kernels::fms(a, a, a2), erfc, gauss);
   const F half = F(0.5f) * erfc;
   return xsimd::select(x < F(0.f), half, F(1.f) - half);
 }
@@ -225,7 +226,7 @@ TZ_FAST_MATH_HOT Batch<A> gelu_derivative(const Batch<A>& x) {
     const F cdf = normal_cdf_tail(x, gauss);
     // x phi(x) with x clamped like the tail (gauss is 0 there), so that x = +-inf gives 1 / 0
     const F xc = xsimd::copysign(tail_abs(x), x);
-    y = xsimd::select(tail, xsimd::fma(xc * F(kInvSqrt2Pi), gauss, cdf), y);
+    y = xsimd::select(tail, kernels::fma(xc * F(kInvSqrt2Pi), gauss, cdf), y);
   }
   return y;
 }

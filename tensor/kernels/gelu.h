@@ -47,7 +47,7 @@ struct GeluNew {
     return 0.5f * x * (1.f + std::tanh(inner));
   }
   Vec operator()(const Vec& x) const {
-    const Vec two_a = Vec(2.f * kSqrt2OverPi) * xsimd::fma(Vec(kGeluNewCubic) * x, x * x, x);
+    const Vec two_a = Vec(2.f * kSqrt2OverPi) * kernels::fma(Vec(kGeluNewCubic) * x, x * x, x);
     return x / (Vec(1.f) + fast_math::exp(-two_a));
   }
 };
@@ -63,12 +63,12 @@ struct GeluNewBackward {
   }
   Vec operator()(const Vec& g, const Vec& x) const {
     const Vec x2 = x * x;
-    const Vec two_a = Vec(2.f * kSqrt2OverPi) * xsimd::fma(Vec(kGeluNewCubic) * x, x2, x);
+    const Vec two_a = Vec(2.f * kSqrt2OverPi) * kernels::fma(Vec(kGeluNewCubic) * x, x2, x);
     const Vec e = fast_math::exp(-two_a);
     const Vec s = Vec(1.f) / (Vec(1.f) + e);
     const Vec one_minus_s = e * s;  // not 1 - s, which cancels for large x
-    const Vec slope = Vec(2.f * kSqrt2OverPi) * x * one_minus_s * xsimd::fma(Vec(3.f * kGeluNewCubic), x2, Vec(1.f));
-    return g * xsimd::fma(s, slope, s);
+    const Vec slope = Vec(2.f * kSqrt2OverPi) * x * one_minus_s * kernels::fma(Vec(3.f * kGeluNewCubic), x2, Vec(1.f));
+    return g * kernels::fma(s, slope, s);
   }
 };
 

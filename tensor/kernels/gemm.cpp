@@ -6,13 +6,11 @@
 #include <algorithm>
 #include <vector>
 
+#include "tensor/kernels/fma.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/simd.h"
+#include "tensor/kernels/xsimd.h"
 #include "tensor/parallel.h"
-
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
 
 namespace tz::kernels {
 
@@ -125,7 +123,7 @@ void direct_tile(int64_t kc, const float* xp, const float* const* b, const float
       for (int64_t j = 0; j < kDirectNr; ++j) {
         const Vec bj(b[j][k]);
 #pragma GCC unroll 4
-        for (int64_t v = 0; v < Mv; ++v) c[j][v] = xsimd::fma(a[v], bj, c[j][v]);
+        for (int64_t v = 0; v < Mv; ++v) c[j][v] = kernels::fma(a[v], bj, c[j][v]);
       }
     }
   }
