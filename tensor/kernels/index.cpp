@@ -3,11 +3,10 @@
 // adds up to B*T rows of C floats).
 #include "tensor/kernels/index.h"
 
-#include <xsimd/xsimd.hpp>
-
 #include <cstring>
 
 #include "tensor/kernels/kernel_mode.h"
+#include "tensor/kernels/xsimd.h"
 
 namespace tz::kernels {
 namespace {

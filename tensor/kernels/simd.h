@@ -8,11 +8,11 @@
 // Private to tensor/kernels/*.cpp: xsimd types never reach a public header.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
+
+#include "tensor/kernels/xsimd.h"
 
 namespace tz::kernels::simd {
 
