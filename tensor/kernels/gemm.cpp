@@ -4,6 +4,8 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string>
 #include <vector>
 
 #include "tensor/kernels/fma.h"
@@ -93,6 +95,7 @@ using simd::Vec;
 constexpr int64_t kDirectMr = 2 * simd::kWidth;  // 16 rows on AVX2, 32 on AVX-512, 8 on SSE2
 constexpr int64_t kDirectNr = 6;                 // 12 vector sums + 2 A vectors + 1 broadcast
 constexpr int64_t kDirectKc = 256;
+constexpr int64_t kDirectBand = 128;  // rows of A per pass over B (a multiple of kDirectMr)
 constexpr int64_t kCacheLineFloats = 16;
 alignas(64) const float kZeroRow[kDirectKc] = {};  // stands in for B's missing rows in the last n-block
 
@@ -206,18 +209,11 @@ void store_tile(int64_t mr, int64_t nr, const float* sums, const float* bias, fl
     for (int64_t j = 0; j < nr; ++j) C[i * ldc + j] = sums[j * kDirectMr + i] + (bias ? bias[j] : 0.f);
 #endif
 }
-}  // namespace
 
-void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-                     const float* bias, float* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
-  if (use_reference() || K == 0) {
-    sgemm_reference(false, true, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
-    if (bias)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
-    return;
-  }
+// sgemm_nt_direct on at most kDirectBand rows of A: per K chunk, pack the chunk of A, then run
+// every n-block of B over every tile of A, keeping the partial sums of all of C in `sums`.
+void direct_band(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                 const float* bias, float* C, int64_t ldc) {
   const int64_t tiles = (M + kDirectMr - 1) / kDirectMr, blocks = (N + kDirectNr - 1) / kDirectNr;
   const int64_t tile_floats = kDirectNr * kDirectMr;
   // Scratch kept per thread and only grown: a steady stream of same-sized products allocates nothing.
@@ -254,11 +250,43 @@ void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t ld
     }
   }
 }
+}  // namespace
+
+void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                     const float* bias, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (use_reference() || K == 0) {
+    sgemm_reference(false, true, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+    if (bias)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
+    return;
+  }
+  for (int64_t m0 = 0; m0 < M; m0 += kDirectBand) {
+    const int64_t mb = std::min(kDirectBand, M - m0);
+    direct_band(mb, N, K, A + m0 * lda, lda, B, ldb, bias, C + m0 * ldc, ldc);
+  }
+}
 
 OpenBlasThreadsScope::OpenBlasThreadsScope(int n) { openblas_set_num_threads(n); }
 
 OpenBlasThreadsScope::~OpenBlasThreadsScope() { openblas_set_num_threads(1); }
 
 const char* blas_core_name() { return openblas_get_corename(); }
+
+bool blas_vectors_narrower() {
+#if defined(__AVX512F__)
+  // OpenBLAS's cores with AVX-512 sgemm kernels, as openblas_get_corename() spells them (0.3.21:
+  // "SkylakeX", "Cooperlake", "SapphireRapids"); every other x86 core it picks runs AVX2 or less.
+  static const bool narrower = [] {
+    std::string core = blas_core_name();
+    std::transform(core.begin(), core.end(), core.begin(), [](unsigned char c) { return std::tolower(c); });
+    return core != "skylakex" && core != "cooperlake" && core != "sapphirerapids";
+  }();
+  return narrower;
+#else
+  return false;  // our vectors are at most AVX2's: OpenBLAS's are as wide or wider
+#endif
+}
 
 }  // namespace tz::kernels

@@ -252,11 +252,12 @@ TEST_CASE("matmul: gemm kernel agrees with its reference for all transposes", "[
 }
 
 TEST_CASE("matmul: sgemm_nt_direct equals the reference and OpenBLAS, edges included", "[matmul][kernels]") {
-  // M across partial row tiles (8, 16 or 32 rows), N across partial 6-column blocks, K across
-  // partial 256-long chunks; padded leading dims; with and without bias.
+  // M across partial row tiles (8, 16 or 32 rows) and 128-row bands, N across partial 6-column
+  // blocks, K across partial 256-long chunks; padded leading dims; with and without bias.
   for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, std::array<int64_t, 3>{7, 5, 3},
                          std::array<int64_t, 3>{17, 13, 256}, std::array<int64_t, 3>{128, 96, 600},
-                         std::array<int64_t, 3>{150, 31, 257}, std::array<int64_t, 3>{33, 200, 1030}})
+                         std::array<int64_t, 3>{150, 31, 257}, std::array<int64_t, 3>{33, 200, 1030},
+                         std::array<int64_t, 3>{300, 20, 70}})  // 300 rows: bands of 128, 128 and 44
     for (bool with_bias : {false, true}) {
       INFO("M=" << M << " N=" << N << " K=" << K << " bias=" << with_bias);
       Tensor A = randn({M, K + 3}, 1), B = randn({N, K + 2}, 2), bias = randn({N}, 3);
