@@ -114,8 +114,9 @@ DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y
 
 // Columns [c0, c1) of one DenseProduct on m rows (0..out: the whole product); single-threaded (we
 // are inside a chunk).
-// - Few rows against a Linear weight (kernels::sgemm_nt_direct_pays): sgemm_nt_direct reads the
-//   weight in place instead of packing it, and adds the bias as it writes Y.
+// - Few rows against a Linear weight, or any rows when OpenBLAS runs narrower vectors than this
+//   build (kernels::sgemm_nt_direct_pays): sgemm_nt_direct reads the weight in place instead of
+//   packing it, and adds the bias as it writes Y.
 // - Otherwise OpenBLAS: the bias is written first and the GEMM accumulates onto it (beta = 1), which
 //   spares both OpenBLAS's separate C-zeroing pass and a bias pass afterwards. Only the order of the
 //   float additions changes (OpenBLAS adds its K-blocks into C one by one either way), well inside
