@@ -257,7 +257,8 @@ TEST_CASE("matmul: sgemm_nt_direct equals the reference and OpenBLAS, edges incl
   for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, std::array<int64_t, 3>{7, 5, 3},
                          std::array<int64_t, 3>{17, 13, 256}, std::array<int64_t, 3>{128, 96, 600},
                          std::array<int64_t, 3>{150, 31, 257}, std::array<int64_t, 3>{33, 200, 1030},
-                         std::array<int64_t, 3>{300, 20, 70}})  // 300 rows: bands of 128, 128 and 44
+                         std::array<int64_t, 3>{300, 20, 70},  // 300 rows: bands of 128, 128 and 44
+                         std::array<int64_t, 3>{20, 3100, 40}})  // 3100 columns: slices of 3072 and 28
     for (bool with_bias : {false, true}) {
       INFO("M=" << M << " N=" << N << " K=" << K << " bias=" << with_bias);
       Tensor A = randn({M, K + 3}, 1), B = randn({N, K + 2}, 2), bias = randn({N}, 3);
@@ -286,6 +287,27 @@ TEST_CASE("matmul: sgemm_nt_direct equals the reference and OpenBLAS, edges incl
       CHECK(bad_blas == 0);
       CHECK(touched == 0);  // the padding between C's rows is never written
     }
+}
+
+TEST_CASE("matmul: sgemm_nt_direct with accumulate adds onto C, as sgemm with beta = 1", "[matmul][kernels]") {
+  const int64_t M = 150, N = 40, K = 300, ldc = N + 3;
+  Tensor A = randn({M, K}, 7), B = randn({N, K}, 8), bias = randn({N}, 9), C0 = randn({M, ldc}, 10);
+  Tensor C = raw::clone(C0), O = raw::clone(C0);
+  kernels::sgemm_nt_direct(M, N, K, A.data<float>(), K, B.data<float>(), K, bias.data<float>(), C.data<float>(), ldc,
+                           /*accumulate=*/true);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, A.data<float>(), K, B.data<float>(), K, 1.f,
+              O.data<float>(), ldc);
+  auto c = C.to_vector<float>(), o = O.to_vector<float>(), c0 = C0.to_vector<float>(), bv = bias.to_vector<float>();
+  int bad = 0, touched = 0;
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      const size_t at = static_cast<size_t>(i * ldc + j);
+      bad += c[at] == Approx(o[at] + bv[static_cast<size_t>(j)]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+    }
+    for (int64_t j = N; j < ldc; ++j) touched += c[static_cast<size_t>(i * ldc + j)] != c0[static_cast<size_t>(i * ldc + j)];
+  }
+  CHECK(bad == 0);
+  CHECK(touched == 0);
 }
 
 TEST_CASE("matmul: sgemm_nt_direct gives every column the same bits however the columns are split",
