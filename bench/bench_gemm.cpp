@@ -174,6 +174,11 @@ void direct_shapes(benchmark::internal::Benchmark* b) {
   for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{128, 768, 768}, {128, 768, 384}, {128, 768, 3072},
                          {128, 768, 1536}, {128, 3072, 768}, {128, 3072, 384}, {256, 768, 768}})
     b->Args({M, K, N});
+  // small's and medium-small's products at batch 1 x 128, whole and as one of two threads' column
+  // bands (OpenBLAS takes them unless its vectors are narrower than ours)
+  for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{128, 256, 256}, {128, 256, 128}, {128, 256, 1024},
+                         {128, 256, 512}, {128, 1024, 256}, {128, 1024, 128}, {128, 384, 384}, {128, 384, 192}})
+    b->Args({M, K, N});
   // small's products (hidden 256, FFN 1024) and base's, at one of two threads' rows of batch 8 x 128
   // (where the direct kernel runs when OpenBLAS's vectors are narrower than ours)
   for (auto [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{512, 256, 256}, {512, 256, 1024}, {512, 1024, 256},
