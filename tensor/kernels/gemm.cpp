@@ -24,10 +24,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     sgemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  // A Linear-shaped product (A B^T, beta 0 or 1) when OpenBLAS's vectors are narrower than ours:
-  // our kernel is about twice as fast there (gemm.h, sgemm_nt_direct_pays).
-  if (!trans_a && trans_b && alpha == 1.f && (beta == 0.f || beta == 1.f) && blas_vectors_narrower()) {
-    sgemm_nt_direct(M, N, K, A, lda, B, ldb, nullptr, C, ldc, beta == 1.f);
+  // When OpenBLAS's vectors are narrower than ours, our kernel is about twice as fast (gemm.h,
+  // sgemm_nt_direct_pays), for every transpose: it takes alpha 1 and beta 0 or 1.
+  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && blas_vectors_narrower()) {
+    sgemm_direct(trans_a, trans_b, M, N, K, A, lda, B, ldb, nullptr, C, ldc, beta == 1.f);
     return;
   }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
@@ -167,11 +167,19 @@ inline void transpose8x8(__m256 r[8]) {
 #endif
 
 // xp[t][k][i] = A[t * Mr + i][k] for k < kc (A already offset to the chunk), 0 for rows past M.
-void pack_a_chunk(int64_t M, int64_t kc, const float* A, int64_t lda, float* xp) {
+// With trans_a, A is stored [K, M] (element (i, k) at A[k * lda + i]): each k is then a plain copy.
+void pack_a_chunk(bool trans_a, int64_t M, int64_t kc, const float* A, int64_t lda, float* xp) {
   const int64_t tiles = (M + kDirectMr - 1) / kDirectMr;
   for (int64_t t = 0; t < tiles; ++t) {
     float* dst = xp + t * kc * kDirectMr;
     const int64_t m0 = t * kDirectMr, mr = std::min(kDirectMr, M - m0);
+    if (trans_a) {
+      for (int64_t k = 0; k < kc; ++k) {
+        std::copy_n(A + k * lda + m0, mr, dst + k * kDirectMr);
+        std::fill(dst + k * kDirectMr + mr, dst + (k + 1) * kDirectMr, 0.f);
+      }
+      continue;
+    }
     int64_t k_done = 0;
 #if defined(__AVX__)
     if (mr == kDirectMr)
@@ -228,8 +236,10 @@ void store_tile(int64_t mr, int64_t nr, const float* sums, const float* bias, fl
 
 // sgemm_nt_direct on at most kDirectBand rows of A: per K chunk, pack the chunk of A, then run
 // every n-block of B over every tile of A, keeping the partial sums of all of C in `sums`.
-void direct_band(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-                 const float* bias, float* C, int64_t ldc, bool accumulate) {
+// With trans_b false, B is stored [K, N]: the n-block's columns of each chunk are first copied into
+// rows (bt, Nr x 256 floats), which every tile then reads as it reads B's rows otherwise.
+void direct_band(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, const float* bias, float* C, int64_t ldc, bool accumulate) {
   const int64_t tiles = (M + kDirectMr - 1) / kDirectMr, blocks = (N + kDirectNr - 1) / kDirectNr;
   const int64_t tile_floats = kDirectNr * kDirectMr;
   // Scratch kept per thread and only grown: a steady stream of same-sized products allocates nothing.
@@ -240,21 +250,30 @@ void direct_band(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
     sums_buf.resize(static_cast<size_t>(blocks * tiles * tile_floats));
   float* xp = xp_buf.data();
   float* sums = sums_buf.data();
+  alignas(64) float bt[kDirectNr * kDirectKc];
 
   for (int64_t k0 = 0; k0 < K; k0 += kDirectKc) {
     const int64_t kc = std::min(kDirectKc, K - k0);
-    pack_a_chunk(M, kc, A + k0, lda, xp);
+    pack_a_chunk(trans_a, M, kc, trans_a ? A + k0 * lda : A + k0, lda, xp);
     for (int64_t nb = 0; nb < blocks; ++nb) {
       const float* rows[kDirectNr];
       const float* next[kDirectNr];
+      const int64_t n0 = nb * kDirectNr, nr = std::min(kDirectNr, N - n0);
       for (int64_t j = 0; j < kDirectNr; ++j) {
-        const int64_t n = nb * kDirectNr + j, n_next = n + kDirectNr;
+        const int64_t n = n0 + j, n_next = n + kDirectNr;
         rows[j] = n < N ? B + n * ldb + k0 : kZeroRow;
         next[j] = n_next < N ? B + n_next * ldb + k0 : kZeroRow;
       }
+      if (!trans_b) {
+        for (int64_t k = 0; k < kc; ++k) {
+          const float* src = B + (k0 + k) * ldb + n0;
+          for (int64_t j = 0; j < nr; ++j) bt[j * kc + k] = src[j];
+        }
+        for (int64_t j = 0; j < kDirectNr; ++j) rows[j] = j < nr ? bt + j * kc : kZeroRow;
+      }
       for (int64_t t = 0; t < tiles; ++t)
-        direct_tile(kc, xp + t * kc * kDirectMr, rows, t == 0 ? next : nullptr, sums + (nb * tiles + t) * tile_floats,
-                    k0 > 0);
+        direct_tile(kc, xp + t * kc * kDirectMr, rows, t == 0 && trans_b ? next : nullptr,
+                    sums + (nb * tiles + t) * tile_floats, k0 > 0);
     }
   }
   for (int64_t nb = 0; nb < blocks; ++nb) {
@@ -268,11 +287,11 @@ void direct_band(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 }
 }  // namespace
 
-void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-                     const float* bias, float* C, int64_t ldc, bool accumulate) {
+void sgemm_direct(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, const float* bias, float* C, int64_t ldc, bool accumulate) {
   if (M == 0 || N == 0) return;
   if (use_reference() || K == 0) {
-    sgemm_reference(false, true, M, N, K, 1.f, A, lda, B, ldb, accumulate ? 1.f : 0.f, C, ldc);
+    sgemm_reference(trans_a, trans_b, M, N, K, 1.f, A, lda, B, ldb, accumulate ? 1.f : 0.f, C, ldc);
     if (bias)
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
@@ -284,10 +303,15 @@ void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t ld
     const int64_t nc = std::min(kDirectColumns, N - n0);
     for (int64_t m0 = 0; m0 < M; m0 += kDirectBand) {
       const int64_t mb = std::min(kDirectBand, M - m0);
-      direct_band(mb, nc, K, A + m0 * lda, lda, B + n0 * ldb, ldb, bias ? bias + n0 : nullptr, C + m0 * ldc + n0, ldc,
-                  accumulate);
+      direct_band(trans_a, trans_b, mb, nc, K, trans_a ? A + m0 : A + m0 * lda, lda, trans_b ? B + n0 * ldb : B + n0,
+                  ldb, bias ? bias + n0 : nullptr, C + m0 * ldc + n0, ldc, accumulate);
     }
   }
+}
+
+void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                     const float* bias, float* C, int64_t ldc, bool accumulate) {
+  sgemm_direct(false, true, M, N, K, A, lda, B, ldb, bias, C, ldc, accumulate);
 }
 
 OpenBlasThreadsScope::OpenBlasThreadsScope(int n) { openblas_set_num_threads(n); }

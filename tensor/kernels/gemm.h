@@ -42,10 +42,16 @@ void sgemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 /// the whole of B (B is then read once per band: 64 flops per byte of B, so it can come from L3 or
 /// memory). Single-threaded; TZ_KERNELS=reference runs
 /// sgemm_reference. OpenBLAS stays the reference in the tests (tests/tensor/test_matmul.cpp).
-/// With accumulate, C is read and the product (plus bias) added onto it, as sgemm with beta = 1;
-/// sgemm itself comes here for A B^T products (alpha 1, beta 0 or 1) when blas_vectors_narrower().
+/// With accumulate, C is read and the product (plus bias) added onto it, as sgemm with beta = 1.
 void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                      const float* bias, float* C, int64_t ldc, bool accumulate = false);
+
+/// sgemm_nt_direct for any transposes (op(A) [M, K] op(B) [K, N], same storage conventions as
+/// sgemm). With trans_a, a chunk of A is packed by plain copies; without trans_b, each chunk of six
+/// columns of B is first copied into rows (Nr x 256 floats, reused by every tile of A). sgemm
+/// comes here for every product with alpha 1 and beta 0 or 1 when blas_vectors_narrower().
+void sgemm_direct(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, const float* bias, float* C, int64_t ldc, bool accumulate = false);
 
 /// Whether this build's vectors are wider than those of the kernels OpenBLAS selected: an AVX-512
 /// build (-march=native on an AVX-512 host) while OpenBLAS runs AVX2 code, because its core was

@@ -310,6 +310,38 @@ TEST_CASE("matmul: sgemm_nt_direct with accumulate adds onto C, as sgemm with be
   CHECK(touched == 0);
 }
 
+TEST_CASE("matmul: sgemm_direct equals OpenBLAS at every transpose, with and without accumulate",
+          "[matmul][kernels]") {
+  // Stored shapes follow sgemm: A is [M, K] or, transposed, [K, M]; B is [K, N] or, transposed,
+  // [N, K]. Leading dimensions are padded, and C's padding must stay untouched.
+  for (auto [M, N, K] : {std::array<int64_t, 3>{1, 1, 1}, {37, 7, 255}, {33, 13, 257}, {150, 70, 600}, {300, 50, 40},
+                         {20, 3100, 40}})
+    for (bool trans_a : {false, true})
+      for (bool trans_b : {false, true})
+        for (bool accumulate : {false, true}) {
+          CAPTURE(M, N, K, trans_a, trans_b, accumulate);
+          const int64_t lda = (trans_a ? M : K) + 3, ldb = (trans_b ? K : N) + 2, ldc = N + 5;
+          Tensor A = randn({trans_a ? K : M, lda}, 21), B = randn({trans_b ? N : K, ldb}, 22);
+          Tensor C0 = randn({M, ldc}, 23), C = raw::clone(C0), O = raw::clone(C0);
+          kernels::sgemm_direct(trans_a, trans_b, M, N, K, A.data<float>(), lda, B.data<float>(), ldb, nullptr,
+                                C.data<float>(), ldc, accumulate);
+          cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                      1.f, A.data<float>(), lda, B.data<float>(), ldb, accumulate ? 1.f : 0.f, O.data<float>(), ldc);
+          auto c = C.to_vector<float>(), o = O.to_vector<float>(), c0 = C0.to_vector<float>();
+          int bad = 0, touched = 0;
+          for (int64_t i = 0; i < M; ++i) {
+            for (int64_t j = 0; j < N; ++j) {
+              const size_t at = static_cast<size_t>(i * ldc + j);
+              bad += c[at] == Approx(o[at]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+            }
+            for (int64_t j = N; j < ldc; ++j)
+              touched += c[static_cast<size_t>(i * ldc + j)] != c0[static_cast<size_t>(i * ldc + j)];
+          }
+          CHECK(bad == 0);
+          CHECK(touched == 0);
+        }
+}
+
 TEST_CASE("matmul: sgemm_nt_direct gives every column the same bits however the columns are split",
           "[matmul][kernels]") {
   // What makes the convbert inference path's row and column thread splits agree bit for bit.
