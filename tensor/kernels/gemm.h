@@ -1,6 +1,8 @@
 // GEMM kernels: C = alpha * op(A) op(B) + beta * C on row-major float matrices.
-// `sgemm` hands the work to OpenBLAS (cblas_sgemm); `sgemm_nt_direct` is our own kernel for the one
-// case where OpenBLAS's packing does not pay (few rows against a large weight); `sgemm_reference` is
+// `sgemm` hands the work to OpenBLAS (cblas_sgemm, also callable as `sgemm_openblas`), except when
+// OpenBLAS runs narrower vectors than this build (then `sgemm_direct`); `sgemm_nt_direct` is our own
+// kernel, also for the case where OpenBLAS's packing does not pay (few rows against a large
+// weight); `sgemm_reference` is
 // the naive triple loop kept as the algorithmic definition, the test oracle and the fallback
 // selected with the environment variable TZ_KERNELS=reference (kernel_mode.h). Shapes, batching
 // and the choice of transposes live in the driver, tensor/matmul_ops.cpp.
@@ -15,6 +17,11 @@ namespace tz::kernels {
 /// With beta == 0, C is write-only (its old contents, even NaN, are ignored).
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+/// The same contract, always computed by OpenBLAS (cblas_sgemm), whatever sgemm would choose: the
+/// raw figure `tensorzoo bench` and bench/ measure against.
+void sgemm_openblas(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 /// The same contract, computed with double accumulators in plain loops.
 void sgemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
