@@ -263,14 +263,15 @@ void direct_band(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, co
     pack_a_chunk(trans_a, M, kc, trans_a ? A + k0 * lda : A + k0, lda, xp);
     for (int64_t nb = 0; nb < blocks; ++nb) {
       const float* rows[kDirectNr];
-      const float* next[kDirectNr];
+      const float* next[kDirectNr] = {};
       const int64_t n0 = nb * kDirectNr, nr = std::min(kDirectNr, N - n0);
-      for (int64_t j = 0; j < kDirectNr; ++j) {
-        const int64_t n = n0 + j, n_next = n + kDirectNr;
-        rows[j] = n < N ? B + n * ldb + k0 : kZeroRow;
-        next[j] = n_next < N ? B + n_next * ldb + k0 : kZeroRow;
-      }
-      if (!trans_b) {
+      if (trans_b) {
+        for (int64_t j = 0; j < kDirectNr; ++j) {
+          const int64_t n = n0 + j, n_next = n + kDirectNr;
+          rows[j] = n < N ? B + n * ldb + k0 : kZeroRow;
+          next[j] = n_next < N ? B + n_next * ldb + k0 : kZeroRow;
+        }
+      } else {
         for (int64_t k = 0; k < kc; ++k) {
           const float* src = B + (k0 + k) * ldb + n0;
           for (int64_t j = 0; j < nr; ++j) bt[j * kc + k] = src[j];
