@@ -1,11 +1,10 @@
 // GEMM kernels: C = alpha * op(A) op(B) + beta * C on row-major float matrices.
 // `sgemm` hands the work to OpenBLAS (cblas_sgemm, also callable as `sgemm_openblas`), except when
-// OpenBLAS runs narrower vectors than this build (then `sgemm_direct`); `sgemm_nt_direct` is our own
-// kernel, also for the case where OpenBLAS's packing does not pay (few rows against a large
-// weight); `sgemm_reference` is
-// the naive triple loop kept as the algorithmic definition, the test oracle and the fallback
-// selected with the environment variable TZ_KERNELS=reference (kernel_mode.h). Shapes, batching
-// and the choice of transposes live in the driver, tensor/matmul_ops.cpp.
+// OpenBLAS runs narrower vectors than this build (then `sgemm_direct`). `sgemm_nt_direct` is our own
+// kernel, also used where OpenBLAS's packing does not pay (few rows against a large weight).
+// `sgemm_reference` is the naive triple loop kept as the algorithmic definition, the test oracle
+// and the fallback selected with the environment variable TZ_KERNELS=reference (kernel_mode.h).
+// Shapes, batching and the choice of transposes live in the driver, tensor/matmul_ops.cpp.
 #pragma once
 
 #include <cstdint>

@@ -85,6 +85,26 @@ Tensor randn(const Shape& s, uint64_t seed) {
   return raw::randn(s, g);
 }
 
+// For the direct-GEMM tests: how many of C's first N columns differ from expected (plus bias[j]
+// on column j, when bias is given), and how many padding entries (columns N..ldc) differ from
+// `before`, the contents of C before the call.
+struct DirectMismatch {
+  int bad = 0, touched = 0;
+};
+DirectMismatch direct_mismatch(const Tensor& C, const Tensor& expected, const Tensor& before, const float* bias,
+                               int64_t M, int64_t N, int64_t ldc) {
+  auto c = C.to_vector<float>(), o = expected.to_vector<float>(), c0 = before.to_vector<float>();
+  DirectMismatch m;
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      const size_t at = static_cast<size_t>(i * ldc + j);
+      m.bad += c[at] == Approx(o[at] + (bias ? bias[j] : 0.f)).epsilon(1e-5).margin(1e-4) ? 0 : 1;
+    }
+    for (int64_t j = N; j < ldc; ++j) m.touched += c[static_cast<size_t>(i * ldc + j)] != c0[static_cast<size_t>(i * ldc + j)];
+  }
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("matmul: 2-D against the naive loop at odd sizes", "[matmul]") {
@@ -297,17 +317,9 @@ TEST_CASE("matmul: sgemm_nt_direct with accumulate adds onto C, as sgemm with be
                            /*accumulate=*/true);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, A.data<float>(), K, B.data<float>(), K, 1.f,
               O.data<float>(), ldc);
-  auto c = C.to_vector<float>(), o = O.to_vector<float>(), c0 = C0.to_vector<float>(), bv = bias.to_vector<float>();
-  int bad = 0, touched = 0;
-  for (int64_t i = 0; i < M; ++i) {
-    for (int64_t j = 0; j < N; ++j) {
-      const size_t at = static_cast<size_t>(i * ldc + j);
-      bad += c[at] == Approx(o[at] + bv[static_cast<size_t>(j)]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
-    }
-    for (int64_t j = N; j < ldc; ++j) touched += c[static_cast<size_t>(i * ldc + j)] != c0[static_cast<size_t>(i * ldc + j)];
-  }
-  CHECK(bad == 0);
-  CHECK(touched == 0);
+  const DirectMismatch m = direct_mismatch(C, O, C0, bias.data<float>(), M, N, ldc);
+  CHECK(m.bad == 0);
+  CHECK(m.touched == 0);
 }
 
 TEST_CASE("matmul: sgemm_direct equals OpenBLAS at every transpose, with and without accumulate",
@@ -327,18 +339,9 @@ TEST_CASE("matmul: sgemm_direct equals OpenBLAS at every transpose, with and wit
                                 C.data<float>(), ldc, accumulate);
           cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
                       1.f, A.data<float>(), lda, B.data<float>(), ldb, accumulate ? 1.f : 0.f, O.data<float>(), ldc);
-          auto c = C.to_vector<float>(), o = O.to_vector<float>(), c0 = C0.to_vector<float>();
-          int bad = 0, touched = 0;
-          for (int64_t i = 0; i < M; ++i) {
-            for (int64_t j = 0; j < N; ++j) {
-              const size_t at = static_cast<size_t>(i * ldc + j);
-              bad += c[at] == Approx(o[at]).epsilon(1e-5).margin(1e-4) ? 0 : 1;
-            }
-            for (int64_t j = N; j < ldc; ++j)
-              touched += c[static_cast<size_t>(i * ldc + j)] != c0[static_cast<size_t>(i * ldc + j)];
-          }
-          CHECK(bad == 0);
-          CHECK(touched == 0);
+          const DirectMismatch m = direct_mismatch(C, O, C0, nullptr, M, N, ldc);
+          CHECK(m.bad == 0);
+          CHECK(m.touched == 0);
         }
 }
 
