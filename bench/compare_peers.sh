@@ -2,9 +2,11 @@
 # Runs `tensorzoo bench` (graph-free path, and the plain op-by-op path for comparison) next to
 # ONNX Runtime on the same rows, one after the other in one session, and prints every JSON line.
 # Usage: bench/compare_peers.sh [BUILD_DIR] [ROWS...]    ROWS like small:8:128 (config:batch:seq)
-# ONNX Runtime runs only for `small` (the exported model in ../shared/bench/onnxruntime-peer) and
-# only when NODE_PATH points at an onnxruntime-node install (see that folder's README).
-# Environment: THREADS (default "1 2"), PLAIN=0 to skip the plain path, ORT_MODEL to override.
+# ONNX Runtime runs only when NODE_PATH points at an onnxruntime-node install (see
+# ../shared/bench/onnxruntime-peer/README.md), on `small` (the exported model there) and on any config
+# with a CONFIG.onnx in ORT_DERIVED (made by bench/derive_ort_peer.py: medium-small and base).
+# Environment: THREADS (default "1 2"), PLAIN=0 to skip the plain path, ORT_MODEL to override small's
+# model, ORT_DERIVED (folder of derived models).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
@@ -22,8 +24,14 @@ for row in "${rows[@]}"; do
     if [ "${PLAIN:-1}" != 0 ]; then
       "$build/tensorzoo" bench --config "$config" --batch "$batch" --seq "$seq" --threads "$t" --plain-path 2>/dev/null | tail -1
     fi
-    if [ "$config" = small ] && [ -n "${NODE_PATH:-}" ] && [ -f "$ort_model" ]; then
-      node "$ort_dir/ort_bench.js" "$ort_model" "$config" "$batch" "$seq" "$t" 2>/dev/null | tail -1
+    model=""
+    if [ "$config" = small ]; then
+      model="$ort_model"
+    elif [ -n "${ORT_DERIVED:-}" ]; then
+      model="$ORT_DERIVED/$config.onnx"
+    fi
+    if [ -n "$model" ] && [ -n "${NODE_PATH:-}" ] && [ -f "$model" ]; then
+      node "$ort_dir/ort_bench.js" "$model" "$config" "$batch" "$seq" "$t" 2>/dev/null | tail -1
     fi
   done
 done
