@@ -5,8 +5,11 @@
 # ONNX Runtime runs only when NODE_PATH points at an onnxruntime-node install (see
 # ../shared/bench/onnxruntime-peer/README.md), on `small` (the exported model there) and on any config
 # with a CONFIG.onnx in ORT_DERIVED (made by bench/derive_ort_peer.py: medium-small and base).
+# PyTorch runs when TORCH_PYTHON names a Python with torch (Debian 12: apt-get install python3-torch,
+# then TORCH_PYTHON=/usr/bin/python3): bench/pytorch_peer.py, with OMP_WAIT_POLICY=PASSIVE and
+# OPENBLAS_NUM_THREADS at the row's thread count (Debian's torch does not pass its thread count to OpenBLAS).
 # Environment: THREADS (default "1 2"), PLAIN=0 to skip the plain path, ORT_MODEL to override small's
-# model, ORT_DERIVED (folder of derived models).
+# model, ORT_DERIVED (folder of derived models), TORCH_PYTHON.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
@@ -32,6 +35,10 @@ for row in "${rows[@]}"; do
     fi
     if [ -n "$model" ] && [ -n "${NODE_PATH:-}" ] && [ -f "$model" ]; then
       node "$ort_dir/ort_bench.js" "$model" "$config" "$batch" "$seq" "$t" 2>/dev/null | tail -1
+    fi
+    if [ -n "${TORCH_PYTHON:-}" ]; then
+      OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS="$t" "$TORCH_PYTHON" "$here/pytorch_peer.py" --config "$config" --batch "$batch" \
+        --seq "$seq" --threads "$t" 2>/dev/null | tail -1
     fi
   done
 done

@@ -3,7 +3,7 @@
 
 Usage: bench/summarize.py RESULTS.jsonl
 Speed-ups are throughput ratios (peer seconds / our seconds, > 1 means we are faster): against
-ONNX Runtime measured in the same session (when present) and against the peer figures of the
+ONNX Runtime and PyTorch measured in the same session (when present) and against the peer figures of the
 speed issue (PyTorch 1.13 and ONNX Runtime 1.30 on an unloaded Zen 3 machine of this kind).
 """
 import json
@@ -44,13 +44,14 @@ def main(path):
         system = j["system"] if j["system"] != "tensorzoo" else "tz-" + j.get("path", "inference")
         rows.setdefault(key, {})[system] = j
     print("| config | BxS | thr | ours (fast) s | GF/s | % same-run sgemm | plain path s | fast vs plain"
-          " | ORT same run s | vs ORT same run | vs issue ORT | vs issue PyTorch | sgemm-normalised vs issue ORT / PyTorch"
-          " | RSS MB ours / ORT same run |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          " | ORT same run s | vs ORT same run | PyTorch same run s | vs PyTorch same run | vs issue ORT | vs issue PyTorch"
+          " | sgemm-normalised vs issue ORT / PyTorch | RSS MB ours / ORT / PyTorch same run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for key in sorted(k for k in rows if k[4] == "infer"):
         r = rows[key]
         fast, plain = r.get("tz-inference"), r.get("tz-plain")
         ort = next((v for s, v in r.items() if s.startswith("onnxruntime")), None)
+        torch = next((v for s, v in r.items() if s.startswith("pytorch")), None)
         if not fast:
             continue
         t = fast["median_s"]
@@ -61,6 +62,7 @@ def main(path):
               f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {t:.3f} | {fast['gflops']:.1f} |"
               f" {100 * fast['gflops'] / fast['sgemm_gflops']:.0f}% of {fast['sgemm_gflops']:.0f} | - | - |", end="")
         print(f" {ort['median_s']:.3f} | {ratio(ort['median_s'], t)} |" if ort else " - | - |", end="")
+        print(f" {torch['median_s']:.3f} | {ratio(torch['median_s'], t)} |" if torch else " - | - |", end="")
         # Load-normalised: our fraction of the same-run sgemm over the peer's fraction of the issue's.
         ours_frac = fast["gflops"] / fast["sgemm_gflops"]
         gf = ISSUE_GFLOP.get(key[:3])
@@ -69,17 +71,23 @@ def main(path):
                 return "-"
             return f"{ours_frac / (gf / peer_s / ISSUE_SGEMM[key[3]]):.2f}x"
         print(f" {ratio(ot, t)} | {ratio(pt, t)} | {norm(ot)} / {norm(pt)} |", end="")
-        print(f" {fast['peak_rss_mb']:.0f} / "
-              f"{ort['peak_rss_mb']:.0f} |" if ort else f" {fast['peak_rss_mb']:.0f} / - |")
+        mb = lambda j: f"{j['peak_rss_mb']:.0f}" if j else "-"
+        print(f" {mb(fast)} / {mb(ort)} / {mb(torch)} |")
     train = sorted(k for k in rows if k[4] == "train")
     if train:
-        print("\n| train step | BxS | thr | ours s | vs issue PyTorch | peak RSS MB (PyTorch: small 1460, base 4150) |")
-        print("|---|---|---|---|---|---|")
+        print("\n| train step | BxS | thr | ours s | PyTorch same run s | vs PyTorch same run | vs issue PyTorch"
+              " | peak RSS MB ours / PyTorch same run (issue PyTorch: small 1460, base 4150) |")
+        print("|---|---|---|---|---|---|---|---|")
         for key in train:
-            j = next(iter(rows[key].values()))
+            j = next((v for s, v in rows[key].items() if s.startswith("tz-")), None)
+            torch = next((v for s, v in rows[key].items() if s.startswith("pytorch")), None)
+            if not j:
+                continue
             pt = TRAIN.get(key[:3], {}).get(key[3])
-            print(f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {j['median_s']:.2f} | {ratio(pt, j['median_s'])} |"
-                  f" {j['peak_rss_mb']:.0f} |")
+            same = f"{torch['median_s']:.2f} | {ratio(torch['median_s'], j['median_s'])}" if torch else "- | -"
+            torch_rss = f"{torch['peak_rss_mb']:.0f}" if torch else "-"
+            print(f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {j['median_s']:.2f} | {same} | {ratio(pt, j['median_s'])} |"
+                  f" {j['peak_rss_mb']:.0f} / {torch_rss} |")
     any_row = next(iter(next(iter(rows.values())).values()))
     print(f"\ncpu: {any_row.get('cpu', '?')}, blas_core: {any_row.get('blas_core', '?')}")
 
