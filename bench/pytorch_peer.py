@@ -29,12 +29,10 @@ import time
 import torch
 from torch import nn
 
-CONFIGS = {
-    "small": dict(hidden=256, embedding=128, intermediate=1024, heads=4, groups=1),
-    "medium-small": dict(hidden=384, embedding=128, intermediate=1536, heads=8, groups=2),
-    "base": dict(hidden=768, embedding=768, intermediate=3072, heads=12, groups=1),
-}
-VOCAB, POSITIONS, TYPES, KERNEL, HEAD_RATIO, LAYERS, EPS = 30522, 512, 2, 9, 2, 12, 1e-12
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from derive_ort_peer import CONFIGS, HEAD_RATIO, KERNEL, LAYERS, POSITIONS, TYPES, VOCAB  # noqa: E402
+
+EPS = 1e-12  # layer_norm_eps of every bench config
 
 
 class Embeddings(nn.Module):
