@@ -320,7 +320,7 @@ def derive(small_onnx, target, seed):
             (value,) = tensor_values(tensor)
             assert value == math.sqrt(src_hs), f"{n.name}: attention scale {value}"
             n.set_constant(dims, FLOAT, [math.sqrt(hs)])
-            rewritten += 1
+            rewritten += hs != src_hs
 
     for n in nodes:  # the depthwise Conv has one group per hidden channel
         if n.op == "Conv":
@@ -329,7 +329,7 @@ def derive(small_onnx, target, seed):
                     attr = parse(entry[2])
                     if strings(attr, 1) == ["group"] and first(attr, 3) == src["hidden"]:
                         entry[2] = serialize([[1, 2, b"group"], [3, 0, cfg["hidden"]], [20, 0, 2]])  # INT
-                        rewritten += 1
+                        rewritten += cfg["hidden"] != src["hidden"]
 
     if cfg["groups"] > 1:
         nodes = group_ffn(nodes, cfg, params)
@@ -369,7 +369,7 @@ def derive(small_onnx, target, seed):
         if f == 12:
             new_graph.append([12, 2, resize_output(v, src["hidden"], cfg["hidden"])])
     new_model = [e if e[0] != 7 else [7, 2, serialize(new_graph)] for e in model]
-    print(f"{target}: {len(nodes)} nodes, {len(initializers)} initializers, {rewritten} constants resized",
+    print(f"{target}: {len(nodes)} nodes, {len(initializers)} initializers, {rewritten} constants and attributes resized",
           file=sys.stderr)
     return serialize(new_model), weights
 
