@@ -86,9 +86,9 @@ bool poison_uninitialized() { return poison_flag().load(std::memory_order_relaxe
 // when every activation is alive, and the gradients freed by zero_grad() waiting in the cache
 // meanwhile would add their size to it (340 MB on ConvBERT-base 8x128). So live plus cached
 // blocks are held to the highest live total seen: a miss first evicts as much of the cached blocks
-// whose size was asked for longest ago, and the new block takes over their pages (mremap moves
-// page tables; nothing is copied, zeroed or faulted in again). Only what no evicted page covers
-// is fresh. New mappings are 2 MB aligned and ask for transparent huge pages, so the fresh part
+// whose size was asked for longest ago, and the new block takes over their whole 2 MB pages
+// (mremap moves page tables; nothing is copied, zeroed or faulted in again; see move_pages_into).
+// The rest is fresh. New mappings are 2 MB aligned and ask for transparent huge pages, so the fresh part
 // faults once per 2 MB (base 8x128 training at 2 threads: 400K faults per step with 4 KB pages,
 // 75K with huge pages; at 1 thread, taking over evicted pages cut the faults in the steady state
 // from 280K to 115K over 3.6 steps and the step time by 3-7%).
@@ -254,46 +254,42 @@ class LargeBlockCache {
     }
   }
 
-  /// Moves the pages of the evicted blocks' mappings to the front of the new block `dest` (mremap:
-  /// the page tables move; the memory is neither copied nor zeroed), unmaps what is not used, and
-  /// returns how many bytes were filled that way. `cuts` gets the offsets where a new mapping
-  /// starts inside `dest`, so that a later eviction can move it piece by piece.
+  /// Moves the whole 2 MB pages of the evicted blocks' mappings to the front of the new block
+  /// `dest` (mremap: the page tables move; the memory is neither copied nor zeroed), unmaps the
+  /// rest, and returns how many bytes were filled that way. `cuts` gets the offsets where a new
+  /// mapping starts inside `dest`, so that a later eviction can move it piece by piece.
   /// Why: a training step asks for its sizes in one order in the forward pass and in another in
   /// the backward pass, so most misses evict about as much as they map (ConvBERT-base 8x128: 276
-  /// misses and 1.37 GB mapped per step). Before, every evicted byte was unmapped and every new
-  /// one faulted in and zeroed by the kernel again. Whole 2 MB pieces go first, to 2 MB aligned
-  /// places, so transparent huge pages move as they are; remainders fill the tail, largest first.
+  /// misses and 1.37 GB mapped per step). Unmapping every evicted byte made the kernel fault in
+  /// and zero every new one again. Only 2 MB-aligned pieces move, to 2 MB-aligned places, so
+  /// transparent huge pages move as they are. Until session 12 the unaligned remainders moved too,
+  /// into the new block's tail: on a paravirtualised machine (AMD EPYC Zen 5, 2 cores) a 4 KB page
+  /// moved that way cost more than a fresh one (first touches inside OpenBLAS's zeroing of C took
+  /// 8% of a base training step), and unmapping them instead made base 8x128 training at one
+  /// thread 17-20% faster at the same peak RSS (bench/README.md, session 12).
   /// A block is made of at most kMaxMappings pieces (the process has a limit on mappings).
-  static size_t move_pages_into(char* dest, size_t bytes, std::vector<Span>& evicted, std::vector<size_t>& cuts) {
+  static size_t move_pages_into(char* dest, size_t bytes, const std::vector<Span>& evicted, std::vector<size_t>& cuts) {
     constexpr size_t kHuge = size_t{2} << 20;
     constexpr size_t kMaxMappings = 16;
-    std::vector<Span> aligned, rest;
+    std::vector<Span> aligned;
     for (const Span& m : evicted) {
       const size_t lead = reinterpret_cast<uintptr_t>(m.at) % kHuge == 0 ? m.n / kHuge * kHuge : 0;
       if (lead > 0) aligned.push_back({m.at, lead});
-      if (m.n > lead) rest.push_back({m.at + lead, m.n - lead});
+      if (m.n > lead) munmap(m.at + lead, m.n - lead);
     }
-    auto larger_first = [](const Span& a, const Span& b) { return a.n > b.n; };
-    std::sort(aligned.begin(), aligned.end(), larger_first);
+    std::sort(aligned.begin(), aligned.end(), [](const Span& a, const Span& b) { return a.n > b.n; });
     size_t filled = 0;
-    // Moves up to `limit` bytes from the start of `m` to dest + filled; `m` keeps what is left.
-    auto move = [&](Span& m, size_t limit) {
-      const size_t n = std::min(m.n, limit);
-      if (n == 0 || cuts.size() + 2 > kMaxMappings) return;
-      if (mremap(m.at, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dest + filled) == MAP_FAILED) return;
-      if (filled > 0) cuts.push_back(filled);
-      filled += n;
-      m.at += n;
-      m.n -= n;
-    };
     for (Span& m : aligned) {
-      move(m, (bytes - filled) / kHuge * kHuge);
-      if (m.n > 0) rest.push_back(m);
-    }
-    std::sort(rest.begin(), rest.end(), larger_first);
-    for (Span& m : rest) move(m, bytes - filled);
-    for (const Span& m : rest)
+      const size_t n = std::min(m.n, (bytes - filled) / kHuge * kHuge);
+      if (n > 0 && cuts.size() + 2 <= kMaxMappings &&
+          mremap(m.at, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dest + filled) != MAP_FAILED) {
+        if (filled > 0) cuts.push_back(filled);
+        filled += n;
+        m.at += n;
+        m.n -= n;
+      }
       if (m.n > 0) munmap(m.at, m.n);
+    }
     if (filled > 0 && filled < bytes) cuts.push_back(filled);  // the fresh tail is a mapping too
     return filled;
   }
