@@ -265,8 +265,8 @@ class LargeBlockCache {
   /// transparent huge pages move as they are. Until session 12 the unaligned remainders moved too,
   /// into the new block's tail: on a paravirtualised machine (AMD EPYC Zen 5, 2 cores) a 4 KB page
   /// moved that way cost more than a fresh one (first touches inside OpenBLAS's zeroing of C took
-  /// 8% of a base training step), and unmapping them instead made base 8x128 training at one
-  /// thread 17-20% faster at the same peak RSS (bench/README.md, session 12).
+  /// 8% of a base training profile), and unmapping them instead made a base 8x128 training step
+  /// 1.14-1.42x faster at one thread, at the same peak RSS (bench/README.md, session 12).
   /// A block is made of at most kMaxMappings pieces (the process has a limit on mappings).
   static size_t move_pages_into(char* dest, size_t bytes, const std::vector<Span>& evicted, std::vector<size_t>& cuts) {
     constexpr size_t kHuge = size_t{2} << 20;
