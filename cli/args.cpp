@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::cli {
 

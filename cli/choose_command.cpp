@@ -11,7 +11,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "models/convbert/pretrained.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/wordpiece.h"
 #include "train/multiple_choice.h"
 

@@ -1,11 +1,11 @@
 // `tensorzoo data <dataset>`: builds ready-to-train data sets from files on this machine.
 //   tensorzoo data fortunes-langid --out DIR [--fortunes-dir D] [--per-language N] [--seed S]
-// The library side is train/fortune_corpus.h (sources, decoding, split rules).
+// The library side is data/fortune_corpus.h (sources, decoding, split rules).
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "train/fortune_corpus.h"
+#include "data/fortune_corpus.h"
 
 namespace tz::cli {
 
@@ -27,7 +27,7 @@ int run_fortunes_langid(const std::vector<std::string>& args) {
   p.option("max-chars", "N", "drop records longer than this", "2000");
   p.option("seed", "S", "shuffle seed", "42");
   if (!p.parse(args)) return p.exit_code();
-  train::FortuneCorpusOptions o;
+  data::FortuneCorpusOptions o;
   o.fortunes_dir = p.get("fortunes-dir");
   long long per = p.get_int("per-language"), min_chars = p.get_int("min-chars"), max_chars = p.get_int("max-chars");
   if (per < 0 || min_chars < 0 || max_chars < min_chars) {
@@ -38,8 +38,8 @@ int run_fortunes_langid(const std::vector<std::string>& args) {
   o.min_chars = static_cast<std::size_t>(min_chars);
   o.max_chars = static_cast<std::size_t>(max_chars);
   o.seed = static_cast<uint64_t>(p.get_int("seed"));
-  train::FortuneCorpus corpus = train::build_fortune_langid(o);
-  train::write_fortune_langid(corpus, p.get("out"));
+  data::FortuneCorpus corpus = data::build_fortune_langid(o);
+  data::write_fortune_langid(corpus, p.get("out"));
   std::cout << "language  files  non-utf8  records  usable  train  dev  test\n";
   for (const auto& [lang, st] : corpus.stats)
     std::cout << lang << std::string(10 - lang.size(), ' ') << st.files << "\t" << st.files_non_utf8 << "\t"

@@ -1,6 +1,6 @@
 // `tensorzoo data fortunes-langtag | fortunes-who | fortunes-continue`: one data set per fine-tuning
 // head (token classification, extractive QA, multiple choice) built from the Debian fortune files
-// through train/fortune_corpus.h. The fortunes are split into train/dev/test FIRST (the langid
+// through data/fortune_corpus.h. The fortunes are split into train/dev/test FIRST (the langid
 // split: a seeded shuffle per language), and every example of a split is made from that split's
 // fortunes only, so no text is shared between splits. Each command also scores a trivial baseline
 // on the test split (printed as baseline_<metric>=..., and in baseline.json).
@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "cli/args.h"
-#include "tensor/error.h"
-#include "train/fortune_corpus.h"
+#include "core/error.h"
+#include "data/fortune_corpus.h"
 #include "train/seqeval.h"
 #include "train/squad_metric.h"
 
@@ -74,19 +74,19 @@ void add_fortune_options(ArgParser& p) {
 }
 
 struct Splits {
-  train::FortuneCorpus corpus;
+  data::FortuneCorpus corpus;
   size_t n_train, n_eval;
   uint64_t seed;
   fs::path out;
 };
 
 Splits load_splits(const ArgParser& p) {
-  train::FortuneCorpusOptions o;
+  data::FortuneCorpusOptions o;
   o.fortunes_dir = p.get("fortunes-dir");
   o.seed = static_cast<uint64_t>(p.get_int("seed"));
   TZ_CHECK(p.get_int("train-examples") > 0 && p.get_int("eval-examples") > 0,
            "data: --train-examples and --eval-examples must be positive");
-  Splits s{train::build_fortune_langid(o), static_cast<size_t>(p.get_int("train-examples")),
+  Splits s{data::build_fortune_langid(o), static_cast<size_t>(p.get_int("train-examples")),
            static_cast<size_t>(p.get_int("eval-examples")), o.seed, p.get("out")};
   fs::create_directories(s.out);
   // The vocabulary corpus: the training fortunes only.
@@ -116,7 +116,7 @@ void write_baseline(const Splits& s, const json& baseline) {
 
 // A sentence: fragments (3..8 consecutive words) of 2..4 fortunes, each in a different language;
 // every word tagged with its fragment's language, B- on the fragment's first word (IOB2).
-json langtag_example(const std::vector<train::LabelledText>& pool, Rng& rng) {
+json langtag_example(const std::vector<data::LabelledText>& pool, Rng& rng) {
   const size_t parts = 2 + rng.below(3);
   std::vector<std::string> words, tags;
   std::set<std::string> used;
@@ -200,7 +200,7 @@ struct Attributed {
 
 // "text -- Author, Source" -> ("text", "Author"): the part after the last " -- ", cut at the first
 // comma or parenthesis; kept when the author is 2..40 characters and the quote has 8+ words.
-std::vector<Attributed> attributed(const std::vector<train::LabelledText>& records) {
+std::vector<Attributed> attributed(const std::vector<data::LabelledText>& records) {
   std::vector<Attributed> out;
   for (const auto& r : records) {
     size_t at = r.text.rfind(" -- ");
@@ -280,7 +280,7 @@ int run_fortunes_who(const std::vector<std::string>& args) {
   TZ_CHECK(quote == "any" || quote == "end", "data fortunes-who: --quote must be any or end, got '", quote, "'");
   Splits s = load_splits(p);
   std::map<std::string, std::string> first_authors, lookups;  // of the split being built
-  auto make = [&](const std::vector<train::LabelledText>& records, size_t n, const std::string& name) {
+  auto make = [&](const std::vector<data::LabelledText>& records, size_t n, const std::string& name) {
     Rng rng = split_rng(s.seed, 2, name);
     auto pool = attributed(records);
     std::set<std::string> authors;
@@ -326,7 +326,7 @@ struct Cut {
   std::string context, start, ending;  // start: the 3 words before the cut, shared by every choice (SWAG's sent2)
 };
 
-std::vector<Cut> cuts_of(const std::vector<train::LabelledText>& records, Rng& rng) {
+std::vector<Cut> cuts_of(const std::vector<data::LabelledText>& records, Rng& rng) {
   std::vector<Cut> cuts;
   for (const auto& r : records) {
     auto w = words_of(r.text);
@@ -350,7 +350,7 @@ int run_fortunes_continue(const std::vector<std::string>& args) {
   if (!p.parse(args)) return p.exit_code();
   Splits s = load_splits(p);
   double baseline_right = 0;
-  auto make = [&](const std::vector<train::LabelledText>& records, size_t n, const std::string& name) {
+  auto make = [&](const std::vector<data::LabelledText>& records, size_t n, const std::string& name) {
     Rng rng = split_rng(s.seed, 3, name);
     std::vector<Cut> cuts;
     std::vector<json> rows;

@@ -10,7 +10,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "models/convbert/pretrained.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/wordpiece.h"
 #include "train/token_classification.h"
 

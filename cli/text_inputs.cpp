@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/ops.h"
 
 namespace tz::cli {

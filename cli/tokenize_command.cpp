@@ -14,7 +14,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/wordpiece.h"
 
 namespace tz::cli {

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/ops.h"
 
 #if TZ_HAVE_MPI

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz {
 namespace {

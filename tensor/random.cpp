@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz {
 

@@ -1,7 +1,7 @@
 // Shape helpers; see shape.h.
 #include "tensor/shape.h"
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/shape.h"
 #include "tensor/storage.h"
 

@@ -18,7 +18,7 @@
 #pragma once
 
 // tensor
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
@@ -49,7 +49,6 @@
 #include "train/batching.h"
 #include "train/checkpoint_dir.h"
 #include "train/classification_dataset.h"
-#include "train/fortune_corpus.h"
 #include "train/loss_plot.h"
 #include "train/metrics.h"
 #include "train/metrics_log.h"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::tokenizer::detail {
 

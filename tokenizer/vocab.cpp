@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <atomic>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::tokenizer {
 

@@ -11,7 +11,7 @@
 #include <queue>
 #include <set>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/unicode.h"
 
 namespace tz::tokenizer {

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/unicode.h"
 
 namespace tz::tokenizer {

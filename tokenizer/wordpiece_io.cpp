@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/wordpiece.h"
 

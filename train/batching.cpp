@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::train {
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/metrics_log.h"
 
 namespace tz::train {

@@ -7,7 +7,7 @@
 #include <map>
 #include <numeric>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::train {
 

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::train {
 

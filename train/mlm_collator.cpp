@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/ops.h"
 
 namespace tz::train {

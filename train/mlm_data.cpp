@@ -1,7 +1,7 @@
 // Corpus -> MLM examples; see mlm_data.h.
 #include "train/mlm_data.h"
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::train {
 

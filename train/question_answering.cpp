@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "autograd/grad_mode.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/jsonl.h"
 #include "tensor/ops.h"
 #include "tokenizer/unicode.h"

@@ -4,7 +4,7 @@
 #include <set>
 #include <tuple>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::train {
 namespace {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <map>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/unicode.h"
 
 namespace tz::train {

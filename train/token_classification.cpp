@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/jsonl.h"
 #include "tensor/ops.h"
 

@@ -14,7 +14,7 @@
 #include "autograd/ops.h"
 #include "distributed/communicator.h"
 #include "nn/clip_grad.h"
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/random.h"
 #include "train/checkpoint_dir.h"

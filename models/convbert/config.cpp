@@ -5,7 +5,7 @@
 #include <fstream>
 #include <set>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::convbert {
 

@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::io::detail {
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/io/checked.h"
 
 namespace tz::io::detail {

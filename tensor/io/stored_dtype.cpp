@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::io {
 

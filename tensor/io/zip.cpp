@@ -10,7 +10,7 @@
 #include "tensor/io/zip.h"
 
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/io/checked.h"
 
 namespace tz::io::detail {

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "tensor/error.h"
+#include "core/error.h"
 
 namespace tz::kernels {
 namespace {

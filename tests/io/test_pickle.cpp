@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/io/pickle.h"
 
 using namespace tz::io::detail;

@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tests/test_util.h"
 #include "tokenizer/wordpiece.h"
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tokenizer/wordpiece.h"
 
 using namespace tz::tokenizer;

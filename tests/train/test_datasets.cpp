@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "train/classification_dataset.h"
 #include "train/text_dataset.h"
 

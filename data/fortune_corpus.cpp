@@ -1,6 +1,6 @@
 // The fortune language-ID data set: file discovery, decoding, record normalisation, dedupe and the
 // seeded balanced split. Partner: fortune_corpus.h (the rules are documented there).
-#include "train/fortune_corpus.h"
+#include "data/fortune_corpus.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,11 +10,11 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "tensor/error.h"
+#include "core/error.h"
 #include "tensor/random.h"
 #include "tokenizer/unicode.h"
 
-namespace tz::train {
+namespace tz::data {
 
 namespace fs = std::filesystem;
 namespace uc = tz::tokenizer::unicode;
@@ -342,4 +342,4 @@ void write_fortune_langid(const FortuneCorpus& corpus, const fs::path& out_dir) 
   write("stats.json", j.dump(2) + "\n");
 }
 
-}  // namespace tz::train
+}  // namespace tz::data

@@ -1,9 +1,9 @@
 // A language-identification data set made from the Debian fortune packages (fortunes, fortunes-de,
 // -es, -it, -ru, -pl, -cs, -br): eight languages, records separated by lines that are exactly "%".
 //
-//   tz::train::FortuneCorpusOptions opt;             // /usr/share/games/fortunes, seed 42
-//   auto corpus = tz::train::build_fortune_langid(opt);
-//   tz::train::write_fortune_langid(corpus, "data/"); // train/dev/test.tsv, corpus.txt, stats.json
+//   tz::data::FortuneCorpusOptions opt;             // /usr/share/games/fortunes, seed 42
+//   auto corpus = tz::data::build_fortune_langid(opt);
+//   tz::data::write_fortune_langid(corpus, "data/"); // train/dev/test.tsv, corpus.txt, stats.json
 //
 // Where each language lives (FortuneSource): a folder per language (de/, es/, it/, ru/, pl/, cs/),
 // the file `brasil` for Portuguese, and the top-level files of `fortunes`/`fortunes-min` for English.
@@ -13,6 +13,8 @@
 // Decoding: files are UTF-8 on current Debian; a file that is not valid UTF-8 is decoded with its
 // language's legacy 8-bit charset (KOI8-R for ru, ISO-8859-2 for pl/cs, ISO-8859-1 otherwise) and
 // counted in the stats.
+// Demo data for the CLI's `data` commands and the task scripts, kept out of libtensorzoo: an app that
+// embeds the library does not link it (CMake target tensorzoo_data).
 // Not here: tokenization (tokenizer/), the training loop (train/trainer).
 #pragma once
 
@@ -23,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tz::train {
+namespace tz::data {
 
 /// One language's files: every file under `dir` (relative to the fortunes root; "" = the root
 /// itself), or only the listed `files` when that is not empty.
@@ -96,4 +98,4 @@ FortuneCorpus build_fortune_langid(const FortuneCorpusOptions& options);
 /// one per line) and stats.json into `out_dir` (created when missing).
 void write_fortune_langid(const FortuneCorpus& corpus, const std::filesystem::path& out_dir);
 
-}  // namespace tz::train
+}  // namespace tz::data

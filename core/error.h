@@ -1,4 +1,5 @@
-// tz::Error: the one exception type the library throws.
+// tz::Error: the one exception type the library throws, and TZ_CHECK. Neutral ground: every layer
+// includes it, the tensor stack and the stand-alone tokenizer alike, and it includes nothing of theirs.
 // Messages name the operation, the bad value and what was expected, e.g.
 //   "matmul: shapes [2,3,5] and [4,7] do not match (inner dims 5 vs 4)".
 // Not here: formatting helpers for shapes live in tensor/shape.h.

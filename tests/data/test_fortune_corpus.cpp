@@ -11,11 +11,11 @@
 #include <set>
 #include <sstream>
 
-#include "train/fortune_corpus.h"
+#include "data/fortune_corpus.h"
 
 namespace fs = std::filesystem;
-using tz::train::FortuneCorpus;
-using tz::train::FortuneCorpusOptions;
+using tz::data::FortuneCorpus;
+using tz::data::FortuneCorpusOptions;
 
 namespace {
 
@@ -58,7 +58,7 @@ fs::path make_fake_fortunes() {
   return root;
 }
 
-std::set<std::string> texts_of(const std::vector<tz::train::LabelledText>& rows) {
+std::set<std::string> texts_of(const std::vector<tz::data::LabelledText>& rows) {
   std::set<std::string> s;
   for (const auto& r : rows) s.insert(r.text);
   return s;
@@ -67,21 +67,21 @@ std::set<std::string> texts_of(const std::vector<tz::train::LabelledText>& rows)
 }  // namespace
 
 TEST_CASE("fortune records: % lines split, CRLF allowed, whitespace collapsed", "[train][fortunes]") {
-  auto r = tz::train::split_fortune_records("a\r\nb\r\n%\r\n\r\n%\nc\n%");
+  auto r = tz::data::split_fortune_records("a\r\nb\r\n%\r\n\r\n%\nc\n%");
   REQUIRE(r.size() == 2);
-  CHECK(tz::train::normalize_record(r[0]) == "a b");
-  CHECK(tz::train::normalize_record(r[1]) == "c");
-  CHECK(tz::train::normalize_record("  x\t\ty \x08z\n") == "x y z");
-  CHECK(tz::train::split_fortune_records("100%\n% \nend").size() == 1);  // only a bare % separates
+  CHECK(tz::data::normalize_record(r[0]) == "a b");
+  CHECK(tz::data::normalize_record(r[1]) == "c");
+  CHECK(tz::data::normalize_record("  x\t\ty \x08z\n") == "x y z");
+  CHECK(tz::data::split_fortune_records("100%\n% \nend").size() == 1);  // only a bare % separates
 }
 
 TEST_CASE("legacy charsets decode to UTF-8", "[train][fortunes]") {
   bool utf8 = false;
-  CHECK(tz::train::decode_to_utf8("\xf0\xd2\xc9\xd7\xc5\xd4", "koi8-r", utf8) == "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");  // Привет
+  CHECK(tz::data::decode_to_utf8("\xf0\xd2\xc9\xd7\xc5\xd4", "koi8-r", utf8) == "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");  // Привет
   CHECK_FALSE(utf8);
-  CHECK(tz::train::decode_to_utf8("\xb3\xf3""d\xbc", "iso-8859-2", utf8) == "\xc5\x82\xc3\xb3" "d\xc5\xba");  // łódź
-  CHECK(tz::train::decode_to_utf8("caf\xe9", "iso-8859-1", utf8) == "caf\xc3\xa9");
-  CHECK(tz::train::decode_to_utf8("caf\xc3\xa9", "koi8-r", utf8) == "caf\xc3\xa9");
+  CHECK(tz::data::decode_to_utf8("\xb3\xf3""d\xbc", "iso-8859-2", utf8) == "\xc5\x82\xc3\xb3" "d\xc5\xba");  // łódź
+  CHECK(tz::data::decode_to_utf8("caf\xe9", "iso-8859-1", utf8) == "caf\xc3\xa9");
+  CHECK(tz::data::decode_to_utf8("caf\xc3\xa9", "koi8-r", utf8) == "caf\xc3\xa9");
   CHECK(utf8);
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("fortunes-langid: balanced, disjoint, deterministic splits", "[train][
   FortuneCorpusOptions o;
   o.fortunes_dir = root;
   o.seed = 7;
-  FortuneCorpus c = tz::train::build_fortune_langid(o);
+  FortuneCorpus c = tz::data::build_fortune_langid(o);
 
   REQUIRE(c.stats.size() == 8);
   CHECK(c.per_language == 10);
@@ -134,21 +134,21 @@ TEST_CASE("fortunes-langid: balanced, disjoint, deterministic splits", "[train][
   CHECK(c.stats["de"].cross_language == 1);
 
   // The same seed gives the same files; another seed another split.
-  FortuneCorpus again = tz::train::build_fortune_langid(o);
+  FortuneCorpus again = tz::data::build_fortune_langid(o);
   CHECK(again.train == c.train);
   CHECK(again.test == c.test);
   o.seed = 8;
-  FortuneCorpus other = tz::train::build_fortune_langid(o);
+  FortuneCorpus other = tz::data::build_fortune_langid(o);
   CHECK_FALSE(other.train == c.train);
 
   // --per-language smaller than the smallest language.
   o.per_language = 5;
-  FortuneCorpus small = tz::train::build_fortune_langid(o);
+  FortuneCorpus small = tz::data::build_fortune_langid(o);
   CHECK(small.train.size() + small.dev.size() + small.test.size() == 40);
 
   fs::path out = fs::temp_directory_path() / ("tz_fake_fortunes_out." + std::to_string(getpid()));
   fs::remove_all(out);
-  tz::train::write_fortune_langid(c, out);
+  tz::data::write_fortune_langid(c, out);
   std::ifstream f(out / "train.tsv");
   std::string header, line;
   std::getline(f, header);
@@ -171,5 +171,5 @@ TEST_CASE("fortunes-langid: balanced, disjoint, deterministic splits", "[train][
 TEST_CASE("fortunes-langid: a missing folder is a clear error", "[train][fortunes]") {
   FortuneCorpusOptions o;
   o.fortunes_dir = "/nonexistent/fortunes";
-  CHECK_THROWS_WITH(tz::train::build_fortune_langid(o), Catch::Contains("is not a directory"));
+  CHECK_THROWS_WITH(tz::data::build_fortune_langid(o), Catch::Contains("is not a directory"));
 }
