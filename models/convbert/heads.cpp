@@ -5,6 +5,9 @@
 
 namespace tz::convbert {
 
+using models::Inputs;
+using models::Output;
+
 namespace {
 Output run_base(ConvBertModel& base, const Inputs& in) { return base.forward(in); }
 
@@ -27,12 +30,11 @@ ForMaskedLM::ForMaskedLM(const ConvBertConfig& c) {
   convbert = register_module("convbert", std::make_shared<ConvBertModel>(c));
   generator_predictions = register_module("generator_predictions", std::make_shared<GeneratorPredictions>(c));
   generator_lm_head = register_module("generator_lm_head", std::make_shared<nn::Linear>(c.embedding_size, c.vocab_size));
-  if (c.tie_word_embeddings) tie_weights();
+  tie_weights();
 }
 
 void ForMaskedLM::tie_weights() {
-  Tensor w = convbert->embeddings->word_embeddings->weight;
-  generator_lm_head->tie_weight(w);
+  if (config().tie_word_embeddings) generator_lm_head->tie_weight(convbert->embeddings->word_embeddings->weight);
 }
 
 std::vector<std::pair<std::string, std::string>> ForMaskedLM::tied_weights() const {
@@ -177,18 +179,6 @@ Output ForQuestionAnswering::forward(const Inputs& in) {
     out.loss = div(add(start_loss, end_loss), raw::scalar(2.f));
   }
   return out;
-}
-
-std::shared_ptr<PreTrainedModel> create_model(const ConvBertConfig& c, const std::string& arch) {
-  if (arch == "ConvBertModel") return std::make_shared<ConvBertModel>(c);
-  if (arch == "ConvBertForMaskedLM") return std::make_shared<ForMaskedLM>(c);
-  if (arch == "ConvBertForSequenceClassification") return std::make_shared<ForSequenceClassification>(c);
-  if (arch == "ConvBertForMultipleChoice") return std::make_shared<ForMultipleChoice>(c);
-  if (arch == "ConvBertForTokenClassification") return std::make_shared<ForTokenClassification>(c);
-  if (arch == "ConvBertForQuestionAnswering") return std::make_shared<ForQuestionAnswering>(c);
-  throw Error(detail::concat("convbert: unknown architecture '", arch, "' (expected ConvBertModel, ConvBertForMaskedLM, "
-                             "ConvBertForSequenceClassification, ConvBertForMultipleChoice, "
-                             "ConvBertForTokenClassification or ConvBertForQuestionAnswering)"));
 }
 
 }  // namespace tz::convbert

@@ -41,14 +41,6 @@ using kernels::FusedAct;
 // every packed weight panel well.
 constexpr int64_t kColumnSplitRows = 128;
 
-std::atomic<int>& enabled_flag() {
-  static std::atomic<int> flag([] {
-    const char* e = std::getenv("TZ_INFERENCE_PATH");
-    return (e && std::strcmp(e, "0") == 0) ? 0 : 1;
-  }());
-  return flag;
-}
-
 std::optional<FusedAct> fused_act(const std::string& hf_name) {
   if (hf_name == "gelu") return FusedAct::GeluErf;
   if (hf_name == "gelu_new") return FusedAct::GeluTanh;
@@ -344,13 +336,11 @@ bool columns_for(int64_t n) {
 
 }  // namespace
 
-void set_inference_path_enabled(bool on) { enabled_flag().store(on ? 1 : 0); }
-bool inference_path_enabled() { return enabled_flag().load() != 0; }
 int64_t inference_path_calls() { return g_calls.load(); }
 
 bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& c, bool has_head_mask,
                             bool output_hidden_states, bool output_attentions) {
-  if (!inference_path_enabled() || is_grad_enabled() || encoder.is_training()) return false;
+  if (!models::inference_path_enabled() || is_grad_enabled() || encoder.is_training()) return false;
   if (has_head_mask || output_hidden_states || output_attentions) return false;
   if (c.conv_kernel_size % 2 == 0 || !fused_act(c.hidden_act)) return false;
   for (const Tensor& p : encoder.parameters())
@@ -416,7 +406,7 @@ Workspace& embedding_workspace() {
 
 }  // namespace
 
-bool can_use_inference_path(const ConvBertModel& model, const Inputs& in) {
+bool can_use_inference_path(const ConvBertModel& model, const models::Inputs& in) {
   if (!in.input_ids.defined() || in.inputs_embeds.defined() || model.is_training()) return false;
   if (!can_use_inference_path(*model.encoder, model.config(), in.head_mask.defined(), in.output_hidden_states,
                               in.output_attentions))
@@ -462,7 +452,7 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
   float* hidden = project ? ws.take(N * H) : emb;
   float* mask = am.defined() ? ws.take(N) : nullptr;
 
-  // HF's extended mask (1 - mask) * float32 lowest, as additive_attention_mask computes it.
+  // HF's extended mask (1 - mask) * float32 lowest, as models::additive_attention_mask computes it.
   if (mask) {
     constexpr float lowest = std::numeric_limits<float>::lowest();
     for (int64_t n = 0; n < N; ++n) {

@@ -20,13 +20,13 @@ namespace tz::convbert {
 
 /// Whether the encoder may take the fast path: grad mode off, eval mode (no dropout), no head
 /// mask, no per-layer outputs requested, an odd conv kernel, a supported activation, and the
-/// path not switched off with set_inference_path_enabled(false).
+/// path not switched off with models::set_inference_path_enabled(false) (models/model.h).
 bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& config, bool has_head_mask,
                             bool output_hidden_states, bool output_attentions);
 
 /// The same conditions for a whole ConvBertModel forward on `inputs` (input_ids given, not
 /// inputs_embeds; every parameter float32 and contiguous; the model in eval mode).
-bool can_use_inference_path(const ConvBertModel& model, const Inputs& inputs);
+bool can_use_inference_path(const ConvBertModel& model, const models::Inputs& inputs);
 
 /// Runs every encoder layer on x [B, T, H] (float32) with the additive mask [B, 1, 1, T] (or
 /// undefined for no mask). Returns the last hidden state [B, T, H] as a new tensor.
@@ -40,10 +40,6 @@ Tensor encoder_forward_inference(Encoder& encoder, const ConvBertConfig& config,
 Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, const Tensor& token_type_ids,
                                const Tensor& position_ids, const Tensor& attention_mask);
 
-/// Global switch (default on; also off when the environment sets TZ_INFERENCE_PATH=0). Used by
-/// benchmarks and tests to time or check the plain path.
-void set_inference_path_enabled(bool on);
-bool inference_path_enabled();
 /// How the layers' weight products share out work between threads.
 ///   Rows:    each thread runs whole layer steps (products and their epilogues) on its own token
 ///            rows; every thread reads every weight.

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tests/test_util.h"
 
@@ -57,8 +57,8 @@ inline CaseData load_case(const std::filesystem::path& dir) {
 }
 
 /// Inputs from tensors named <prefix>input_ids, attention_mask, ... (those present).
-inline convbert::Inputs inputs_from(const CaseData& c, const std::string& prefix = "") {
-  convbert::Inputs in;
+inline models::Inputs inputs_from(const CaseData& c, const std::string& prefix = "") {
+  models::Inputs in;
   auto pick = [&](const std::string& k) { return c.has(prefix + k) ? c.get(prefix + k) : Tensor(); };
   in.input_ids = pick("input_ids");
   in.attention_mask = pick("attention_mask");

@@ -11,7 +11,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "models/convbert/inference.h"
-#include "models/convbert/pretrained.h"
+#include "models/convbert/heads.h"
+#include "models/registry.h"
 #include "tensor/kernels/fused.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/parallel.h"
@@ -20,6 +21,7 @@
 
 using namespace tz;
 using namespace tz::convbert;
+using namespace tz::models;
 
 namespace {
 
@@ -109,7 +111,7 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
 
 TEST_CASE("inference path is not taken when it must not be", "[models][inference]") {
   ConvBertModel model(one_layer_small(50));
-  init_weights(model, 3);
+  model.init_weights(3);
   model.eval();
   const ConvBertConfig& c = model.config();
   Inputs in;
@@ -153,7 +155,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   c.vocab_size = 40;
   c.hidden_act = "gelu_new";
   ConvBertModel model(c);
-  init_weights(model, 5);
+  model.init_weights(5);
   model.eval();
   Generator gen(6);
   Inputs in;
@@ -203,7 +205,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
 TEST_CASE("inference path: the Auto split picks columns for few rows per thread, rows otherwise",
           "[models][inference]") {
   ConvBertModel model(one_layer_small(30));
-  init_weights(model, 8);
+  model.init_weights(8);
   model.eval();
   const ConvBertConfig& c = model.config();
   Generator gen(9);
@@ -236,7 +238,7 @@ TEST_CASE("inference path: base-sized weights at few rows go through sgemm_nt_di
   c.intermediate_size = 1536;
   c.vocab_size = 30;
   ConvBertModel model(c);
-  init_weights(model, 11);
+  model.init_weights(11);
   model.eval();
   Generator gen(12);
   for (auto& [name, p] : model.named_parameters())  // init_weights zeroes biases; these must show

@@ -6,11 +6,13 @@
 #include <cmath>
 
 #include "autograd/ops.h"
-#include "models/convbert/pretrained.h"
+#include "models/convbert/heads.h"
+#include "models/registry.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
 using namespace tz::convbert;
+using namespace tz::models;
 namespace test = tz::test;
 
 TEST_CASE("masked LM: the head at labelled positions only gives HF's loss and gradients", "[models][reference][train]") {
