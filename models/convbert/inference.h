@@ -73,7 +73,8 @@ int64_t inference_path_calls();
 ///   attention output dense    2*N*H*H
 ///   feed-forward              2 * 2*N*H*I / G
 /// plus embeddings_project 2*N*E*H when embedding_size != hidden_size. Embedding lookups,
-/// LayerNorms, softmaxes and activations are not counted (the convention).
+/// LayerNorms, softmaxes and activations are not counted: their cost is memory traffic, not
+/// arithmetic.
 double forward_flops(const ConvBertConfig& config, int64_t B, int64_t T);
 
 }  // namespace tz::convbert
