@@ -63,6 +63,12 @@ class PreTrainedModel : public nn::Module {
 class ConvBertModel : public PreTrainedModel {
  public:
   explicit ConvBertModel(const ConvBertConfig& config);
+  /// Checks the inputs, fills HF's defaults and runs embeddings -> (embeddings_project) -> encoder.
+  /// Two implementations of that math: with grad mode off, the model in eval mode and only the last
+  /// hidden state asked for, it takes the graph-free path (inference.h: can_use_inference_path has
+  /// the full list of conditions; set_inference_path_enabled(false) or TZ_INFERENCE_PATH=0 turn it
+  /// off); otherwise the modules below run op by op, recording a graph when grad mode is on. The two
+  /// agree to float rounding (tests/models/test_inference_path.cpp).
   Output forward(const Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertModel"; }
   const ConvBertConfig& config() const override { return config_; }
