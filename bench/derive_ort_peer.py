@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Derives ONNX Runtime peer models for the medium-small and base bench configs from small.onnx.
+(Long by design: it needs no packages, so it carries its own protobuf reader and writer.)
 
 The shared speed anchor (../shared/bench/onnxruntime-peer/small.onnx) is HuggingFace's ConvBertModel
 exported with opset 14 at the `small` config only, and exporting the other two would need

@@ -1,4 +1,5 @@
-// The graph-free inference path of the ConvBERT encoder; see inference.h.
+// The graph-free inference path of the ConvBERT base model; see inference.h.
+// Long by design: the embeddings and a layer's three phases share one buffer layout and work split.
 //
 // One layer, on token rows n = b*T + t of the row-major activations (x [N, H]):
 //   phase 1, over row chunks:  q, k, v, conv_in = x W^T + b        [N, A] each
