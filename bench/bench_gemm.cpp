@@ -134,7 +134,7 @@ void BM_paired(benchmark::State& state) {
 }
 
 // kernels::sgemm_nt_direct against cblas_sgemm (bias written first, beta = 1, as the inference
-// path did before) for few rows x = [M, K] against a Linear weight [N, K], one thread, paired as
+// path calls OpenBLAS) for few rows x = [M, K] against a Linear weight [N, K], one thread, paired as
 // above: "direct/blas" is the ratio of total times (below 1.00 = direct faster). The weights
 // cycle through 16 copies (16 x 2.4-9.4 MB, past any L3 cache), so that, as in a forward of base,
 // every product reads its weight from memory.

@@ -33,9 +33,12 @@ class ConvBertPreTrainedModel : public models::PreTrainedModel {
 class ConvBertModel : public ConvBertPreTrainedModel {
  public:
   explicit ConvBertModel(const ConvBertConfig& config);
-  /// last_hidden_state [B, T, H] (+ hidden_states / attentions when asked). Under NoGradGuard, in
-  /// eval mode and without per-layer outputs, it runs the graph-free inference path
-  /// (inference.h), which computes the same numbers on raw buffers.
+  /// Checks the inputs, fills HF's defaults and runs embeddings -> (embeddings_project) -> encoder.
+  /// Two implementations of that math: with grad mode off, the model in eval mode and only the last
+  /// hidden state asked for, it takes the graph-free path (inference.h: can_use_inference_path has
+  /// the full list of conditions; models::set_inference_path_enabled(false), TZ_INFERENCE_PATH=0
+  /// or the CLI's --plain-path turn it off); otherwise the modules below run op by op, recording a graph when grad mode is on. The two
+  /// agree to float rounding (tests/models/test_inference_path.cpp).
   models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertModel"; }
   models::Task task() const override { return models::Task::Base; }
