@@ -71,9 +71,10 @@ enum class Task {
   TokenClassification,
   QuestionAnswering,
   MultipleChoice,
+  ReplacedTokenDetection,  // ELECTRA's discriminator (ElectraForPreTraining); other families: their encoder + the same head
 };
 /// "base", "masked-lm", "pretraining", "next-sentence", "sequence-classification",
-/// "token-classification", "question-answering", "multiple-choice".
+/// "token-classification", "question-answering", "multiple-choice", "replaced-token-detection".
 const char* task_name(Task task);
 /// The inverse of task_name; throws listing the names.
 Task task_from_name(const std::string& name);
@@ -97,6 +98,14 @@ class PreTrainedModel : public nn::Module {
   /// Whether forward reads token_type_ids (HF's model_input_names): DistilBERT does not.
   virtual bool takes_token_type_ids() const { return true; }
 
+  /// The encoder's embedding layer (word, position and token-type tables and their LayerNorm: the
+  /// module HF names `<prefix>.embeddings`), and replacing it by another model's, which makes the
+  /// two models share those tensors (ELECTRA-style pretraining: a generator and a discriminator
+  /// train one embedding layer). Replacing re-ties tied weights (the MLM decoder) to the new
+  /// tables. The defaults throw: a family without them cannot share embeddings.
+  virtual std::shared_ptr<nn::Module> embedding_layer() const;
+  virtual void set_embedding_layer(std::shared_ptr<nn::Module> layer);
+
   /// HF's _keys_to_ignore_on_load_missing / _unexpected: names absent from or extra in a
   /// checkpoint that loading passes over silently (buffers HF rebuilds, aliases of tied weights).
   virtual bool ignorable_missing_key(const std::string& key) const;
@@ -113,8 +122,8 @@ class PreTrainedModel : public nn::Module {
   /// by `tensorzoo bench`. Embedding lookups, norms, softmaxes and activations are not counted.
   virtual double forward_flops(int64_t B, int64_t T) const = 0;
 
- protected:
-  /// Initialises a family-specific module (anything nn::init_weights_like_hf does not know).
+  /// Initialises a family-specific module (anything nn::init_weights_like_hf does not know);
+  /// init_weights calls it for every selected module, after the standard layers.
   virtual void init_family_module(const std::string& name, nn::Module& module, Generator& gen);
 };
 

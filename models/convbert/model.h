@@ -16,6 +16,8 @@
 
 namespace tz::convbert {
 
+class ConvBertModel;
+
 /// HF's ConvBertPreTrainedModel: the base of the base model and of every head.
 class ConvBertPreTrainedModel : public models::PreTrainedModel {
  public:
@@ -23,11 +25,15 @@ class ConvBertPreTrainedModel : public models::PreTrainedModel {
   std::string base_model_prefix() const override { return "convbert"; }
   bool ignorable_unexpected_key(const std::string& key) const override;
   double forward_flops(int64_t B, int64_t T) const override;
-
- protected:
+  std::shared_ptr<nn::Module> embedding_layer() const override;
+  void set_embedding_layer(std::shared_ptr<nn::Module> layer) override;
   /// GroupedLinear (normal weights, zero bias), SeparableConv1D (zero bias) and its depthwise and
   /// pointwise convolutions (normal weights, as HF's SeparableConv1D draws them when built).
   void init_family_module(const std::string& name, nn::Module& module, Generator& gen) override;
+
+ protected:
+  /// The ConvBertModel inside (the child "convbert" of a head; the model itself for the base model).
+  ConvBertModel& base() const;
 };
 
 class ConvBertModel : public ConvBertPreTrainedModel {
