@@ -157,7 +157,7 @@ void DataStream::load_state(const nlohmann::json& j) {
   gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
 }
 
-Setup make_setup(const Common& c, models::PreTrainedModel& model, const std::vector<int64_t>& lengths, int64_t epochs) {
+Setup make_setup(const Common& c, nn::Module& model, const std::vector<int64_t>& lengths, int64_t epochs) {
   tr::BatchSamplerOptions so;
   so.batch_size = c.batch_size;
   so.seed = c.seed;

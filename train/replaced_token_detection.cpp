@@ -14,6 +14,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "models/registry.h"
+#include "nn/per_example_rng.h"
 #include "tensor/ops.h"
 
 namespace tz::train {
@@ -53,6 +54,11 @@ void share_embeddings(models::PreTrainedModel& generator, models::PreTrainedMode
   generator.set_embedding_layer(d);
 }
 
+// The per-example streams of the masks and the noise: far above the dropout streams, which count
+// up from 0 within each forward (nn/per_example_rng.h), so the two never draw the same numbers.
+constexpr uint64_t kPositionStream = uint64_t{1} << 48;
+constexpr uint64_t kNoiseStream = kPositionStream + 1;
+
 std::vector<std::pair<std::string, Tensor>> rtd_parameters(const models::PreTrainedModel& generator,
                                                            const models::PreTrainedModel& discriminator) {
   std::vector<std::pair<std::string, Tensor>> out;
@@ -85,6 +91,83 @@ std::vector<int64_t> gumbel_argmax(const Tensor& logits_in, const Tensor& noise_
   return picks;
 }
 
+RtdModels::RtdModels(std::shared_ptr<models::PreTrainedModel> g, std::shared_ptr<models::PreTrainedModel> d)
+    : generator(std::move(g)), discriminator(std::move(d)) {
+  TZ_CHECK(generator && discriminator, "rtd: a generator and a discriminator are needed");
+  share_embeddings(*generator, *discriminator);
+  register_module("discriminator", discriminator);
+  register_module("generator", generator);
+}
+
+void RtdModels::save(const std::string& dir, const std::string& tokenizer_dir) const {
+  models::save_pretrained(*discriminator, dir + "/discriminator", tokenizer_dir);
+  models::save_pretrained(*generator, dir + "/generator", tokenizer_dir);
+}
+
+void RtdModels::load(const std::string& dir) {
+  models::LoadOptions lo;
+  lo.strict = true;
+  lo.verbose = false;
+  // The generator's file holds the shared tables too (identical values): they land in the same tensors.
+  models::load_weights(*discriminator, dir + "/discriminator", lo);
+  models::load_weights(*generator, dir + "/generator", lo);
+}
+
+std::shared_ptr<models::PretrainedConfig> generator_config(const models::PretrainedConfig& d, double size, double layers) {
+  TZ_CHECK(size > 0 && size <= 1, "rtd: the generator size must be a fraction in (0, 1], got ", size);
+  TZ_CHECK(layers > 0 && layers <= 1, "rtd: the generator's layer fraction must be in (0, 1], got ", layers);
+  auto g = d.clone();
+  g->hidden_size = std::max<int64_t>(1, std::llround(static_cast<double>(d.hidden_size) * size));
+  g->num_hidden_layers = std::max<int64_t>(1, std::llround(static_cast<double>(d.num_hidden_layers) * layers));
+  g->intermediate_size = 4 * g->hidden_size;
+  g->architectures.clear();
+  // ELECTRA's head count (one per 64 features), raised until the family accepts the config.
+  std::string last_error;
+  for (int64_t heads = std::max<int64_t>(1, g->hidden_size / 64); heads <= g->hidden_size; ++heads) {
+    if (g->hidden_size % heads != 0) continue;
+    g->num_attention_heads = heads;
+    try {
+      g->validate();
+      return g;
+    } catch (const Error& e) {
+      last_error = e.what();
+    }
+  }
+  throw Error(detail::concat("rtd: no head count makes a valid generator of hidden size ", g->hidden_size, " (",
+                             last_error, ")"));
+}
+
+Tensor draw_rtd_positions(const Tensor& input_ids, const Tensor& attention_mask, const std::vector<int64_t>& special_ids,
+                          double probability, uint64_t seed, int64_t draw, int64_t first_row) {
+  const Tensor ids = raw::contiguous(input_ids);
+  const Tensor am = attention_mask.defined() ? raw::contiguous(attention_mask) : Tensor();
+  const int64_t B = ids.size(0), T = ids.size(1);
+  std::vector<int64_t> chosen(static_cast<size_t>(B * T), 0);
+  for (int64_t b = 0; b < B; ++b) {
+    Generator gen = nn::example_generator(seed, static_cast<uint64_t>(draw), first_row + b, kPositionStream);
+    for (int64_t t : choose_rtd_positions(ids.data<int64_t>() + b * T, am.defined() ? am.data<int64_t>() + b * T : nullptr,
+                                          T, special_ids, probability, gen))
+      chosen[static_cast<size_t>(b * T + t)] = 1;
+  }
+  return raw::from_vector(chosen, {B, T});
+}
+
+Tensor draw_rtd_noise(const Tensor& positions, int64_t V, uint64_t seed, int64_t draw, int64_t first_row) {
+  const Tensor p = raw::contiguous(positions);
+  const int64_t B = p.size(0), T = p.size(1);
+  int64_t N = 0;
+  for (int64_t v : p.to_vector<int64_t>()) N += v != 0;
+  Tensor noise = Tensor::empty({N, V});
+  float* out = noise.data<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    Generator gen = nn::example_generator(seed, static_cast<uint64_t>(draw), first_row + b, kNoiseStream);
+    for (int64_t t = 0; t < T; ++t)
+      if (p.data<int64_t>()[b * T + t] != 0)
+        for (int64_t v = 0; v < V; ++v) *out++ = gen.uniform();
+  }
+  return noise;
+}
+
 RtdOutput rtd_forward(models::PreTrainedModel& generator, models::PreTrainedModel& discriminator, const RtdBatch& batch,
                       const Tensor& noise, const RtdOptions& o) {
   TZ_CHECK(batch.input_ids.defined() && batch.input_ids.dim() == 2 && batch.input_ids.dtype() == DType::Int64,
@@ -99,28 +182,33 @@ RtdOutput rtd_forward(models::PreTrainedModel& generator, models::PreTrainedMode
   for (size_t i = 0; i < ids.size(); ++i)
     if (chosen[i] != 0) masked[i] = o.mask_token_id, labels[i] = ids[i], positions.push_back(static_cast<int64_t>(i));
   out.masked = static_cast<int64_t>(positions.size());
-  TZ_CHECK(out.masked > 0, "rtd: the batch has no masked position");
   out.masked_input_ids = raw::from_vector(masked, shape);
   out.generator_labels = raw::from_vector(labels, shape);
 
-  // 1-2. The generator on the masked ids, its masked-LM loss over the chosen positions.
-  models::Inputs g;
-  g.input_ids = out.masked_input_ids;
-  g.attention_mask = batch.attention_mask;
-  g.token_type_ids = batch.token_type_ids;
-  g.labels = out.generator_labels;
-  g.mlm_logits_at_labels_only = !o.full_generator_logits;
-  models::Output go = generator.forward(g);
-  out.generator_logits = go.logits;
-  out.generator_loss = go.loss;
+  // 1-2. The generator on the masked ids, its masked-LM loss over the chosen positions. A batch
+  // without a chosen position (possible in a data-parallel shard) has no generator term.
+  std::vector<int64_t> picks;
+  if (out.masked == 0) {
+    out.generator_loss = raw::scalar(0.f);
+  } else {
+    models::Inputs g;
+    g.input_ids = out.masked_input_ids;
+    g.attention_mask = batch.attention_mask;
+    g.token_type_ids = batch.token_type_ids;
+    g.labels = out.generator_labels;
+    g.mlm_logits_at_labels_only = !o.full_generator_logits;
+    models::Output go = generator.forward(g);
+    out.generator_logits = go.logits;
+    out.generator_loss = go.loss;
 
-  // 3. Gumbel-max samples at the chosen positions, outside the graph.
-  const int64_t V = go.logits.size(-1);
-  TZ_CHECK(noise.dim() == 2 && noise.size(0) == out.masked && noise.size(1) == V, "rtd: noise must be [",
-           out.masked, ", ", V, "] (a row per masked position), got ", shape_str(noise.shape()));
-  Tensor rows = raw::reshape(go.logits.detach(), {-1, V});
-  if (o.full_generator_logits) rows = raw::embedding(rows, raw::from_vector(positions, {out.masked}));
-  const std::vector<int64_t> picks = gumbel_argmax(rows, noise);
+    // 3. Gumbel-max samples at the chosen positions, outside the graph.
+    const int64_t V = go.logits.size(-1);
+    TZ_CHECK(noise.dim() == 2 && noise.size(0) == out.masked && noise.size(1) == V, "rtd: noise must be [",
+             out.masked, ", ", V, "] (a row per masked position), got ", shape_str(noise.shape()));
+    Tensor rows = raw::reshape(go.logits.detach(), {-1, V});
+    if (o.full_generator_logits) rows = raw::embedding(rows, raw::from_vector(positions, {out.masked}));
+    picks = gumbel_argmax(rows, noise);
+  }
 
   // 4. The discriminator's input and labels.
   std::vector<int64_t> sampled = ids;

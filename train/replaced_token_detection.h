@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "nn/module.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
@@ -63,6 +64,39 @@ struct RtdOutput {
 /// [0, 1) for the masked positions, [N, V] in row-major order of the positions.
 RtdOutput rtd_forward(models::PreTrainedModel& generator, models::PreTrainedModel& discriminator,
                       const RtdBatch& batch, const Tensor& noise, const RtdOptions& options);
+
+/// The generator and the discriminator as one module, for the training loop and its optimizer and
+/// checkpoints: the discriminator registered first, so each shared tensor is named (and stepped)
+/// once, under its discriminator name. Building it shares the embeddings (share_embeddings).
+class RtdModels : public nn::Module {
+ public:
+  RtdModels(std::shared_ptr<models::PreTrainedModel> generator, std::shared_ptr<models::PreTrainedModel> discriminator);
+  /// Writes dir/discriminator and dir/generator (HF model directories, with the tokenizer files of
+  /// `tokenizer_dir` when given).
+  void save(const std::string& dir, const std::string& tokenizer_dir = "") const;
+  /// Loads the weights of a save() directory into both models (the shared tensors stay shared).
+  void load(const std::string& dir);
+
+  std::shared_ptr<models::PreTrainedModel> generator, discriminator;
+};
+
+/// The generator config ELECTRA's and ConvBERT's pretraining code derive from the
+/// discriminator's (get_generator_config): hidden_size round(H x size), num_hidden_layers
+/// round(L x layers), intermediate_size 4 x hidden, num_attention_heads max(1, hidden / 64) raised
+/// to the smallest count the family accepts; everything else (embedding size, vocabulary,
+/// positions) as the discriminator, so the two can share embeddings.
+std::shared_ptr<models::PretrainedConfig> generator_config(const models::PretrainedConfig& discriminator,
+                                                           double size, double layers = 1.0);
+
+/// The masked positions of rows [first_row, first_row + B) of a global micro-batch (ids and mask
+/// [B, T]), each row's from its own stream (nn::example_generator(seed, draw, global row, s), with s
+/// apart from the dropout streams), with
+/// choose_rtd_positions: the same masks whatever the process count or batch split. int64 [B, T].
+Tensor draw_rtd_positions(const Tensor& input_ids, const Tensor& attention_mask, const std::vector<int64_t>& special_ids,
+                          double probability, uint64_t seed, int64_t draw, int64_t first_row);
+/// Uniform noise [N, V] for the masked positions of `positions` (row-major), each row's from its
+/// example's own noise stream.
+Tensor draw_rtd_noise(const Tensor& positions, int64_t vocab_size, uint64_t seed, int64_t draw, int64_t first_row);
 
 /// Gumbel-max sampling at temperature 1: for each row n, argmax_v of
 /// logits[n, v] - log(-log(noise[n, v] + 1e-9) + 1e-9), computed in float32 (ties: the first).
