@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "models/bert/family.h"
 #include "models/convbert/family.h"
 
 namespace tz::models {
@@ -15,6 +16,7 @@ const std::vector<Family>& families() {
   // One line per family.
   static const std::vector<Family> all{
       convbert::family(),
+      bert::family(),
   };
   return all;
 }
