@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/bert/family.h"
 #include "models/convbert/family.h"
+#include "models/electra/family.h"
 
 namespace tz::models {
 
@@ -17,6 +18,7 @@ const std::vector<Family>& families() {
   static const std::vector<Family> all{
       convbert::family(),
       bert::family(),
+      electra::family(),
   };
   return all;
 }

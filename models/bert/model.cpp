@@ -4,18 +4,11 @@
 
 #include "autograd/ops.h"
 #include "models/blocks/inputs.h"
-#include "tensor/ops.h"
 
 namespace tz::bert {
 
 using models::Inputs;
 using models::Output;
-
-namespace {
-// HF 4.19's extended attention mask value; later versions use float32's lowest. A row with at
-// least one real token gives padded keys probability exactly 0 either way (exp underflows).
-constexpr float kMaskedScore = -10000.f;
-}  // namespace
 
 bool BertPreTrainedModel::ignorable_unexpected_key(const std::string& key) const {
   return models::PreTrainedModel::ignorable_unexpected_key(key) || key.find("pooler") != std::string::npos;
@@ -36,19 +29,10 @@ BertModel::BertModel(const BertConfig& config, bool add_pooling_layer) : config_
 }
 
 Output BertModel::forward(const Inputs& in) {
-  const auto& c = config_;
-  const Shape shape = blocks::check_inputs(in, c, "bert", c.hidden_size);
-  Tensor mask = in.attention_mask.defined() ? in.attention_mask : raw::ones(shape);
-  Tensor additive = models::additive_attention_mask(mask, kMaskedScore);
-  Tensor head_mask = blocks::expand_head_mask(in.head_mask, c.num_hidden_layers, c.num_attention_heads, "bert");
-
+  blocks::check_inputs(in, config_, "bert", config_.hidden_size);
   Tensor h = embeddings->forward(in.input_ids, in.token_type_ids, in.position_ids, in.inputs_embeds);
-  blocks::EncoderOutput enc = encoder->forward(h, additive, head_mask, in.output_hidden_states, in.output_attentions);
-  Output out;
-  out.last_hidden_state = enc.last_hidden_state;
-  if (pooler) out.pooler_output = pooler->forward(enc.last_hidden_state);
-  out.hidden_states = std::move(enc.hidden_states);
-  out.attentions = std::move(enc.attentions);
+  Output out = blocks::encode(*encoder, config_, h, in, blocks::kMaskedScore, "bert");
+  if (pooler) out.pooler_output = pooler->forward(out.last_hidden_state);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "models/blocks/encoder.h"
 
 #include "autograd/ops.h"
+#include "models/blocks/inputs.h"
 
 namespace tz::blocks {
 
@@ -47,6 +48,19 @@ EncoderOutput Encoder::forward(const Tensor& x, const Tensor& additive_mask, con
   }
   if (output_hidden_states) out.hidden_states.push_back(h);
   out.last_hidden_state = h;
+  return out;
+}
+
+models::Output encode(Encoder& encoder, const models::PretrainedConfig& c, const Tensor& embedded,
+                      const models::Inputs& in, float masked_value, const char* family) {
+  const Tensor mask = in.attention_mask.defined() ? in.attention_mask : raw::ones({embedded.size(0), embedded.size(1)});
+  const Tensor additive = models::additive_attention_mask(mask, masked_value);
+  const Tensor head_mask = expand_head_mask(in.head_mask, c.num_hidden_layers, c.num_attention_heads, family);
+  EncoderOutput enc = encoder.forward(embedded, additive, head_mask, in.output_hidden_states, in.output_attentions);
+  models::Output out;
+  out.last_hidden_state = enc.last_hidden_state;
+  out.hidden_states = std::move(enc.hidden_states);
+  out.attentions = std::move(enc.attentions);
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "models/blocks/attention.h"
 #include "models/config.h"
+#include "models/model.h"
 #include "nn/layers.h"
 #include "nn/module.h"
 
@@ -53,6 +54,18 @@ class Encoder : public nn::Module {
 
   std::shared_ptr<nn::ModuleList> layer;
 };
+
+/// What HF 4.19's BERT-like models add to the scores of padded keys ((1 - mask) * this); later
+/// versions use float32's lowest. A row with at least one real token gives padded keys probability
+/// exactly 0 either way (the exponential underflows); a row without any differs.
+inline constexpr float kMaskedScore = -10000.f;
+
+/// The part of a BERT-style base model's forward that follows its embeddings: HF's additive mask
+/// ((1 - attention_mask) * masked_value; all ones without a mask), the head mask (checked,
+/// expanded to every layer), the encoder; an Output with last_hidden_state, and hidden_states /
+/// attentions when `inputs` asks for them. `embedded` [B, T, H]; `family` starts error messages.
+models::Output encode(Encoder& encoder, const models::PretrainedConfig& config, const Tensor& embedded,
+                      const models::Inputs& inputs, float masked_value, const char* family);
 
 /// Row i of a [num_layers, heads] head mask as [1, heads, 1, 1] (undefined stays undefined).
 Tensor layer_head_mask(const Tensor& head_mask, int64_t layer);
