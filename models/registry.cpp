@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/bert/family.h"
 #include "models/convbert/family.h"
+#include "models/distilbert/family.h"
 #include "models/electra/family.h"
 
 namespace tz::models {
@@ -19,6 +20,7 @@ const std::vector<Family>& families() {
       convbert::family(),
       bert::family(),
       electra::family(),
+      distilbert::family(),
   };
   return all;
 }

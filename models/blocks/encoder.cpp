@@ -35,20 +35,27 @@ Tensor layer_head_mask(const Tensor& head_mask, int64_t i) {
   return reshape(select(head_mask, 0, i), {1, -1, 1, 1});
 }
 
-EncoderOutput Encoder::forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask,
-                               bool output_hidden_states, bool output_attentions) {
+EncoderOutput run_layers(size_t layers, const LayerStep& step, const Tensor& x, bool output_hidden_states,
+                         bool output_attentions) {
   EncoderOutput out;
   Tensor h = x;
-  for (size_t i = 0; i < layer->size(); ++i) {
+  for (size_t i = 0; i < layers; ++i) {
     if (output_hidden_states) out.hidden_states.push_back(h);
     Tensor probs;
-    h = layer->get<Layer>(i)->forward(h, additive_mask, layer_head_mask(head_mask, static_cast<int64_t>(i)),
-                                      output_attentions ? &probs : nullptr);
+    h = step(i, h, output_attentions ? &probs : nullptr);
     if (output_attentions) out.attentions.push_back(probs);
   }
   if (output_hidden_states) out.hidden_states.push_back(h);
   out.last_hidden_state = h;
   return out;
+}
+
+EncoderOutput Encoder::forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask,
+                               bool output_hidden_states, bool output_attentions) {
+  auto step = [&](size_t i, const Tensor& h, Tensor* probs) {
+    return layer->get<Layer>(i)->forward(h, additive_mask, layer_head_mask(head_mask, static_cast<int64_t>(i)), probs);
+  };
+  return run_layers(layer->size(), step, x, output_hidden_states, output_attentions);
 }
 
 models::Output encode(Encoder& encoder, const models::PretrainedConfig& c, const Tensor& embedded,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -42,6 +43,14 @@ struct EncoderOutput {
   std::vector<Tensor> hidden_states;  // the input, then each layer's output (when asked)
   std::vector<Tensor> attentions;     // each layer's attention probabilities (when asked)
 };
+
+/// One layer of a stack: h -> the layer's output; `probs_out` (non-null when attentions are asked
+/// for) receives its attention probabilities.
+using LayerStep = std::function<Tensor(size_t layer, const Tensor& h, Tensor* probs_out)>;
+/// Runs `layers` steps from x, collecting the input and every layer's output (output_hidden_states)
+/// and every layer's probabilities (output_attentions), as HF's encoders return them.
+EncoderOutput run_layers(size_t layers, const LayerStep& step, const Tensor& x, bool output_hidden_states,
+                         bool output_attentions);
 
 /// num_hidden_layers Layers under "layer".
 class Encoder : public nn::Module {
