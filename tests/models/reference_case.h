@@ -14,6 +14,7 @@
 
 #include "models/registry.h"
 #include "tensor/io/checkpoint.h"
+#include "tensor/ops.h"
 #include "tests/test_util.h"
 
 namespace tz::test {
