@@ -241,3 +241,32 @@ TEST_CASE("named sizes have the parameter counts of the checkpoints they stand f
     }
   CHECK_THROWS_WITH(named_config("bert", "huge"), Catch::Contains("tiny, mini, small, medium, base, large"));
 }
+
+TEST_CASE("old BERT checkpoints' LayerNorm.gamma / LayerNorm.beta load as weight / bias (HF's rename)", "[models][bert][io]") {
+  if (!test::have_reference("bert/tiny-pretraining")) return;
+  const auto src = test::reference_dir() / "bert/tiny-pretraining";
+  const auto dir = fs::temp_directory_path() / ("tz_bert_gamma_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(src / "config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+  const io::Checkpoint ck = io::load_checkpoint((src / "model.safetensors").string());
+  std::vector<std::pair<std::string, Tensor>> renamed;
+  int legacy = 0;
+  for (const auto& name : ck.names) {
+    std::string n = name;
+    for (auto [from, to] : {std::pair{"LayerNorm.weight", "LayerNorm.gamma"}, std::pair{"LayerNorm.bias", "LayerNorm.beta"}})
+      if (n.size() > std::string(from).size() && n.compare(n.size() - std::string(from).size(), std::string::npos, from) == 0) {
+        n = n.substr(0, n.size() - std::string(from).size()) + to;
+        ++legacy;
+      }
+    renamed.emplace_back(n, ck.at(name));
+  }
+  REQUIRE(legacy > 0);
+  io::save_safetensors((dir / "model.safetensors").string(), renamed, {{"format", "pt"}});
+  auto a = from_pretrained(src.string(), quiet());
+  auto b = from_pretrained(dir.string(), [] { auto o = quiet(); o.strict = true; return o; }());
+  for (const auto& [name, t] : a->state_dict()) {
+    INFO(name);
+    CHECK(raw::max_abs_diff(state(*b, name), t) == 0.0);
+  }
+  fs::remove_all(dir);
+}
