@@ -26,6 +26,7 @@ constexpr Size kSizes[] = {
 
 void BertConfig::validate() const {
   models::PretrainedConfig::validate();
+  blocks::check_encoder_only(*this);
   TZ_CHECK(type_vocab_size >= 1, "config: type_vocab_size must be >= 1, got ", type_vocab_size);
   TZ_CHECK(hidden_size % num_attention_heads == 0, "config: hidden_size ", hidden_size,
            " is not a multiple of num_attention_heads ", num_attention_heads);

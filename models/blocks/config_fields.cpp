@@ -1,6 +1,8 @@
 // Reading and writing the shared encoder sizes under HF's common names; see config_fields.h.
 #include "models/blocks/config_fields.h"
 
+#include "core/error.h"
+
 namespace tz::blocks {
 
 using nlohmann::json;
@@ -33,6 +35,14 @@ void write_encoder_sizes(const models::PretrainedConfig& c, json& j) {
   j["num_hidden_layers"] = c.num_hidden_layers;
   j["type_vocab_size"] = c.type_vocab_size;
   j["vocab_size"] = c.vocab_size;
+}
+
+void check_encoder_only(const models::PretrainedConfig& c) {
+  for (const char* key : {"is_decoder", "add_cross_attention"}) {
+    auto it = c.extra.find(key);
+    TZ_CHECK(it == c.extra.end() || !it->is_boolean() || !it->get<bool>(), "config: ", key,
+             " is true, but the zoo runs ", c.model_type, " as an encoder only (no causal mask or cross-attention)");
+  }
 }
 
 }  // namespace tz::blocks

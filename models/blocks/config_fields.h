@@ -19,4 +19,9 @@ void read_encoder_sizes(const nlohmann::json& j, models::PretrainedConfig& confi
 /// Writes the same keys.
 void write_encoder_sizes(const models::PretrainedConfig& config, nlohmann::json& j);
 
+/// Throws when config.json turns the encoder into a decoder (is_decoder or add_cross_attention
+/// true, kept in config.extra): HF then builds a causal mask and cross-attention, which the zoo
+/// does not implement, and the numbers would silently differ.
+void check_encoder_only(const models::PretrainedConfig& config);
+
 }  // namespace tz::blocks

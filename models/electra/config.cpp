@@ -48,6 +48,7 @@ blocks::SequenceSummaryOptions ElectraConfig::summary_options() const {
 
 void ElectraConfig::validate() const {
   models::PretrainedConfig::validate();
+  blocks::check_encoder_only(*this);
   TZ_CHECK(embedding_size >= 1, "config: embedding_size must be >= 1, got ", embedding_size);
   TZ_CHECK(type_vocab_size >= 1, "config: type_vocab_size must be >= 1, got ", type_vocab_size);
   TZ_CHECK(hidden_size % num_attention_heads == 0, "config: hidden_size ", hidden_size,

@@ -270,3 +270,58 @@ TEST_CASE("old BERT checkpoints' LayerNorm.gamma / LayerNorm.beta load as weight
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("inputs_embeds and head_mask reach every family as HF's forward takes them", "[models][reference]") {
+  for (const char* name : {"bert/tiny-model", "electra/tiny-model", "distilbert/tiny-model"}) {
+    if (!test::have_reference(name)) return;
+    INFO(name);
+    test::CaseData c = test::load_case(test::reference_dir() / name);
+    auto m = from_pretrained(c.dir.string(), quiet());
+    m->eval();
+    NoGradGuard ng;
+    Inputs in = test::inputs_from(c);
+    in.output_attentions = true;
+    const Output plain = m->forward(in);
+    // inputs_embeds: the word embeddings of the ids (BERT, ELECTRA: the embeddings block adds
+    // positions and types; DistilBERT's forward takes them as the embeddings output, as HF 4.19).
+    Inputs e = in;
+    e.input_ids = Tensor();
+    const std::string family = m->config().model_type;
+    if (family == "distilbert") {
+      auto& d = dynamic_cast<distilbert::DistilBertModel&>(*m);
+      e.inputs_embeds = d.embeddings->forward(in.input_ids, Tensor(), Tensor(), Tensor());
+    } else {
+      const Tensor table = state(*m, "embeddings.word_embeddings.weight");
+      e.inputs_embeds = embedding(table, in.input_ids);
+    }
+    CHECK(raw::max_abs_diff(m->forward(e).last_hidden_state, plain.last_hidden_state) <= 1e-6);
+    // head_mask [layers, heads]: a zero silences that head's probabilities in that layer only.
+    const int64_t L = m->config().num_hidden_layers, H = m->config().num_attention_heads;
+    std::vector<float> keep(static_cast<size_t>(L * H), 1.f);
+    keep[1] = 0.f;  // layer 0, head 1
+    Inputs h = in;
+    h.head_mask = raw::from_vector(keep, {L, H});
+    const Output masked = m->forward(h);
+    CHECK(raw::max_abs_diff(raw::select(masked.attentions[0], 1, 1), raw::zeros_like(raw::select(masked.attentions[0], 1, 1))) == 0.0);
+    CHECK(raw::max_abs_diff(raw::select(masked.attentions[0], 1, 0), raw::select(plain.attentions[0], 1, 0)) == 0.0);
+    CHECK(raw::max_abs_diff(masked.last_hidden_state, plain.last_hidden_state) > 1e-4);
+    h.head_mask = raw::ones({H + 1});
+    CHECK_THROWS_WITH(m->forward(h), Catch::Contains("head_mask must be"));
+  }
+}
+
+TEST_CASE("configs that make BERT or ELECTRA a decoder are refused, not run as encoders", "[models]") {
+  for (const char* type : {"bert", "electra"}) {
+    INFO(type);
+    nlohmann::json j = {{"model_type", type}, {"is_decoder", false}};
+    CHECK_NOTHROW(config_from_json(j));
+    j["is_decoder"] = true;
+    CHECK_THROWS_WITH(config_from_json(j), Catch::Contains("is_decoder is true"));
+    j["is_decoder"] = false;
+    j["add_cross_attention"] = true;
+    CHECK_THROWS_WITH(config_from_json(j), Catch::Contains("add_cross_attention is true"));
+    j.erase("add_cross_attention");
+    j["position_embedding_type"] = "relative_key";
+    CHECK_THROWS_WITH(config_from_json(j), Catch::Contains("relative_key"));
+  }
+}
