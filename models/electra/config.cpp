@@ -80,6 +80,7 @@ ElectraConfig ElectraConfig::from_json(const json& j) {
   models::read_field(j, "summary_type", c.summary_type, known);
   models::read_field(j, "summary_use_proj", c.summary_use_proj, known);
   models::read_field(j, "summary_activation", c.summary_activation, known);
+  if (j.contains("summary_activation") && j["summary_activation"].is_null()) c.summary_activation.clear();  // HF: none
   models::read_field(j, "summary_last_dropout", c.summary_last_dropout, known);
   models::read_field(j, "summary_first_dropout", c.summary_first_dropout, known);
   models::read_field(j, "summary_proj_to_labels", c.summary_proj_to_labels, known);
@@ -96,7 +97,7 @@ json ElectraConfig::to_json() const {
   j["embedding_size"] = embedding_size;
   j["summary_type"] = summary_type;
   j["summary_use_proj"] = summary_use_proj;
-  j["summary_activation"] = summary_activation;
+  j["summary_activation"] = summary_activation.empty() ? json(nullptr) : json(summary_activation);
   j["summary_last_dropout"] = summary_last_dropout;
   if (summary_first_dropout) j["summary_first_dropout"] = *summary_first_dropout;
   if (summary_proj_to_labels) j["summary_proj_to_labels"] = *summary_proj_to_labels;

@@ -25,7 +25,7 @@ class ElectraConfig : public models::PretrainedConfig {
   int64_t embedding_size = 128;
   std::string summary_type = "first";
   bool summary_use_proj = true;
-  std::string summary_activation = "gelu";
+  std::string summary_activation = "gelu";  // "" (null in config.json): no activation
   double summary_last_dropout = 0.1;
   /// Not ElectraConfig fields, but read by HF's SequenceSummary when config.json has them.
   std::optional<double> summary_first_dropout;

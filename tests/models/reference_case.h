@@ -105,6 +105,14 @@ inline CaseData load_case(const std::filesystem::path& dir) {
   return c;
 }
 
+/// Every forward input a case may record (Inputs' fields, by HF's argument names).
+inline const std::vector<std::string>& input_names() {
+  static const std::vector<std::string> names{"input_ids",   "attention_mask", "token_type_ids", "position_ids",
+                                              "inputs_embeds", "head_mask",    "labels",         "next_sentence_label",
+                                              "start_positions", "end_positions"};
+  return names;
+}
+
 /// Inputs from tensors named <prefix>input_ids, attention_mask, ... (those present).
 inline models::Inputs inputs_from(const CaseData& c, const std::string& prefix = "") {
   models::Inputs in;
@@ -112,6 +120,9 @@ inline models::Inputs inputs_from(const CaseData& c, const std::string& prefix =
   in.input_ids = pick("input_ids");
   in.attention_mask = pick("attention_mask");
   in.token_type_ids = pick("token_type_ids");
+  in.position_ids = pick("position_ids");
+  in.inputs_embeds = pick("inputs_embeds");
+  in.head_mask = pick("head_mask");
   in.labels = pick("labels");
   in.next_sentence_label = pick("next_sentence_label");
   in.start_positions = pick("start_positions");

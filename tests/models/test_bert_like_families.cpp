@@ -226,6 +226,12 @@ TEST_CASE("electra: config.json's summary fields build HF's SequenceSummary", "[
   CHECK(std::abs(out.logits.at({0, 0}) - want.at({0, 0})) <= 1e-6);
   c.summary_type = "attn";
   CHECK_THROWS_WITH(c.validate(), Catch::Contains("summary_type 'attn'"));
+  // summary_activation null: no activation (HF's getattr gives None), written back as null.
+  nlohmann::json j = {{"model_type", "electra"}, {"summary_activation", nullptr}};
+  auto none = config_from_json(j);
+  CHECK(dynamic_cast<electra::ElectraConfig&>(*none).summary_options().activation.empty());
+  CHECK(none->to_json()["summary_activation"].is_null());
+  CHECK(dynamic_cast<electra::ElectraConfig&>(*config_from_json({{"model_type", "electra"}})).summary_activation == "gelu");
 }
 
 TEST_CASE("named sizes have the parameter counts of the checkpoints they stand for", "[models]") {

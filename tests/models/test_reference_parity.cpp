@@ -69,6 +69,12 @@ TEST_CASE("every reference case: forward outputs match HuggingFace", "[models][r
     SECTION(c.name) {
       auto model = load_model(c);
       CHECK(model->architecture() == c.manifest.at("head").get<std::string>());
+      // Every input the case records is one the harness passes on (none is silently dropped).
+      for (const auto& name : c.manifest.at("inputs")) {
+        INFO(c.name << " input " << name);
+        const auto& known = test::input_names();
+        CHECK(std::find(known.begin(), known.end(), name.get<std::string>()) != known.end());
+      }
       Inputs in = test::inputs_from(c);
       in.output_hidden_states = in.output_attentions = true;
       NoGradGuard ng;
