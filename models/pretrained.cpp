@@ -42,7 +42,20 @@ bool is_alias(const PreTrainedModel& model, const std::string& key) {
   return false;
 }
 
-// The checkpoint's tensors under the model's names: the base-model prefix added or dropped.
+// HF's rename of the TF-era LayerNorm names that old checkpoints still carry (bert-base-uncased's
+// LayerNorm.gamma / LayerNorm.beta): every "gamma" becomes "weight", every "beta" "bias".
+std::string fix_legacy_key(std::string key) {
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t at = key.find(from); at != std::string::npos; at = key.find(from, at + to.size()))
+      key.replace(at, from.size(), to);
+  };
+  replace_all("gamma", "weight");
+  replace_all("beta", "bias");
+  return key;
+}
+
+// The checkpoint's tensors under the model's names: legacy names fixed, the base-model prefix
+// added or dropped.
 std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::Checkpoint& ckpt,
                                         std::vector<std::string>& unexpected) {
   const std::string prefix = model.base_model_prefix() + ".";
@@ -51,7 +64,7 @@ std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::
   for (const auto& name : ckpt.names) file_has_prefix |= name.rfind(prefix, 0) == 0;
   std::map<std::string, Tensor> state;
   for (const auto& name : ckpt.names) {
-    std::string key = name;
+    std::string key = fix_legacy_key(name);
     if (model_is_head && !file_has_prefix) key = prefix + key;
     if (!model_is_head && file_has_prefix) {
       if (key.rfind(prefix, 0) != 0) {  // a head weight: not part of the base model

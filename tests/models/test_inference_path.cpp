@@ -60,8 +60,8 @@ ConvBertConfig one_layer_small(int64_t vocab) {
 
 TEST_CASE("inference path equals the plain forward on every reference case", "[models][reference][inference]") {
   if (!test::have_reference("convbert")) return;
-  auto dirs = test::case_dirs();
-  REQUIRE(dirs.size() >= 10);
+  auto dirs = test::case_dirs("convbert");
+  REQUIRE(static_cast<int64_t>(dirs.size()) >= test::readme_case_count(test::reference_dir() / "convbert"));
   for (const auto& dir : dirs) {
     test::CaseData c = test::load_case(dir);
     SECTION(c.name) {
