@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "models/config.h"
 #include "nn/module.h"
 #include "tensor/random.h"
@@ -126,6 +127,16 @@ class PreTrainedModel : public nn::Module {
   /// init_weights calls it for every selected module, after the standard layers.
   virtual void init_family_module(const std::string& name, nn::Module& module, Generator& gen);
 };
+
+/// The family's base model of type `Base` inside `model`: the model itself, or its child named
+/// base_model_prefix() (a head). Throws when there is none.
+template <class Base>
+Base& base_model_of(const PreTrainedModel& model) {
+  if (auto* b = dynamic_cast<const Base*>(&model)) return const_cast<Base&>(*b);
+  for (const auto& [name, child] : model.named_children())
+    if (auto* b = dynamic_cast<Base*>(child.get()); b && name == model.base_model_prefix()) return *b;
+  throw Error(detail::concat(model.architecture(), ": no base model under '", model.base_model_prefix(), "'"));
+}
 
 /// The switch of the graph-free inference paths (default on; off when the environment sets
 /// TZ_INFERENCE_PATH=0, or with `--plain-path` on the CLI's inference commands). A family that has

@@ -2,6 +2,7 @@
 #include "models/bert/family.h"
 
 #include "core/error.h"
+#include "models/replaced_token_detection.h"
 #include "models/bert/heads.h"
 
 namespace tz::bert {
@@ -18,6 +19,10 @@ std::shared_ptr<models::PreTrainedModel> build(const models::PretrainedConfig& b
   if (arch == "BertForMultipleChoice") return std::make_shared<ForMultipleChoice>(*c);
   if (arch == "BertForTokenClassification") return std::make_shared<ForTokenClassification>(*c);
   if (arch == "BertForQuestionAnswering") return std::make_shared<ForQuestionAnswering>(*c);
+  // The replaced-token-detection discriminator on BERT's encoder (not an HF class; HF loads the
+  // encoder as BertModel): no pooler, as HF's heads that do not read it.
+  if (arch == "BertForReplacedTokenDetection")
+    return std::make_shared<models::ForReplacedTokenDetection>(std::make_shared<BertModel>(*c, false), arch);
   throw Error(detail::concat("bert: unknown architecture '", arch, "'"));
 }
 }  // namespace
@@ -34,7 +39,8 @@ models::Family family() {
                      {Task::SequenceClassification, "BertForSequenceClassification"},
                      {Task::MultipleChoice, "BertForMultipleChoice"},
                      {Task::TokenClassification, "BertForTokenClassification"},
-                     {Task::QuestionAnswering, "BertForQuestionAnswering"}};
+                     {Task::QuestionAnswering, "BertForQuestionAnswering"},
+                     {Task::ReplacedTokenDetection, "BertForReplacedTokenDetection"}};
   f.config_from_json = [](const nlohmann::json& j) { return std::make_shared<BertConfig>(BertConfig::from_json(j)); };
   f.sizes = BertConfig::size_names();
   f.named_config = [](const std::string& size) { return std::make_shared<BertConfig>(BertConfig::named(size)); };

@@ -36,4 +36,10 @@ Output BertModel::forward(const Inputs& in) {
   return out;
 }
 
+std::shared_ptr<nn::Module> BertPreTrainedModel::embedding_layer() const { return blocks::embedding_layer_of<BertModel>(*this); }
+
+void BertPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
+  blocks::set_embedding_layer_of<BertModel>(*this, layer);
+}
+
 }  // namespace tz::bert

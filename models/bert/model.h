@@ -22,6 +22,8 @@ class BertPreTrainedModel : public models::PreTrainedModel {
   /// Also HF's pooler rule: heads built without a pooler ignore a checkpoint's bert.pooler.*.
   bool ignorable_unexpected_key(const std::string& key) const override;
   double forward_flops(int64_t B, int64_t T) const override;
+  std::shared_ptr<nn::Module> embedding_layer() const override;
+  void set_embedding_layer(std::shared_ptr<nn::Module> layer) override;
 };
 
 /// tanh(dense(h[:, 0])): the first position and tanh, whatever hidden_act says.

@@ -53,4 +53,19 @@ Tensor Embeddings::forward(const Tensor& input_ids, const Tensor& token_type_ids
   return dropout->forward(layer_norm->forward(e));
 }
 
+std::shared_ptr<Embeddings> same_shaped_embeddings(const std::shared_ptr<nn::Module>& layer, const Embeddings& current,
+                                                   const std::string& who) {
+  auto e = std::dynamic_pointer_cast<Embeddings>(layer);
+  TZ_CHECK(e, who, ": the shared embedding layer must be a BERT-style embedding layer");
+  auto shapes = [](const Embeddings& x) {
+    std::string s = "word " + shape_str(x.word_embeddings->weight.shape()) + ", position " +
+                    shape_str(x.position_embeddings->weight.shape());
+    if (x.token_type_embeddings) s += ", token type " + shape_str(x.token_type_embeddings->weight.shape());
+    return s;
+  };
+  TZ_CHECK(shapes(*e) == shapes(current), who, ": the shared embedding layer's tables (", shapes(*e),
+           ") do not match this model's (", shapes(current), ")");
+  return e;
+}
+
 }  // namespace tz::blocks

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "models/config.h"
+#include "models/model.h"
 #include "nn/layers.h"
 #include "nn/module.h"
 
@@ -50,5 +51,25 @@ class Embeddings : public nn::Module {
   std::shared_ptr<nn::Dropout> dropout;
   Tensor position_ids;  // int64 [1, max_position_embeddings]
 };
+
+/// `layer` as Embeddings when its tables have the shapes of `current`'s, for a model that takes
+/// another model's embedding layer as its own (PreTrainedModel::set_embedding_layer); throws naming
+/// `who` and both models' shapes otherwise.
+std::shared_ptr<Embeddings> same_shaped_embeddings(const std::shared_ptr<nn::Module>& layer, const Embeddings& current,
+                                                   const std::string& who);
+
+/// PreTrainedModel::embedding_layer and set_embedding_layer for a family whose base model `Base`
+/// holds these embeddings as its member `embeddings` (registered as "embeddings"); setting re-ties
+/// the model's tied weights to the new tables.
+template <class Base>
+std::shared_ptr<nn::Module> embedding_layer_of(const models::PreTrainedModel& model) {
+  return models::base_model_of<Base>(model).embeddings;
+}
+template <class Base>
+void set_embedding_layer_of(models::PreTrainedModel& model, const std::shared_ptr<nn::Module>& layer) {
+  Base& base = models::base_model_of<Base>(model);
+  base.embeddings = base.register_module("embeddings", same_shaped_embeddings(layer, *base.embeddings, model.architecture()));
+  model.tie_weights();
+}
 
 }  // namespace tz::blocks

@@ -226,7 +226,7 @@ void tap_major_depthwise(SelfAttention& sa, int64_t H, float* out) {
 void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec, bool by_columns, int64_t B,
                    int64_t T, const float* x, const float* mask, const LayerBuffers& buf, float* y) {
   SelfAttention& sa = *layer.attention->self;
-  SelfOutput& so = *layer.attention->output;
+  blocks::ResidualOutput& so = *layer.attention->output;
   const int64_t N = B * T, H = c.hidden_size, A = sa.all_head_size, nh = sa.heads;
   const int64_t K = sa.kernel_size, pad = (K - 1) / 2, I = c.intermediate_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
@@ -464,7 +464,7 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
   }
 
   // word + position + token type (in HF's order), then LayerNorm; dropout is off in eval mode.
-  Embeddings& e = *model.embeddings;
+  blocks::Embeddings& e = *model.embeddings;
   const float* word = fptr(e.word_embeddings->weight);
   const float* position = fptr(e.position_embeddings->weight);
   const float* type = fptr(e.token_type_embeddings->weight);

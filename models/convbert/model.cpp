@@ -34,30 +34,12 @@ void ConvBertPreTrainedModel::init_family_module(const std::string&, nn::Module&
   }
 }
 
-ConvBertModel& ConvBertPreTrainedModel::base() const {
-  if (auto* m = dynamic_cast<const ConvBertModel*>(this)) return const_cast<ConvBertModel&>(*m);
-  for (const auto& [name, child] : named_children())
-    if (auto* m = dynamic_cast<ConvBertModel*>(child.get()); m && name == "convbert") return *m;
-  throw Error(detail::concat(architecture(), ": no ConvBertModel under 'convbert'"));
+std::shared_ptr<nn::Module> ConvBertPreTrainedModel::embedding_layer() const {
+  return blocks::embedding_layer_of<ConvBertModel>(*this);
 }
 
-std::shared_ptr<nn::Module> ConvBertPreTrainedModel::embedding_layer() const { return base().embeddings; }
-
 void ConvBertPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
-  auto e = std::dynamic_pointer_cast<Embeddings>(layer);
-  TZ_CHECK(e, architecture(), ": the shared embedding layer must be a ConvBERT embedding layer");
-  ConvBertModel& m = base();
-  TZ_CHECK(e->word_embeddings->weight.shape() == m.embeddings->word_embeddings->weight.shape() &&
-               e->position_embeddings->weight.shape() == m.embeddings->position_embeddings->weight.shape() &&
-               e->token_type_embeddings->weight.shape() == m.embeddings->token_type_embeddings->weight.shape(),
-           architecture(), ": the shared embedding layer's tables (word ", shape_str(e->word_embeddings->weight.shape()),
-           ", position ", shape_str(e->position_embeddings->weight.shape()), ", token type ",
-           shape_str(e->token_type_embeddings->weight.shape()), ") do not match this model's (word ",
-           shape_str(m.embeddings->word_embeddings->weight.shape()), ", position ",
-           shape_str(m.embeddings->position_embeddings->weight.shape()), ", token type ",
-           shape_str(m.embeddings->token_type_embeddings->weight.shape()), ")");
-  m.embeddings = m.register_module("embeddings", e);
-  tie_weights();
+  blocks::set_embedding_layer_of<ConvBertModel>(*this, layer);
 }
 
 double ConvBertPreTrainedModel::forward_flops(int64_t B, int64_t T) const {
@@ -66,7 +48,9 @@ double ConvBertPreTrainedModel::forward_flops(int64_t B, int64_t T) const {
 
 ConvBertModel::ConvBertModel(const ConvBertConfig& config) : config_(config) {
   config_.validate();
-  embeddings = register_module("embeddings", std::make_shared<Embeddings>(config_));
+  blocks::EmbeddingsOptions e = blocks::EmbeddingsOptions::from(config_, config_.embedding_size);
+  e.positions_before_token_types = true;  // HF's ConvBertEmbeddings: (word + position) + token type
+  embeddings = register_module("embeddings", std::make_shared<blocks::Embeddings>(e));
   if (config_.embedding_size != config_.hidden_size)
     embeddings_project = register_module("embeddings_project",
                                          std::make_shared<nn::Linear>(config_.embedding_size, config_.hidden_size));

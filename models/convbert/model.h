@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "models/convbert/config.h"
-#include "models/convbert/embeddings.h"
+#include "models/blocks/embeddings.h"
 #include "models/convbert/encoder.h"
 #include "models/model.h"
 #include "nn/layers.h"
@@ -31,9 +31,6 @@ class ConvBertPreTrainedModel : public models::PreTrainedModel {
   /// pointwise convolutions (normal weights, as HF's SeparableConv1D draws them when built).
   void init_family_module(const std::string& name, nn::Module& module, Generator& gen) override;
 
- protected:
-  /// The ConvBertModel inside (the child "convbert" of a head; the model itself for the base model).
-  ConvBertModel& base() const;
 };
 
 class ConvBertModel : public ConvBertPreTrainedModel {
@@ -50,7 +47,7 @@ class ConvBertModel : public ConvBertPreTrainedModel {
   models::Task task() const override { return models::Task::Base; }
   const ConvBertConfig& config() const override { return config_; }
 
-  std::shared_ptr<Embeddings> embeddings;
+  std::shared_ptr<blocks::Embeddings> embeddings;  // BERT's, at embedding_size, positions added before token types
   std::shared_ptr<nn::Linear> embeddings_project;  // only when embedding_size != hidden_size
   std::shared_ptr<Encoder> encoder;
 

@@ -2,6 +2,7 @@
 #include "models/distilbert/family.h"
 
 #include "core/error.h"
+#include "models/replaced_token_detection.h"
 #include "models/distilbert/heads.h"
 
 namespace tz::distilbert {
@@ -16,6 +17,9 @@ std::shared_ptr<models::PreTrainedModel> build(const models::PretrainedConfig& b
   if (arch == "DistilBertForMultipleChoice") return std::make_shared<ForMultipleChoice>(*c);
   if (arch == "DistilBertForTokenClassification") return std::make_shared<ForTokenClassification>(*c);
   if (arch == "DistilBertForQuestionAnswering") return std::make_shared<ForQuestionAnswering>(*c);
+  // The replaced-token-detection discriminator on DistilBERT's encoder (not an HF class).
+  if (arch == "DistilBertForReplacedTokenDetection")
+    return std::make_shared<models::ForReplacedTokenDetection>(std::make_shared<DistilBertModel>(*c), arch);
   throw Error(detail::concat("distilbert: unknown architecture '", arch, "'"));
 }
 }  // namespace
@@ -30,7 +34,8 @@ models::Family family() {
                      {Task::SequenceClassification, "DistilBertForSequenceClassification"},
                      {Task::MultipleChoice, "DistilBertForMultipleChoice"},
                      {Task::TokenClassification, "DistilBertForTokenClassification"},
-                     {Task::QuestionAnswering, "DistilBertForQuestionAnswering"}};
+                     {Task::QuestionAnswering, "DistilBertForQuestionAnswering"},
+                     {Task::ReplacedTokenDetection, "DistilBertForReplacedTokenDetection"}};
   f.config_from_json = [](const nlohmann::json& j) {
     return std::make_shared<DistilBertConfig>(DistilBertConfig::from_json(j));
   };

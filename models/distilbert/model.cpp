@@ -73,4 +73,10 @@ Output DistilBertModel::forward(const Inputs& in) {
   return out;
 }
 
+std::shared_ptr<nn::Module> DistilBertPreTrainedModel::embedding_layer() const { return blocks::embedding_layer_of<DistilBertModel>(*this); }
+
+void DistilBertPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
+  blocks::set_embedding_layer_of<DistilBertModel>(*this, layer);
+}
+
 }  // namespace tz::distilbert

@@ -31,6 +31,8 @@ class DistilBertPreTrainedModel : public models::PreTrainedModel {
   std::string base_model_prefix() const override { return "distilbert"; }
   bool takes_token_type_ids() const override { return false; }
   double forward_flops(int64_t B, int64_t T) const override;
+  std::shared_ptr<nn::Module> embedding_layer() const override;
+  void set_embedding_layer(std::shared_ptr<nn::Module> layer) override;
 
  protected:
   /// With sinusoidal_pos_embds, the position table is put back after the generic init drew it

@@ -28,6 +28,7 @@ models::Family family() {
   f.description = "ELECTRA (Clark et al., 2020): a BERT encoder pretrained as a replaced-token discriminator";
   f.architectures = {{Task::Base, "ElectraModel"},
                      {Task::PreTraining, "ElectraForPreTraining"},
+                     {Task::ReplacedTokenDetection, "ElectraForPreTraining"},
                      {Task::MaskedLM, "ElectraForMaskedLM"},
                      {Task::SequenceClassification, "ElectraForSequenceClassification"},
                      {Task::MultipleChoice, "ElectraForMultipleChoice"},

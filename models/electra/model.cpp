@@ -40,4 +40,10 @@ Output ElectraModel::forward(const Inputs& in) {
   return blocks::encode(*encoder, config_, h, in, blocks::kMaskedScore, "electra");
 }
 
+std::shared_ptr<nn::Module> ElectraPreTrainedModel::embedding_layer() const { return blocks::embedding_layer_of<ElectraModel>(*this); }
+
+void ElectraPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
+  blocks::set_embedding_layer_of<ElectraModel>(*this, layer);
+}
+
 }  // namespace tz::electra

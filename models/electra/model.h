@@ -23,6 +23,8 @@ class ElectraPreTrainedModel : public models::PreTrainedModel {
   /// Also HF's rule: a checkpoint's electra.embeddings_project.* is ignored when the model has none.
   bool ignorable_unexpected_key(const std::string& key) const override;
   double forward_flops(int64_t B, int64_t T) const override;
+  std::shared_ptr<nn::Module> embedding_layer() const override;
+  void set_embedding_layer(std::shared_ptr<nn::Module> layer) override;
 };
 
 class ElectraModel : public ElectraPreTrainedModel {
