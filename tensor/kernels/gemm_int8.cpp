@@ -1,11 +1,11 @@
 // Int8 GEMM with dynamic quantization; see gemm_int8.h for the scheme and the contract. Here:
 // weight quantization and packing, activation quantization (scalar reference, AVX2, AVX-512), the
-// scalar reference product, the tile kernels (AVX2, AVX-VNNI, AVX-512 VNNI), run-time dispatch
-// and the threaded wrapper. The loop nest over tiles is lowp_tiles.h; the tests are
+// scalar reference product, the tile kernels (AVX2, AVX-VNNI, AVX-512 VNNI, AMX), run-time
+// dispatch and the threaded wrapper. The loop nest over tiles is lowp_tiles.h; the tests are
 // tests/tensor/test_gemm_int8.cpp.
 //
-// Why every kernel gets the same int32 sums: the VNNI kernels feed q_x (uint8) straight into
-// vpdpbusd and subtract z[m] * row_sum[n] at the end; the AVX2 kernel works on the signed bytes
+// Why every kernel gets the same int32 sums: the VNNI and AMX kernels feed q_x (uint8) straight
+// into vpdpbusd / tdpbusd and subtract z[m] * row_sum[n] at the end; the AVX2 kernel works on the signed bytes
 // q_x - 128 (so it subtracts (z[m] - 128) * row_sum[n]) and multiplies them by q_w with
 // vpmaddubsw(|q_x - 128|, sign(q_w, q_x - 128)), whose pair sums reach at most 2 * 128 * 127 =
 // 32512 < 32767: no saturation. Both equal sum_k (q_x - z) q_w exactly (int32 arithmetic wraps,
@@ -196,7 +196,7 @@ struct Int8Job {
   const float* xscale;   // s_x of the tile's rows
   const int8_t* w;       // group 0 of the panel's first block
   int64_t block_bytes;   // from one block to the next
-  int64_t groups;
+  int64_t groups;        // groups of 4 columns holding K (the packed blocks may hold more)
   int64_t col;           // the column of the panel's first lane
   int64_t lo, hi;        // the columns to write
   const int32_t* row_sum;
@@ -320,6 +320,33 @@ struct Int8AvxVnni {
   }
 };
 
+// What the output of one block of 16 columns (from col, only the lanes in keep) needs besides
+// the sums: read once per block, used for every row of the tile.
+struct BlockOut {
+  int64_t col;
+  __mmask16 keep;
+  __m512i row_sum;
+  __m512 wscale, bias;
+};
+
+TZ_TARGET_AVX512 inline BlockOut block_out(const Int8Job& j, int64_t col) {
+  const __mmask16 keep = static_cast<__mmask16>(lowp::lane_bits(col, j.lo, j.hi, kBlock));
+  return {col, keep, _mm512_load_si512(j.row_sum + col), _mm512_load_ps(j.wscale + col),
+          j.bias ? _mm512_maskz_loadu_ps(keep, j.bias + col) : _mm512_setzero_ps()};
+}
+
+// Row i of a job in block o: acc holds sum_k q_x q_w, so D = acc - z[i] row_sum; then D itself, or
+// the dequantized output with its bias.
+TZ_TARGET_AVX512 inline void store_row_avx512(const Int8Job& j, const BlockOut& o, int64_t i, __m512i acc) {
+  const __m512i d = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(j.zero[i]), o.row_sum));
+  if (j.sums) {
+    _mm512_mask_storeu_epi32(j.sums + i * j.lds + o.col, o.keep, d);
+    return;
+  }
+  const __m512 s = _mm512_mul_ps(o.wscale, _mm512_set1_ps(j.xscale[i]));
+  _mm512_mask_storeu_ps(j.y + i * j.ldy + o.col, o.keep, _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, o.bias));
+}
+
 // AVX-512 VNNI: a tile is 6 rows x 4 blocks (64 columns): 24 sums + 4 weights + 1 row of the 32
 // registers; per group of 4 columns of K, 10 loads feed 24 vpdpbusd.
 struct Int8Avx512Vnni {
@@ -346,22 +373,10 @@ struct Int8Avx512Vnni {
     }
 #pragma GCC unroll 8
     for (int v = 0; v < N; ++v) {
-      const int64_t col = j.col + kBlock * v;
-      const __mmask16 keep = static_cast<__mmask16>(lowp::lane_bits(col, j.lo, j.hi, kBlock));
-      if (!keep) continue;
-      const __m512i rs = _mm512_load_si512(j.row_sum + col);
-      const __m512 ws = _mm512_load_ps(j.wscale + col);
-      const __m512 b = j.bias ? _mm512_maskz_loadu_ps(keep, j.bias + col) : _mm512_setzero_ps();
+      const BlockOut o = block_out(j, j.col + kBlock * v);
+      if (!o.keep) continue;
 #pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const __m512i d = _mm512_sub_epi32(c[i][v], _mm512_mullo_epi32(_mm512_set1_epi32(j.zero[i]), rs));
-        if (j.sums) {
-          _mm512_mask_storeu_epi32(j.sums + i * j.lds + col, keep, d);
-        } else {
-          const __m512 s = _mm512_mul_ps(ws, _mm512_set1_ps(j.xscale[i]));
-          _mm512_mask_storeu_ps(j.y + i * j.ldy + col, keep, _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, b));
-        }
-      }
+      for (int i = 0; i < M; ++i) store_row_avx512(j, o, i, c[i][v]);
     }
   }
 };
@@ -374,12 +389,134 @@ void gemm_int8_tiles(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t
       x.M, n0 / kBlock, (n1 + kBlock - 1) / kBlock,
       [&](int64_t r, int64_t, int64_t p, int64_t) {
         return Int8Job{x.q + r * x.ldq, x.ldq, x.zero + r, x.scale + r, w.packed.data() + p * block_bytes,
-                       block_bytes, w.groups(), p * kBlock, n0, n1, w.row_sum.data(), w.scale.data(), bias,
+                       block_bytes, (w.K + 3) / 4, p * kBlock, n0, n1, w.row_sum.data(), w.scale.data(), bias,
                        sums ? nullptr : Y + r * ldy, ldy, sums ? sums + r * lds : nullptr, lds};
       },
       [&](int64_t r, int64_t mr, int64_t p, int64_t nv) {
         if (!sums) lowp::tile_activation(act, r, mr, p, nv, n0, n1, Y, ldy);
       });
+}
+
+// ---- AMX ---------------------------------------------------------------------------------------
+// Eight tile registers of 16 rows x 64 bytes: C tiles 0-3 hold the int32 sums of 2 x 2 blocks of
+// 16 x 16 outputs, A tiles 4-5 two sets of 16 rows of q_x (64 columns of K), B tiles 6-7 two blocks
+// of the packed weight (16 groups: the same 64 columns). One tdpbusd is 16 x 16 x 64 multiply-adds.
+// The sums go to memory and through the AVX-512 epilogue. A last set of fewer than 16 rows is read
+// from a zero-padded copy (a tile load reads all 16 rows).
+
+struct alignas(64) AmxTileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};  // bytes per row of each tile
+  uint8_t rows[16] = {};
+};
+
+// C[2 NT x 2 NB tiles] = sum over `steps` 64-column steps of A rows a[t] x B blocks b[v], stored
+// to c (tile ti * 2 + vi at c + (ti * 2 + vi) * 256, rows of 16 int32).
+// Along the way, when next is given, the next panel's two blocks (at next and next + next_block)
+// go to L2, 2 KB per step; and when y is given, the outputs these tiles will have (rows of y with
+// leading dim ldy, 16 NB floats each, rows y_rows of them) are fetched for writing, so that the
+// epilogue's stores find their lines in cache.
+template <int NT, int NB>
+TZ_TARGET_AMX_INT8 void amx_tiles(const uint8_t* a0, const uint8_t* a1, int64_t lda, const int8_t* b0,
+                                  const int8_t* b1, int64_t steps, int32_t* c, const int8_t* next,
+                                  int64_t next_block, float* y, int64_t ldy, int64_t y_rows) {
+  _tile_zero(0);
+  if constexpr (NB == 2) _tile_zero(1);
+  if constexpr (NT == 2) _tile_zero(2);
+  if constexpr (NT == 2 && NB == 2) _tile_zero(3);
+  for (int64_t s = 0; s < steps; ++s) {
+    if (next)
+      for (int64_t l = 0; l < 1024; l += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + s * 1024 + l), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(next + next_block + s * 1024 + l), _MM_HINT_T1);
+      }
+    if (y)
+      for (int64_t i = s * y_rows / steps; i < (s + 1) * y_rows / steps; ++i) {
+        __builtin_prefetch(y + i * ldy, 1, 3);
+        __builtin_prefetch(y + i * ldy + 16 * NB - 1, 1, 3);
+      }
+    _tile_loadd(4, a0 + s * 64, lda);
+    _tile_loadd(6, b0 + s * 1024, 64);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (NB == 2) {
+      _tile_loadd(7, b1 + s * 1024, 64);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (NT == 2) {
+      _tile_loadd(5, a1 + s * 64, lda);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (NB == 2) _tile_dpbusd(3, 5, 7);
+    }
+  }
+  _tile_stored(0, c, 64);
+  if constexpr (NB == 2) _tile_stored(1, c + 256, 64);
+  if constexpr (NT == 2) _tile_stored(2, c + 512, 64);
+  if constexpr (NT == 2 && NB == 2) _tile_stored(3, c + 768, 64);
+}
+
+TZ_TARGET_AMX_INT8 void gemm_int8_amx(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t n1,
+                                      const float* bias, FusedAct act, float* Y, int64_t ldy, int32_t* sums,
+                                      int64_t lds) {
+  AmxTileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = 16;
+    config.colsb[t] = 64;
+  }
+  _tile_loadconfig(&config);
+  const int64_t steps = w.groups() / 16, block_bytes = w.groups() * kGroupBytes;
+  const int64_t full = x.M / 16 * 16, tiles = (x.M + 15) / 16;
+  thread_local AlignedVector<uint8_t> tail;  // the last rows, zero-padded to 16
+  if (full < x.M) {
+    tail.assign(static_cast<size_t>(16 * x.ldq), 0);
+    std::copy(x.q + full * x.ldq, x.q + x.M * x.ldq, tail.begin());
+  }
+  // The sums of a band's rows for one panel (192 x 32 int32, 24 KB: in L1), written by the tiles,
+  // then read by the epilogue. The outputs are written only once the whole panel is done: a tile
+  // load waits for every earlier store to Y to complete, so writing Y between tiles would stall
+  // each of them on those stores (measured: about half the time of a product).
+  thread_local AlignedVector<int32_t> sums_buf(static_cast<size_t>(lowp::kBandRows * 2 * kBlock));
+  int32_t* c = sums_buf.data();
+  const int64_t b0 = n0 / kBlock, b1 = (n1 + kBlock - 1) / kBlock, band_tiles = lowp::kBandRows / 16;
+  for (int64_t t0 = 0; t0 < tiles; t0 += band_tiles) {
+    const int64_t t1 = std::min(tiles, t0 + band_tiles);
+    for (int64_t p = b0; p < b1; p += 2) {
+      const int nb = b1 - p >= 2 ? 2 : 1;
+      const int8_t* wp = w.packed.data() + p * block_bytes;
+      for (int64_t t = t0; t < t1; t += 2) {
+        const int nt = t1 - t >= 2 ? 2 : 1;
+        const uint8_t* a0 = t * 16 < full ? x.q + t * 16 * x.ldq : tail.data();
+        const uint8_t* a1 = (t + 1) * 16 < full ? x.q + (t + 1) * 16 * x.ldq : tail.data();
+        int32_t* ct = c + (t - t0) * 16 * 2 * kBlock;  // tile (ti, vi) at ct + (ti * 2 + vi) * 256
+        // The first tiles of a panel fetch the next panel into L2 (when there is a whole one).
+        const int8_t* next = t == t0 && p + 3 < b1 ? wp + 2 * block_bytes : nullptr;
+        float* y = sums ? nullptr : Y + t * 16 * ldy + std::max(n0, p * kBlock);
+        const int64_t y_rows = std::min<int64_t>(x.M, (t + nt) * 16) - t * 16;
+        if (nt == 2 && nb == 2)
+          amx_tiles<2, 2>(a0, a1, x.ldq, wp, wp + block_bytes, steps, ct, next, block_bytes, y, ldy, y_rows);
+        else if (nt == 2)
+          amx_tiles<2, 1>(a0, a1, x.ldq, wp, nullptr, steps, ct, next, block_bytes, y, ldy, y_rows);
+        else if (nb == 2)
+          amx_tiles<1, 2>(a0, nullptr, x.ldq, wp, wp + block_bytes, steps, ct, next, block_bytes, y, ldy, y_rows);
+        else
+          amx_tiles<1, 1>(a0, nullptr, x.ldq, wp, nullptr, steps, ct, next, block_bytes, y, ldy, y_rows);
+      }
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t r = t * 16, mr = std::min<int64_t>(16, x.M - r);
+        const int32_t* ct = c + (t - t0) / 2 * 2 * 16 * 2 * kBlock + (t - t0) % 2 * 2 * 256;
+        const Int8Job j{nullptr, 0, x.zero + r, x.scale + r, nullptr, 0, 0, 0, n0, n1, w.row_sum.data(),
+                        w.scale.data(), bias, sums ? nullptr : Y + r * ldy, ldy, sums ? sums + r * lds : nullptr, lds};
+        for (int vi = 0; vi < nb; ++vi) {
+          const BlockOut o = block_out(j, (p + vi) * kBlock);
+          if (!o.keep) continue;
+          for (int64_t i = 0; i < mr; ++i) store_row_avx512(j, o, i, _mm512_load_si512(ct + vi * 256 + i * 16));
+        }
+        if (!sums) lowp::tile_activation(act, r, mr, p, nb, n0, n1, Y, ldy);
+      }
+    }
+  }
+  _tile_release();
 }
 #endif
 
@@ -400,6 +537,7 @@ Int8Impl impl_of(const char* op, Int8Kernel kernel) {
     case Int8Kernel::Avx2: return {&gemm_int8_tiles<Int8Avx2>, &quantize_rows_avx2};
     case Int8Kernel::AvxVnni: return {&gemm_int8_tiles<Int8AvxVnni>, &quantize_rows_avx2};
     case Int8Kernel::Avx512Vnni: return {&gemm_int8_tiles<Int8Avx512Vnni>, &quantize_rows_avx512};
+    case Int8Kernel::Amx: return {&gemm_int8_amx, &quantize_rows_avx512};
 #endif
     default: return {&gemm_int8_reference, &quantize_rows_reference};
   }
@@ -449,6 +587,7 @@ const char* int8_kernel_name(Int8Kernel kernel) {
     case Int8Kernel::Avx2: return "avx2";
     case Int8Kernel::AvxVnni: return "avx-vnni";
     case Int8Kernel::Avx512Vnni: return "avx512-vnni";
+    case Int8Kernel::Amx: return "amx";
   }
   return "?";
 }
@@ -460,6 +599,7 @@ bool int8_kernel_available(Int8Kernel kernel) {
     case Int8Kernel::Avx2: return f.avx2;
     case Int8Kernel::AvxVnni: return f.avx_vnni;
     case Int8Kernel::Avx512Vnni: return f.avx512_vnni;
+    case Int8Kernel::Amx: return f.amx_int8;
   }
   return false;
 }
@@ -467,7 +607,7 @@ bool int8_kernel_available(Int8Kernel kernel) {
 Int8Kernel int8_kernel() {
   if (use_reference()) return Int8Kernel::Reference;
   static const Int8Kernel best = [] {
-    for (Int8Kernel k : {Int8Kernel::Avx512Vnni, Int8Kernel::AvxVnni, Int8Kernel::Avx2})
+    for (Int8Kernel k : {Int8Kernel::Amx, Int8Kernel::Avx512Vnni, Int8Kernel::AvxVnni, Int8Kernel::Avx2})
       if (int8_kernel_available(k)) return k;
     return Int8Kernel::Reference;
   }();

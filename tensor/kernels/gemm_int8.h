@@ -3,10 +3,10 @@
 // with W quantized once (int8, symmetric, one scale per output row), X quantized on every call
 // (uint8, asymmetric, one scale and zero point per row), the products summed exactly in int32,
 // and the dequantization, bias and activation applied as Y is written.
-// Kernels: a scalar reference (the definition and the test oracle) and x86 kernels for AVX-512
-// VNNI, AVX-VNNI and AVX2, compiled with function-level target attributes and chosen at run time
-// from the CPU (cpu_features.h), so a portable build uses them too. All of them compute the same
-// int32 sums bit for bit. Not here: float GEMM (gemm.h), bf16 weights (gemm_bf16.h), the
+// Kernels: a scalar reference (the definition and the test oracle) and x86 kernels for AMX,
+// AVX-512 VNNI, AVX-VNNI and AVX2, compiled with function-level target attributes and chosen at
+// run time from the CPU (cpu_features.h), so a portable build uses them too. All of them compute
+// the same int32 sums bit for bit. Not here: float GEMM (gemm.h), bf16 weights (gemm_bf16.h), the
 // activation functions (fused.h); the scheme is explained in docs/02-kernels.md.
 //
 // The scheme (all roundings to nearest, ties to even):
@@ -29,9 +29,9 @@
 namespace tz::kernels {
 
 /// The int8 kernels, from the definition to the widest.
-enum class Int8Kernel { Reference, Avx2, AvxVnni, Avx512Vnni };
+enum class Int8Kernel { Reference, Avx2, AvxVnni, Avx512Vnni, Amx };
 
-/// "reference", "avx2", "avx-vnni", "avx512-vnni".
+/// "reference", "avx2", "avx-vnni", "avx512-vnni", "amx".
 const char* int8_kernel_name(Int8Kernel kernel);
 /// Whether this CPU can run the kernel (Reference: always).
 bool int8_kernel_available(Int8Kernel kernel);
@@ -41,19 +41,19 @@ Int8Kernel int8_kernel();
 
 /// A weight W [N, K] quantized as above and packed for the kernels. Packed layout: blocks of 16
 /// output rows (the last padded with zero rows); block b holds, for each group g of 4 columns
-/// (K padded with zero columns to a multiple of 4), 64 bytes
+/// (K padded with zero columns to a multiple of 64), 64 bytes
 ///   packed[(b * groups() + g) * 64 + 4 j + i] = q_w[16 b + j][4 g + i],   j < 16, i < 4,
 /// the operand vpdpbusd takes for 16 outputs and 4 columns of K, so the kernels read each block
-/// as one stream. The same bytes make an AMX B tile (16 groups x 64 bytes). Everything is a pure
-/// function of q_w and s_w, so packing is reproducible from the plain row-major form that the
-/// model directory stores (pack_int8_weight / unpack_int8_weight).
+/// as one stream; 16 consecutive groups are one AMX B tile. Everything is a pure function of q_w
+/// and s_w, so packing is reproducible from the plain row-major form that the model directory
+/// stores (pack_int8_weight / unpack_int8_weight).
 struct Int8Weight {
   int64_t N = 0, K = 0;
   AlignedVector<int8_t> packed;  // blocks() * groups() * 64 bytes
   AlignedVector<float> scale;    // s_w, [blocks() * 16], 0 past N
   AlignedVector<int32_t> row_sum;  // sum_k q_w[n, k], [blocks() * 16], 0 past N
 
-  int64_t groups() const { return (K + 3) / 4; }
+  int64_t groups() const { return (K + 63) / 64 * 16; }
   int64_t blocks() const { return (N + 15) / 16; }
   /// q_w[n, k]
   int8_t at(int64_t n, int64_t k) const;
@@ -73,8 +73,9 @@ Int8Weight pack_int8_weight(int64_t N, int64_t K, const int8_t* q, int64_t ldq, 
 /// The inverse: q [N, K] (leading dim ldq) and scale [N], ready to be saved.
 void unpack_int8_weight(const Int8Weight& w, int8_t* q, int64_t ldq, float* scale);
 
-/// Bytes per quantized activation row: K rounded up to a multiple of 4 (the kernels read 4 at a time).
-inline int64_t int8_row_bytes(int64_t K) { return (K + 3) / 4 * 4; }
+/// Bytes per quantized activation row: K rounded up to a multiple of 64 (the AMX kernel reads 64
+/// at a time, the others 4).
+inline int64_t int8_row_bytes(int64_t K) { return (K + 63) / 64 * 64; }
 
 /// Quantizes X [M, K] (leading dim ldx) row by row: q [M, ldq] with ldq >= int8_row_bytes(K) (the
 /// padding bytes are written as 0), scale [M] = s_x, zero [M] = z. Rows whose range is below 1e-30

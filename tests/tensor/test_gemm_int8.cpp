@@ -27,7 +27,7 @@ using namespace tz::kernels;
 namespace {
 
 const std::vector<Int8Kernel> kAllKernels = {Int8Kernel::Reference, Int8Kernel::Avx2, Int8Kernel::AvxVnni,
-                                             Int8Kernel::Avx512Vnni};
+                                             Int8Kernel::Avx512Vnni, Int8Kernel::Amx};
 
 // The kernels this CPU runs; prints, once, which ran and which were skipped.
 std::vector<Int8Kernel> host_kernels() {
