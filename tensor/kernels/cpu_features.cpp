@@ -33,8 +33,9 @@ const CpuFeatures& cpu_features() {
     f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
     f.avx_vnni = f.avx2 && __builtin_cpu_supports("avxvnni");
     f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
-    f.amx_int8 = f.avx512 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") &&
-                 request_amx_permission();
+    const bool amx = f.avx512 && __builtin_cpu_supports("amx-tile") && request_amx_permission();
+    f.amx_int8 = amx && __builtin_cpu_supports("amx-int8");
+    f.amx_bf16 = amx && __builtin_cpu_supports("amx-bf16");
 #endif
     return f;
   }();

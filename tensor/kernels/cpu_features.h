@@ -15,12 +15,13 @@ struct CpuFeatures {
   bool avx512_vnni = false;  // with avx512: vpdpbusd on zmm (Ice Lake, Zen 4 on)
   bool avx_vnni = false;     // with avx2: the VEX vpdpbusd on ymm (Alder Lake, Sapphire Rapids, Zen 5)
   bool avx512_bf16 = false;  // with avx512: vdpbf16ps, vcvtne2ps2bf16 (Cooper Lake, Sapphire Rapids, Zen 4 on)
-  /// With avx512: AMX tiles with int8 dot products (Sapphire Rapids on), and the kernel's
+  /// With avx512: AMX tiles with int8 / bf16 dot products (Sapphire Rapids on), and the kernel's
   /// permission to use them. Linux hands the 8 KB tile state to a process only when asked
   /// (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA); the first cpu_features() call asks. The
   /// permission is for the whole process, and Linux then refuses alternate signal stacks too small
   /// to hold the tile state in a signal frame (about 11 KB).
   bool amx_int8 = false;
+  bool amx_bf16 = false;
 };
 
 /// The flags of this machine (computed on the first call).

@@ -1,7 +1,8 @@
 // Bf16-weight GEMM; see gemm_bf16.h for the contract. Here: the float <-> bfloat16 conversions,
 // weight packing, the scalar reference, the tile kernels (AVX2 and AVX-512 widening the weights to
-// float for FMA, AVX-512 BF16 with vdpbf16ps), run-time dispatch and the threaded wrapper. The loop
-// nest over tiles is lowp_tiles.h; the tests are tests/tensor/test_gemm_bf16.cpp.
+// float for FMA, AVX-512 BF16 with vdpbf16ps, AMX with tdpbf16ps), run-time dispatch and the
+// threaded wrapper. The loop nests are lowp_tiles.h and amx_tiles.h; the tests are
+// tests/tensor/test_gemm_bf16.cpp.
 //
 // Widening is two integer instructions per vector of 16 weights x 2 columns of K: a bfloat16 is
 // the top half of a float, so the 32-bit lane (w[2p+1] << 16) | w[2p] gives column 2p by a left
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tensor/kernels/amx_tiles.h"
 #include "tensor/kernels/cpu_features.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/lowp_tiles.h"
@@ -202,7 +204,7 @@ struct Bf16Avx512Dot {
 };
 
 // Rows of X to bfloat16 (vcvtneps2bf16: round to nearest even, as float_to_bf16 except that
-// denormals become zero), each padded to an even length with a zero.
+// denormals become zero), each padded with zeros to ldh values.
 TZ_TARGET_AVX512_BF16 void convert_rows_bf16(int64_t M, int64_t K, const float* X, int64_t ldx, uint16_t* xh,
                                              int64_t ldh) {
   for (int64_t m = 0; m < M; ++m) {
@@ -213,8 +215,17 @@ TZ_TARGET_AVX512_BF16 void convert_rows_bf16(int64_t M, int64_t K, const float* 
       const __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(live, x + k));
       _mm256_mask_storeu_epi16(h + k, live, reinterpret_cast<__m256i>(v));
     }
-    if (K % 2) h[K] = 0;
+    std::fill(h + K, h + ldh, uint16_t{0});
   }
+}
+
+// Rows of X in bfloat16 (row stride w.pairs() * 2: K padded to whole AMX tiles) in per-thread scratch.
+const uint16_t* rows_bf16(int64_t M, const float* X, int64_t ldx, const Bf16Weight& w) {
+  thread_local AlignedVector<uint16_t> xh;  // only grown
+  const int64_t ldh = w.pairs() * 2;
+  if (xh.size() < static_cast<size_t>(M * ldh)) xh.resize(static_cast<size_t>(M * ldh));
+  convert_rows_bf16(M, w.K, X, ldx, xh.data(), ldh);
+  return xh.data();
 }
 
 template <class Isa>
@@ -238,11 +249,46 @@ void linear_bf16_widen(int64_t M, const float* X, int64_t ldx, const Bf16Weight&
 
 void linear_bf16_dot(int64_t M, const float* X, int64_t ldx, const Bf16Weight& w, const float* bias, FusedAct act,
                      float* Y, int64_t ldy, int64_t n0, int64_t n1) {
-  thread_local std::vector<uint16_t> xh;  // only grown
-  const int64_t ldh = w.pairs() * 2;
-  if (xh.size() < static_cast<size_t>(M * ldh)) xh.resize(static_cast<size_t>(M * ldh));
-  convert_rows_bf16(M, w.K, X, ldx, xh.data(), ldh);
-  bf16_tiles<Bf16Avx512Dot>(M, nullptr, xh.data(), ldh, w, bias, act, Y, ldy, n0, n1);
+  bf16_tiles<Bf16Avx512Dot>(M, nullptr, rows_bf16(M, X, ldx, w), w.pairs() * 2, w, bias, act, Y, ldy, n0, n1);
+}
+
+// ---- AMX ---------------------------------------------------------------------------------------
+// tdpbf16ps: 16 x 16 x 32 multiply-adds of bfloat16 pairs per instruction, float sums (one
+// rounding per addition, denormals flushed to zero), in the loop nest of amx_tiles.h.
+
+struct AmxBf16Dot {
+  template <int C>
+  TZ_TARGET_AMX static void dot() {
+    if constexpr (C == 0) _tile_dpbf16ps(0, 4, 6);
+    if constexpr (C == 1) _tile_dpbf16ps(1, 4, 7);
+    if constexpr (C == 2) _tile_dpbf16ps(2, 5, 6);
+    if constexpr (C == 3) _tile_dpbf16ps(3, 5, 7);
+  }
+};
+
+// Rows r..r+mr of Y for blocks p..p+nb: the tile sums (block vi at c + vi * 256) plus the bias.
+TZ_TARGET_AMX void amx_bf16_out(const float* bias, FusedAct act, float* Y, int64_t ldy, int64_t n0, int64_t n1,
+                                int64_t r, int64_t mr, int64_t p, int64_t nb, const float* c) {
+  for (int64_t vi = 0; vi < nb; ++vi) {
+    const int64_t col = (p + vi) * kBlock;
+    const __mmask16 keep = static_cast<__mmask16>(lowp::lane_bits(col, n0, n1, kBlock));
+    if (!keep) continue;
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(keep, bias + col) : _mm512_setzero_ps();
+    for (int64_t i = 0; i < mr; ++i)
+      _mm512_mask_storeu_ps(Y + (r + i) * ldy + col, keep, _mm512_add_ps(_mm512_load_ps(c + vi * 256 + i * 16), b));
+  }
+  lowp::tile_activation(act, r, mr, p, nb, n0, n1, Y, ldy);
+}
+
+void linear_bf16_amx(int64_t M, const float* X, int64_t ldx, const Bf16Weight& w, const float* bias, FusedAct act,
+                     float* Y, int64_t ldy, int64_t n0, int64_t n1) {
+  const uint16_t* xh = rows_bf16(M, X, ldx, w);
+  lowp::amx_product<AmxBf16Dot, float>(
+      M, reinterpret_cast<const uint8_t*>(xh), w.pairs() * 4, reinterpret_cast<const uint8_t*>(w.packed.data()),
+      w.pairs() * 64, w.pairs() / 16, n0, n1, Y, ldy,
+      [&](int64_t r, int64_t mr, int64_t p, int64_t nb, const float* c) {
+        amx_bf16_out(bias, act, Y, ldy, n0, n1, r, mr, p, nb, c);
+      });
 }
 #endif
 
@@ -257,6 +303,7 @@ LinearFn impl_of(Bf16Kernel kernel) {
     case Bf16Kernel::Avx2: return &linear_bf16_widen<Bf16Avx2>;
     case Bf16Kernel::Avx512: return &linear_bf16_widen<Bf16Avx512>;
     case Bf16Kernel::Avx512Bf16: return &linear_bf16_dot;
+    case Bf16Kernel::Amx: return &linear_bf16_amx;
 #endif
     default: return &linear_bf16_reference;
   }
@@ -282,6 +329,7 @@ const char* bf16_kernel_name(Bf16Kernel kernel) {
     case Bf16Kernel::Avx2: return "avx2";
     case Bf16Kernel::Avx512: return "avx512";
     case Bf16Kernel::Avx512Bf16: return "avx512-bf16";
+    case Bf16Kernel::Amx: return "amx";
   }
   return "?";
 }
@@ -293,6 +341,7 @@ bool bf16_kernel_available(Bf16Kernel kernel) {
     case Bf16Kernel::Avx2: return f.avx2;
     case Bf16Kernel::Avx512: return f.avx512;
     case Bf16Kernel::Avx512Bf16: return f.avx512_bf16;
+    case Bf16Kernel::Amx: return f.amx_bf16 && f.avx512_bf16;  // the rows are converted with AVX-512 BF16
   }
   return false;
 }
@@ -300,7 +349,7 @@ bool bf16_kernel_available(Bf16Kernel kernel) {
 Bf16Kernel bf16_kernel() {
   if (use_reference()) return Bf16Kernel::Reference;
   static const Bf16Kernel best = [] {
-    for (Bf16Kernel k : {Bf16Kernel::Avx512, Bf16Kernel::Avx2})
+    for (Bf16Kernel k : {Bf16Kernel::Amx, Bf16Kernel::Avx512, Bf16Kernel::Avx2})
       if (bf16_kernel_available(k)) return k;
     return Bf16Kernel::Reference;
   }();

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "tensor/kernels/cpu_features.h"
+#include "tensor/kernels/amx_tiles.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/lowp_tiles.h"
 #include "tensor/kernels/xsimd.h"
@@ -398,125 +399,41 @@ void gemm_int8_tiles(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t
 }
 
 // ---- AMX ---------------------------------------------------------------------------------------
-// Eight tile registers of 16 rows x 64 bytes: C tiles 0-3 hold the int32 sums of 2 x 2 blocks of
-// 16 x 16 outputs, A tiles 4-5 two sets of 16 rows of q_x (64 columns of K), B tiles 6-7 two blocks
-// of the packed weight (16 groups: the same 64 columns). One tdpbusd is 16 x 16 x 64 multiply-adds.
-// The sums go to memory and through the AVX-512 epilogue. A last set of fewer than 16 rows is read
-// from a zero-padded copy (a tile load reads all 16 rows).
+// tdpbusd: 16 x 16 x 64 multiply-adds of q_x by q_w per instruction, in the loop nest of
+// amx_tiles.h; the AVX-512 epilogue above turns the int32 sums into Y.
 
-struct alignas(64) AmxTileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};  // bytes per row of each tile
-  uint8_t rows[16] = {};
+struct AmxInt8Dot {
+  template <int C>
+  TZ_TARGET_AMX static void dot() {
+    if constexpr (C == 0) _tile_dpbusd(0, 4, 6);
+    if constexpr (C == 1) _tile_dpbusd(1, 4, 7);
+    if constexpr (C == 2) _tile_dpbusd(2, 5, 6);
+    if constexpr (C == 3) _tile_dpbusd(3, 5, 7);
+  }
 };
 
-// C[2 NT x 2 NB tiles] = sum over `steps` 64-column steps of A rows a[t] x B blocks b[v], stored
-// to c (tile ti * 2 + vi at c + (ti * 2 + vi) * 256, rows of 16 int32).
-// Along the way, when next is given, the next panel's two blocks (at next and next + next_block)
-// go to L2, 2 KB per step; and when y is given, the outputs these tiles will have (rows of y with
-// leading dim ldy, 16 NB floats each, rows y_rows of them) are fetched for writing, so that the
-// epilogue's stores find their lines in cache.
-template <int NT, int NB>
-TZ_TARGET_AMX_INT8 void amx_tiles(const uint8_t* a0, const uint8_t* a1, int64_t lda, const int8_t* b0,
-                                  const int8_t* b1, int64_t steps, int32_t* c, const int8_t* next,
-                                  int64_t next_block, float* y, int64_t ldy, int64_t y_rows) {
-  _tile_zero(0);
-  if constexpr (NB == 2) _tile_zero(1);
-  if constexpr (NT == 2) _tile_zero(2);
-  if constexpr (NT == 2 && NB == 2) _tile_zero(3);
-  for (int64_t s = 0; s < steps; ++s) {
-    if (next)
-      for (int64_t l = 0; l < 1024; l += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + s * 1024 + l), _MM_HINT_T1);
-        _mm_prefetch(reinterpret_cast<const char*>(next + next_block + s * 1024 + l), _MM_HINT_T1);
-      }
-    if (y)
-      for (int64_t i = s * y_rows / steps; i < (s + 1) * y_rows / steps; ++i) {
-        __builtin_prefetch(y + i * ldy, 1, 3);
-        __builtin_prefetch(y + i * ldy + 16 * NB - 1, 1, 3);
-      }
-    _tile_loadd(4, a0 + s * 64, lda);
-    _tile_loadd(6, b0 + s * 1024, 64);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (NB == 2) {
-      _tile_loadd(7, b1 + s * 1024, 64);
-      _tile_dpbusd(1, 4, 7);
-    }
-    if constexpr (NT == 2) {
-      _tile_loadd(5, a1 + s * 64, lda);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (NB == 2) _tile_dpbusd(3, 5, 7);
-    }
+// Rows r..r+mr of D or Y for blocks p..p+nb, from the tile sums (block vi at c + vi * 256).
+TZ_TARGET_AMX void amx_int8_out(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t n1, const float* bias,
+                                FusedAct act, float* Y, int64_t ldy, int32_t* sums, int64_t lds, int64_t r,
+                                int64_t mr, int64_t p, int64_t nb, const int32_t* c) {
+  const Int8Job j{nullptr, 0, x.zero + r, x.scale + r, nullptr, 0, 0, 0, n0, n1, w.row_sum.data(), w.scale.data(),
+                  bias, sums ? nullptr : Y + r * ldy, ldy, sums ? sums + r * lds : nullptr, lds};
+  for (int64_t vi = 0; vi < nb; ++vi) {
+    const BlockOut o = block_out(j, (p + vi) * kBlock);
+    if (!o.keep) continue;
+    for (int64_t i = 0; i < mr; ++i) store_row_avx512(j, o, i, _mm512_load_si512(c + vi * 256 + i * 16));
   }
-  _tile_stored(0, c, 64);
-  if constexpr (NB == 2) _tile_stored(1, c + 256, 64);
-  if constexpr (NT == 2) _tile_stored(2, c + 512, 64);
-  if constexpr (NT == 2 && NB == 2) _tile_stored(3, c + 768, 64);
+  if (!sums) lowp::tile_activation(act, r, mr, p, nb, n0, n1, Y, ldy);
 }
 
-TZ_TARGET_AMX_INT8 void gemm_int8_amx(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t n1,
-                                      const float* bias, FusedAct act, float* Y, int64_t ldy, int32_t* sums,
-                                      int64_t lds) {
-  AmxTileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = 16;
-    config.colsb[t] = 64;
-  }
-  _tile_loadconfig(&config);
-  const int64_t steps = w.groups() / 16, block_bytes = w.groups() * kGroupBytes;
-  const int64_t full = x.M / 16 * 16, tiles = (x.M + 15) / 16;
-  thread_local AlignedVector<uint8_t> tail;  // the last rows, zero-padded to 16
-  if (full < x.M) {
-    tail.assign(static_cast<size_t>(16 * x.ldq), 0);
-    std::copy(x.q + full * x.ldq, x.q + x.M * x.ldq, tail.begin());
-  }
-  // The sums of a band's rows for one panel (192 x 32 int32, 24 KB: in L1), written by the tiles,
-  // then read by the epilogue. The outputs are written only once the whole panel is done: a tile
-  // load waits for every earlier store to Y to complete, so writing Y between tiles would stall
-  // each of them on those stores (measured: about half the time of a product).
-  thread_local AlignedVector<int32_t> sums_buf(static_cast<size_t>(lowp::kBandRows * 2 * kBlock));
-  int32_t* c = sums_buf.data();
-  const int64_t b0 = n0 / kBlock, b1 = (n1 + kBlock - 1) / kBlock, band_tiles = lowp::kBandRows / 16;
-  for (int64_t t0 = 0; t0 < tiles; t0 += band_tiles) {
-    const int64_t t1 = std::min(tiles, t0 + band_tiles);
-    for (int64_t p = b0; p < b1; p += 2) {
-      const int nb = b1 - p >= 2 ? 2 : 1;
-      const int8_t* wp = w.packed.data() + p * block_bytes;
-      for (int64_t t = t0; t < t1; t += 2) {
-        const int nt = t1 - t >= 2 ? 2 : 1;
-        const uint8_t* a0 = t * 16 < full ? x.q + t * 16 * x.ldq : tail.data();
-        const uint8_t* a1 = (t + 1) * 16 < full ? x.q + (t + 1) * 16 * x.ldq : tail.data();
-        int32_t* ct = c + (t - t0) * 16 * 2 * kBlock;  // tile (ti, vi) at ct + (ti * 2 + vi) * 256
-        // The first tiles of a panel fetch the next panel into L2 (when there is a whole one).
-        const int8_t* next = t == t0 && p + 3 < b1 ? wp + 2 * block_bytes : nullptr;
-        float* y = sums ? nullptr : Y + t * 16 * ldy + std::max(n0, p * kBlock);
-        const int64_t y_rows = std::min<int64_t>(x.M, (t + nt) * 16) - t * 16;
-        if (nt == 2 && nb == 2)
-          amx_tiles<2, 2>(a0, a1, x.ldq, wp, wp + block_bytes, steps, ct, next, block_bytes, y, ldy, y_rows);
-        else if (nt == 2)
-          amx_tiles<2, 1>(a0, a1, x.ldq, wp, nullptr, steps, ct, next, block_bytes, y, ldy, y_rows);
-        else if (nb == 2)
-          amx_tiles<1, 2>(a0, nullptr, x.ldq, wp, wp + block_bytes, steps, ct, next, block_bytes, y, ldy, y_rows);
-        else
-          amx_tiles<1, 1>(a0, nullptr, x.ldq, wp, nullptr, steps, ct, next, block_bytes, y, ldy, y_rows);
-      }
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t r = t * 16, mr = std::min<int64_t>(16, x.M - r);
-        const int32_t* ct = c + (t - t0) / 2 * 2 * 16 * 2 * kBlock + (t - t0) % 2 * 2 * 256;
-        const Int8Job j{nullptr, 0, x.zero + r, x.scale + r, nullptr, 0, 0, 0, n0, n1, w.row_sum.data(),
-                        w.scale.data(), bias, sums ? nullptr : Y + r * ldy, ldy, sums ? sums + r * lds : nullptr, lds};
-        for (int vi = 0; vi < nb; ++vi) {
-          const BlockOut o = block_out(j, (p + vi) * kBlock);
-          if (!o.keep) continue;
-          for (int64_t i = 0; i < mr; ++i) store_row_avx512(j, o, i, _mm512_load_si512(ct + vi * 256 + i * 16));
-        }
-        if (!sums) lowp::tile_activation(act, r, mr, p, nb, n0, n1, Y, ldy);
-      }
-    }
-  }
-  _tile_release();
+void gemm_int8_amx(const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t n1, const float* bias, FusedAct act,
+                   float* Y, int64_t ldy, int32_t* sums, int64_t lds) {
+  const int64_t block_bytes = w.groups() * kGroupBytes;
+  lowp::amx_product<AmxInt8Dot, int32_t>(
+      x.M, x.q, x.ldq, reinterpret_cast<const uint8_t*>(w.packed.data()), block_bytes, w.groups() / 16, n0, n1,
+      sums ? nullptr : Y, ldy, [&](int64_t r, int64_t mr, int64_t p, int64_t nb, const int32_t* c) {
+        amx_int8_out(x, w, n0, n1, bias, act, Y, ldy, sums, lds, r, mr, p, nb, c);
+      });
 }
 #endif
 

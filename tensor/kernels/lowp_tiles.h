@@ -25,8 +25,6 @@ namespace tz::kernels::lowp {
 #define TZ_TARGET_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")))
 #define TZ_TARGET_AVX512_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define TZ_TARGET_AVX512_BF16 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
-#define TZ_TARGET_AMX_INT8 \
-  __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl,prfchw,amx-tile,amx-int8")))
 
 /// Output rows of W per packed block: one AVX-512 vector of int32 or float lanes.
 inline constexpr int64_t kBlock = 16;

@@ -4,10 +4,10 @@
 // product against the float product. The bounds (u = 2^-24, float; K terms t_k = x_k w^_k):
 // - kernel vs reference (same operands, float sums in any order, each step rounded once):
 //     |Y - Y_ref| <= gamma_K sum_k |t_k| + 2u (|Y_ref| + |bias|),  gamma_K = K u / (1 - K u)
-//   The AVX-512 BF16 kernel sums bf16(x_k) w^_k: it is compared with the reference run on X
-//   rounded to bfloat16 the same way.
+//   The AMX and AVX-512 BF16 kernels sum bf16(x_k) w^_k: they are compared with the reference run
+//   on X rounded to bfloat16 the same way.
 // - bf16 vs float product: |w^ - w| <= 2^-8 |w| (8 significant bits), and for the bf16-dot kernel
-//   |x^ - x| <= 2^-8 |x| too, so |Y - Y_f32| <= (2^-8 or 2^-7 + 2^-16) sum_k |x_k w_k| + the
+//   kernels |x^ - x| <= 2^-8 |x| too, so |Y - Y_f32| <= (2^-8 or 2^-7 + 2^-16) sum_k |x_k w_k| + the
 //   float sums' gamma_K sum_k |t_k| + 2u (|Y| + |bias|).
 // - activations: GELU's slope is at most 1.13 and ReLU's 1, so the bound on the input times 1.13
 //   plus 1e-6 (1 + |Y|) for the vector GELU's own error bounds the output.
@@ -32,7 +32,10 @@ using namespace tz::kernels;
 namespace {
 
 const std::vector<Bf16Kernel> kAllKernels = {Bf16Kernel::Reference, Bf16Kernel::Avx2, Bf16Kernel::Avx512,
-                                             Bf16Kernel::Avx512Bf16};
+                                             Bf16Kernel::Avx512Bf16, Bf16Kernel::Amx};
+
+// The kernels that round X to bfloat16 too.
+bool rounds_activations(Bf16Kernel k) { return k == Bf16Kernel::Avx512Bf16 || k == Bf16Kernel::Amx; }
 
 std::vector<Bf16Kernel> host_kernels() {
   static const std::vector<Bf16Kernel> kernels = [] {
@@ -134,7 +137,7 @@ TEST_CASE("bf16: every kernel agrees with the reference within the float summati
     for (FusedAct act : {FusedAct::None, FusedAct::Relu, FusedAct::GeluErf, FusedAct::GeluTanh})
       for (auto [n0, n1] : ranges)
         for (Bf16Kernel kernel : host_kernels()) {
-          const bool dot = kernel == Bf16Kernel::Avx512Bf16;
+          const bool dot = rounds_activations(kernel);
           const std::vector<float> Xk = dot ? round_bf16(X) : X;
           std::vector<float> want(static_cast<size_t>(s.M * ldy), -5.f), got(want);
           linear_bf16(Bf16Kernel::Reference, s.M, Xk.data(), ldx, w, bias.data(), act, want.data(), ldy, n0, n1);
@@ -171,7 +174,7 @@ TEST_CASE("bf16: the bf16 product is within its rounding bound of the float prod
   for (Bf16Kernel kernel : host_kernels()) {
     std::vector<float> Y(static_cast<size_t>(M * N));
     linear_bf16(kernel, M, X.data(), K, w, bias.data(), FusedAct::None, Y.data(), N);
-    const double rel = kernel == Bf16Kernel::Avx512Bf16 ? 0x1p-7 + 0x1p-16 : 0x1p-8;
+    const double rel = rounds_activations(kernel) ? 0x1p-7 + 0x1p-16 : 0x1p-8;
     double worst = 0;
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {
