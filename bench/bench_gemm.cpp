@@ -14,6 +14,8 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <algorithm>
 #include <cstdlib>
@@ -196,10 +198,12 @@ void direct_shapes(benchmark::internal::Benchmark* b) {
 // A Linear layer's Y = X W^T + bias at the same shape three ways, back to back in every iteration
 // so that all three see the same background load, one thread: float32 as the inference path runs
 // it (sgemm_nt_direct where sgemm_nt_direct_pays, else the bias written first and cblas_sgemm with
-// beta = 1), int8 (linear_int8: the quantization of X included) and bf16 weights (linear_bf16).
-// "int8/f32" and "bf16/f32" are ratios of total times (below 1.00 = faster than float). Weights
-// cycle through 16 copies of each kind, as in BM_direct_paired, so each product reads its weight
-// from memory as a forward does. The kernels used are in the label.
+// beta = 1), int8 (linear_int8: the quantization of X included) and bf16 weights (linear_bf16),
+// each with the kernel the CPU gets by default (named in the label). "int8/f32" and "bf16/f32" are
+// ratios of total times (below 1.00 = faster than float), timed as the thread's CPU time: on a
+// shared machine, time the thread spends descheduled would otherwise land on whichever product
+// happened to be running. Weights cycle through 16 copies of each kind, as in BM_direct_paired, so
+// each product reads its weight from memory as a forward does.
 void BM_lowp_paired(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
   tz::set_num_threads(1);
@@ -216,13 +220,17 @@ void BM_lowp_paired(benchmark::State& state) {
   const float* xp = x.data<float>();
   const float* bp = bias.data<float>();
   float* cp = c.data<float>();
-  using clock = std::chrono::steady_clock;
+  auto cpu_seconds = [] {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
   double f32_s = 0, int8_s = 0, bf16_s = 0;
   size_t i = 0;
   const bool direct = tz::kernels::sgemm_nt_direct_pays(M, N, K);
   for (auto _ : state) {
     const float* wi = wf[i % kCopies].data<float>();
-    const auto t0 = clock::now();
+    const double t0 = cpu_seconds();
     if (direct) {
       tz::kernels::sgemm_nt_direct(M, N, K, xp, K, wi, K, bp, cp, N);
     } else {
@@ -230,17 +238,17 @@ void BM_lowp_paired(benchmark::State& state) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, xp, K, wi, K, 1.f, cp, N);
     }
     benchmark::DoNotOptimize(cp);
-    const auto t1 = clock::now();
+    const double t1 = cpu_seconds();
     tz::kernels::linear_int8(M, xp, K, w8[(i + 5) % kCopies], bp, tz::kernels::FusedAct::None, cp, N);
     benchmark::DoNotOptimize(cp);
-    const auto t2 = clock::now();
+    const double t2 = cpu_seconds();
     tz::kernels::linear_bf16(M, xp, K, wh[(i + 11) % kCopies], bp, tz::kernels::FusedAct::None, cp, N);
     benchmark::DoNotOptimize(cp);
-    const auto t3 = clock::now();
+    const double t3 = cpu_seconds();
     ++i;
-    f32_s += std::chrono::duration<double>(t1 - t0).count();
-    int8_s += std::chrono::duration<double>(t2 - t1).count();
-    bf16_s += std::chrono::duration<double>(t3 - t2).count();
+    f32_s += t1 - t0;
+    int8_s += t2 - t1;
+    bf16_s += t3 - t2;
   }
   const double n = static_cast<double>(state.iterations()), flops = 2.0 * M * K * N;
   state.counters["f32 GFLOP/s"] = flops * n / f32_s * 1e-9;

@@ -33,10 +33,10 @@ struct alignas(64) AmxTileConfig {
 /// block) of rows a0/a1 (stride lda bytes) times blocks b0/b1, stored to c: tile (ti, vi) at
 /// c + (ti * 2 + vi) * 256, rows of 16 four-byte sums. Dot::dot<C>() is the family's tile
 /// instruction on C tile C = 2 ti + vi, A tile 4 + ti and B tile 6 + vi (the intrinsics take the
-/// tile numbers as literals, so each family spells the four cases out). Along the way, when next is given, the next panel's two blocks (next and
-/// next + next_block) go to L2, 2 KB per step; and when y is given, the y_rows rows of Y these
-/// tiles will fill (16 NB floats each, leading dim ldy) are fetched for writing, so that the
-/// epilogue's stores find their lines in cache.
+/// tile numbers as literals, so each family spells the four cases out). Along the way, when next
+/// is given, the next panel's two blocks (next and next + next_block) go to L2, 2 KB per step; and
+/// when y is given, the y_rows rows of Y these tiles will fill (16 NB floats each, leading dim ldy)
+/// are fetched for writing, so that the epilogue's stores find their lines in cache.
 template <class Dot, int NT, int NB>
 TZ_TARGET_AMX void amx_tiles(const uint8_t* a0, const uint8_t* a1, int64_t lda, const uint8_t* b0, const uint8_t* b1,
                              int64_t steps, void* c, const uint8_t* next, int64_t next_block, float* y, int64_t ldy,

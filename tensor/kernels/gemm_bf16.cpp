@@ -27,7 +27,7 @@ using lowp::kBlock;
 constexpr int64_t kGroupValues = 32;  // one group: 16 output rows x 2 columns of K
 
 Bf16Weight empty_weight(const char* op, int64_t N, int64_t K) {
-  TZ_CHECK(N >= 0 && K >= 0, op, ": weight shape [", N, ", ", K, "] has a negative size");
+  lowp::check_weight_shape(op, N, K);
   Bf16Weight w;
   w.N = N;
   w.K = K;
@@ -68,6 +68,22 @@ struct Bf16Job {
 };
 
 #if defined(__x86_64__)
+// Half v % 2 of the group's 64 bytes in block v / 2 (8 columns x 2 of K, as 32-bit lanes).
+TZ_TARGET_AVX2 inline __m256i load_half(const uint16_t* w, int v, int64_t block_elems) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(w + (v / 2) * block_elems + (v % 2) * 16));
+}
+
+// c[i][v] += x[i * ldx] * b[v] for a tile's rows: one column of X against one of W.
+template <int M, int V>
+TZ_TARGET_AVX2 inline void fma_column_avx2(__m256 (&c)[M][V], const float* x, int64_t ldx, const __m256 (&b)[V]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) {
+    const __m256 xi = _mm256_broadcast_ss(x + i * ldx);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) c[i][v] = _mm256_fmadd_ps(xi, b[v], c[i][v]);
+  }
+}
+
 // Widening FMA on AVX2: a tile is 6 rows x one block (two ymm of 8 columns): 12 sums, 2 weight
 // vectors and the broadcast activation.
 struct Bf16Avx2 {
@@ -75,42 +91,27 @@ struct Bf16Avx2 {
   template <int M, int N>
   TZ_TARGET_AVX2 static void tile(const Bf16Job& j) {
     constexpr int V = 2 * N;
-    __m256 c[M][V];
+    __m256 c[M][V], b[V];
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) c[i][v] = _mm256_setzero_ps();
     const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
-    const uint16_t* w = j.w;
-    const float* a = j.xf;
-    auto half = [&](int v) { return reinterpret_cast<const __m256i*>(w + (v / 2) * j.block_elems + (v % 2) * 16); };
-    for (int64_t k = 0; k < j.K; k += 2, w += kGroupValues, a += 2) {
-      __m256 b[V];
+    for (int64_t k = 0; k < j.K; k += 2) {
+      const uint16_t* w = j.w + k / 2 * kGroupValues;
 #pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) b[v] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(half(v)), 16));
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const __m256 x = _mm256_broadcast_ss(a + i * j.ldx);
-#pragma GCC unroll 8
-        for (int v = 0; v < V; ++v) c[i][v] = _mm256_fmadd_ps(x, b[v], c[i][v]);
-      }
+      for (int v = 0; v < V; ++v) b[v] = _mm256_castsi256_ps(_mm256_slli_epi32(load_half(w, v, j.block_elems), 16));
+      fma_column_avx2(c, j.xf + k, j.ldx, b);
       if (k + 1 == j.K) break;  // odd K: the last pair's second column is padding (and X has none)
 #pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) b[v] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_load_si256(half(v)), high));
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const __m256 x = _mm256_broadcast_ss(a + i * j.ldx + 1);
-#pragma GCC unroll 8
-        for (int v = 0; v < V; ++v) c[i][v] = _mm256_fmadd_ps(x, b[v], c[i][v]);
-      }
+      for (int v = 0; v < V; ++v) b[v] = _mm256_castsi256_ps(_mm256_and_si256(load_half(w, v, j.block_elems), high));
+      fma_column_avx2(c, j.xf + k + 1, j.ldx, b);
     }
-    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) {
       const int64_t col = j.col + 8 * v;
-      const uint32_t bits = lowp::lane_bits(col, j.lo, j.hi, 8);
-      if (!bits) continue;
-      const __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), sel), sel);
+      if (!lowp::lane_bits(col, j.lo, j.hi, 8)) continue;
+      const __m256i keep = lowp::lane_mask8(col, j.lo, j.hi);
       const __m256 bias = j.bias ? _mm256_maskload_ps(j.bias + col, keep) : _mm256_setzero_ps();
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) _mm256_maskstore_ps(j.y + i * j.ldy + col, keep, _mm256_add_ps(c[i][v], bias));
@@ -132,6 +133,17 @@ TZ_TARGET_AVX512 inline void store_tile_avx512(const Bf16Job& j, __m512 (&c)[M][
   }
 }
 
+// c[i][v] += x[i * ldx] * b[v] for a tile's rows: one column of X against one of W.
+template <int M, int N>
+TZ_TARGET_AVX512 inline void fma_column_avx512(__m512 (&c)[M][N], const float* x, int64_t ldx, const __m512 (&b)[N]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) {
+    const __m512 xi = _mm512_set1_ps(x[i * ldx]);
+#pragma GCC unroll 8
+    for (int v = 0; v < N; ++v) c[i][v] = _mm512_fmadd_ps(xi, b[v], c[i][v]);
+  }
+}
+
 // Widening FMA on AVX-512: a tile is 6 rows x 4 blocks: 24 sums, 4 weight vectors (shifted for
 // the even column, then reloaded and masked for the odd one) and the mask; the activations are
 // broadcast from memory into the FMAs.
@@ -139,35 +151,23 @@ struct Bf16Avx512 {
   static constexpr int Mr = 6, Nv = 4;
   template <int M, int N>
   TZ_TARGET_AVX512 static void tile(const Bf16Job& j) {
-    __m512 c[M][N];
+    __m512 c[M][N], b[N];
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 8
       for (int v = 0; v < N; ++v) c[i][v] = _mm512_setzero_ps();
     const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
-    const uint16_t* w = j.w;
-    const float* a = j.xf;
-    for (int64_t k = 0; k < j.K; k += 2, w += kGroupValues, a += 2) {
-      __m512 b[N];
+    for (int64_t k = 0; k < j.K; k += 2) {
+      const uint16_t* w = j.w + k / 2 * kGroupValues;
 #pragma GCC unroll 8
       for (int v = 0; v < N; ++v)
         b[v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(w + v * j.block_elems), 16));
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const __m512 x = _mm512_set1_ps(a[i * j.ldx]);
-#pragma GCC unroll 8
-        for (int v = 0; v < N; ++v) c[i][v] = _mm512_fmadd_ps(x, b[v], c[i][v]);
-      }
+      fma_column_avx512(c, j.xf + k, j.ldx, b);
       if (k + 1 == j.K) break;  // odd K: the last pair's second column is padding (and X has none)
 #pragma GCC unroll 8
       for (int v = 0; v < N; ++v)
         b[v] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(w + v * j.block_elems), high));
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const __m512 x = _mm512_set1_ps(a[i * j.ldx + 1]);
-#pragma GCC unroll 8
-        for (int v = 0; v < N; ++v) c[i][v] = _mm512_fmadd_ps(x, b[v], c[i][v]);
-      }
+      fma_column_avx512(c, j.xf + k + 1, j.ldx, b);
     }
     store_tile_avx512<M, N>(j, c);
   }
@@ -348,11 +348,8 @@ bool bf16_kernel_available(Bf16Kernel kernel) {
 
 Bf16Kernel bf16_kernel() {
   if (use_reference()) return Bf16Kernel::Reference;
-  static const Bf16Kernel best = [] {
-    for (Bf16Kernel k : {Bf16Kernel::Amx, Bf16Kernel::Avx512, Bf16Kernel::Avx2})
-      if (bf16_kernel_available(k)) return k;
-    return Bf16Kernel::Reference;
-  }();
+  static const Bf16Kernel best = lowp::first_available({Bf16Kernel::Amx, Bf16Kernel::Avx512, Bf16Kernel::Avx2},
+                                                        &bf16_kernel_available, Bf16Kernel::Reference);
   return best;
 }
 
@@ -378,9 +375,7 @@ void unpack_bf16_weight(const Bf16Weight& w, uint16_t* out, int64_t ldw) {
 void linear_bf16(Bf16Kernel kernel, int64_t M, const float* X, int64_t ldx, const Bf16Weight& w, const float* bias,
                  FusedAct act, float* Y, int64_t ldy, int64_t n0, int64_t n1) {
   if (n1 < 0) n1 = w.N;
-  TZ_CHECK(0 <= n0 && n0 <= n1 && n1 <= w.N, "linear_bf16: columns [", n0, ", ", n1,
-           ") are not within the weight's ", w.N, " output rows");
-  TZ_CHECK(M >= 0, "linear_bf16: M = ", M, " rows is negative");
+  lowp::check_call("linear_bf16", M, n0, n1, w.N);
   const LinearFn fn = impl_of(kernel);
   if (M == 0 || n0 == n1) return;
   fn(M, X, ldx, w, bias, act, Y, ldy, n0, n1);

@@ -43,7 +43,7 @@ int32_t round_to_int(float r) {
 // ---- weights -----------------------------------------------------------------------------------
 
 Int8Weight empty_weight(const char* op, int64_t N, int64_t K) {
-  TZ_CHECK(N >= 0 && K >= 0, op, ": weight shape [", N, ", ", K, "] has a negative size");
+  lowp::check_weight_shape(op, N, K);
   TZ_CHECK(K <= kMaxK, op, ": K = ", K, " exceeds ", kMaxK, " columns (the int32 sums could overflow)");
   Int8Weight w;
   w.N = N;
@@ -233,13 +233,11 @@ void gemm_int8_reference(const Int8Rows& x, const Int8Weight& w, int64_t n0, int
 // the AVX2 kernel, which sums (q_x - 128) q_w). D = c - (z + shift) row_sum, then the epilogue.
 template <int M, int V>
 TZ_TARGET_AVX2 inline void store_tile_avx2(const Int8Job& j, __m256i (&c)[M][V], int32_t shift) {
-  const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) {
     const int64_t col = j.col + 8 * v;
-    const uint32_t bits = lowp::lane_bits(col, j.lo, j.hi, 8);
-    if (!bits) continue;
-    const __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), sel), sel);
+    if (!lowp::lane_bits(col, j.lo, j.hi, 8)) continue;
+    const __m256i keep = lowp::lane_mask8(col, j.lo, j.hi);
     const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(j.row_sum + col));
     const __m256 ws = _mm256_loadu_ps(j.wscale + col);
     const __m256 b = j.bias ? _mm256_maskload_ps(j.bias + col, keep) : _mm256_setzero_ps();
@@ -256,6 +254,23 @@ TZ_TARGET_AVX2 inline void store_tile_avx2(const Int8Job& j, __m256i (&c)[M][V],
   }
 }
 
+// The parts of the two ymm tiles below that do not depend on the dot instruction: zeroed sums,
+// and one group of V ymm of weights (two per block of 16 columns).
+template <int M, int V>
+TZ_TARGET_AVX2 inline void zero_tile_avx2(__m256i (&c)[M][V]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) c[i][v] = _mm256_setzero_si256();
+}
+
+template <int V>
+TZ_TARGET_AVX2 inline void load_group_avx2(__m256i (&b)[V], const int8_t* w, int64_t block_bytes) {
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v)
+    b[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + (v / 2) * block_bytes + (v % 2) * 32));
+}
+
 // AVX2 without VNNI: vpmaddubsw + vpmaddwd on the signed bytes q_x - 128 (see the top of the
 // file). A tile is 4 rows x one block (two ymm of 8 columns): 8 sums, 2 weight vectors, the row's
 // bytes, their absolute values and the constant ones fill the 16 registers.
@@ -264,22 +279,15 @@ struct Int8Avx2 {
   template <int M, int N>
   TZ_TARGET_AVX2 static void tile(const Int8Job& j) {
     constexpr int V = 2 * N;
-    __m256i c[M][V];
-#pragma GCC unroll 8
-    for (int i = 0; i < M; ++i)
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) c[i][v] = _mm256_setzero_si256();
+    __m256i c[M][V], b[V];
+    zero_tile_avx2(c);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(static_cast<char>(0x80));
-    const int8_t* w = j.w;
-    const uint8_t* a = j.a;
-    for (int64_t g = 0; g < j.groups; ++g, w += kGroupBytes, a += 4) {
-      __m256i b[V];
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v)
-        b[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + (v / 2) * j.block_bytes + (v % 2) * 32));
+    for (int64_t g = 0; g < j.groups; ++g) {
+      load_group_avx2(b, j.w + g * kGroupBytes, j.block_bytes);
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
-        const __m256i xs = _mm256_xor_si256(_mm256_set1_epi32(lowp::load4(a + i * j.lda)), flip);  // q_x - 128
+        const __m256i xu = _mm256_set1_epi32(lowp::load4(j.a + i * j.lda + 4 * g));
+        const __m256i xs = _mm256_xor_si256(xu, flip);  // q_x - 128
         const __m256i xa = _mm256_abs_epi8(xs);  // -128 becomes 0x80: 128 as the unsigned operand
 #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) {
@@ -298,21 +306,13 @@ struct Int8AvxVnni {
   template <int M, int N>
   TZ_TARGET_AVX_VNNI static void tile(const Int8Job& j) {
     constexpr int V = 2 * N;
-    __m256i c[M][V];
-#pragma GCC unroll 8
-    for (int i = 0; i < M; ++i)
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) c[i][v] = _mm256_setzero_si256();
-    const int8_t* w = j.w;
-    const uint8_t* a = j.a;
-    for (int64_t g = 0; g < j.groups; ++g, w += kGroupBytes, a += 4) {
-      __m256i b[V];
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v)
-        b[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + (v / 2) * j.block_bytes + (v % 2) * 32));
+    __m256i c[M][V], b[V];
+    zero_tile_avx2(c);
+    for (int64_t g = 0; g < j.groups; ++g) {
+      load_group_avx2(b, j.w + g * kGroupBytes, j.block_bytes);
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
-        const __m256i xu = _mm256_set1_epi32(lowp::load4(a + i * j.lda));
+        const __m256i xu = _mm256_set1_epi32(lowp::load4(j.a + i * j.lda + 4 * g));
 #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) c[i][v] = _mm256_dpbusd_avx_epi32(c[i][v], xu, b[v]);
       }
@@ -461,9 +461,7 @@ Int8Impl impl_of(const char* op, Int8Kernel kernel) {
 }
 
 void check_product(const char* op, const Int8Rows& x, const Int8Weight& w, int64_t n0, int64_t n1) {
-  TZ_CHECK(0 <= n0 && n0 <= n1 && n1 <= w.N, op, ": columns [", n0, ", ", n1, ") are not within the weight's ", w.N,
-           " output rows");
-  TZ_CHECK(x.M >= 0, op, ": M = ", x.M, " rows is negative");
+  lowp::check_call(op, x.M, n0, n1, w.N);
   TZ_CHECK(x.M == 0 || x.ldq >= int8_row_bytes(w.K), op, ": quantized rows of ", x.ldq, " bytes are shorter than the ",
            int8_row_bytes(w.K), " that K = ", w.K, " needs");
 }
@@ -523,11 +521,9 @@ bool int8_kernel_available(Int8Kernel kernel) {
 
 Int8Kernel int8_kernel() {
   if (use_reference()) return Int8Kernel::Reference;
-  static const Int8Kernel best = [] {
-    for (Int8Kernel k : {Int8Kernel::Amx, Int8Kernel::Avx512Vnni, Int8Kernel::AvxVnni, Int8Kernel::Avx2})
-      if (int8_kernel_available(k)) return k;
-    return Int8Kernel::Reference;
-  }();
+  static const Int8Kernel best = lowp::first_available(
+      {Int8Kernel::Amx, Int8Kernel::Avx512Vnni, Int8Kernel::AvxVnni, Int8Kernel::Avx2}, &int8_kernel_available,
+      Int8Kernel::Reference);
   return best;
 }
 

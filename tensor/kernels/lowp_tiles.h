@@ -14,7 +14,9 @@
 #include <functional>
 #include <utility>
 
+#include "core/error.h"
 #include "tensor/kernels/fused.h"
+#include "tensor/kernels/xsimd.h"
 
 namespace tz::kernels::lowp {
 
@@ -39,11 +41,38 @@ inline uint32_t lane_bits(int64_t col, int64_t lo, int64_t hi, int64_t lanes) {
   return ((1u << last) - 1u) & ~((1u << first) - 1u);
 }
 
+#if defined(__x86_64__)
+/// lane_bits for a ymm of 8 columns, as the int32 lane mask maskload / maskstore take.
+TZ_TARGET_AVX2 inline __m256i lane_mask8(int64_t col, int64_t lo, int64_t hi) {
+  const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i bits = _mm256_set1_epi32(static_cast<int>(lane_bits(col, lo, hi, 8)));
+  return _mm256_cmpeq_epi32(_mm256_and_si256(bits, sel), sel);
+}
+#endif
+
 /// Four bytes from anywhere, as one int32 (for broadcasting 4 bytes of a row of X).
 inline int32_t load4(const void* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+/// The checks every entry point makes: a weight shape, and the columns and rows of a call.
+inline void check_weight_shape(const char* op, int64_t N, int64_t K) {
+  TZ_CHECK(N >= 0 && K >= 0, op, ": weight shape [", N, ", ", K, "] has a negative size");
+}
+inline void check_call(const char* op, int64_t M, int64_t n0, int64_t n1, int64_t N) {
+  TZ_CHECK(0 <= n0 && n0 <= n1 && n1 <= N, op, ": columns [", n0, ", ", n1, ") are not within the weight's ", N,
+           " output rows");
+  TZ_CHECK(M >= 0, op, ": M = ", M, " rows is negative");
+}
+
+/// The first kernel of `order` (widest first) that the CPU runs, else `fallback`.
+template <class Kernel, size_t n>
+Kernel first_available(const Kernel (&order)[n], bool (*available)(Kernel), Kernel fallback) {
+  for (Kernel k : order)
+    if (available(k)) return k;
+  return fallback;
 }
 
 /// Isa::tile<mr, nv> for every 1 <= mr <= Isa::Mr, 1 <= nv <= Isa::Nv, indexed (mr - 1) * Nv + nv - 1:

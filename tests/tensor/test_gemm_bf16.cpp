@@ -26,6 +26,7 @@
 #include "tensor/kernels/gemm_bf16.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/parallel.h"
+#include "tests/tensor/lowp_check.h"
 
 using namespace tz::kernels;
 
@@ -38,30 +39,12 @@ const std::vector<Bf16Kernel> kAllKernels = {Bf16Kernel::Reference, Bf16Kernel::
 bool rounds_activations(Bf16Kernel k) { return k == Bf16Kernel::Avx512Bf16 || k == Bf16Kernel::Amx; }
 
 std::vector<Bf16Kernel> host_kernels() {
-  static const std::vector<Bf16Kernel> kernels = [] {
-    std::vector<Bf16Kernel> run;
-    std::string ran, skipped;
-    for (Bf16Kernel k : kAllKernels) {
-      if (bf16_kernel_available(k)) {
-        run.push_back(k);
-        ran += std::string(" ") + bf16_kernel_name(k);
-      } else {
-        skipped += std::string(" ") + bf16_kernel_name(k);
-      }
-    }
-    std::printf("bf16 kernels tested:%s; skipped (this CPU lacks them):%s\n", ran.c_str(),
-                skipped.empty() ? " none" : skipped.c_str());
-    return run;
-  }();
+  static const std::vector<Bf16Kernel> kernels =
+      tz::test::kernels_to_test("bf16", kAllKernels, &bf16_kernel_name, &bf16_kernel_available);
   return kernels;
 }
 
-std::vector<float> uniform(size_t n, std::mt19937& rng, float lo, float hi) {
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using tz::test::uniform_values;
 
 constexpr double kU = 0x1p-24;
 double gamma_k(int64_t K) { return K * kU / (1 - K * kU); }
@@ -106,7 +89,7 @@ TEST_CASE("bf16: packing round-trips and strided weights convert the same", "[ge
   std::mt19937 rng(2);
   for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {5, 3}, {16, 2}, {17, 9}, {40, 130}}) {
     INFO("N " << N << " K " << K);
-    std::vector<float> W = uniform(static_cast<size_t>(N * K), rng, -2.f, 2.f);
+    std::vector<float> W = uniform_values(static_cast<size_t>(N * K), rng, -2.f, 2.f);
     const Bf16Weight w = convert_bf16_weight(N, K, W.data(), K, 1);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) REQUIRE(w.at(n, k) == float_to_bf16(W[static_cast<size_t>(n * K + k)]));
@@ -128,9 +111,9 @@ TEST_CASE("bf16: every kernel agrees with the reference within the float summati
   for (Shape s : {Shape{1, 1, 1}, {2, 16, 2}, {5, 17, 5}, {6, 64, 64}, {7, 65, 63}, {13, 100, 257}, {4, 33, 1},
                   {200, 40, 20}, {3, 300, 31}, {8, 70, 3072}}) {
     const int64_t ldx = s.K + 3, ldy = s.N + 5;
-    std::vector<float> X = uniform(static_cast<size_t>(s.M * ldx), rng, -3.f, 3.f);
-    std::vector<float> W = uniform(static_cast<size_t>(s.N * s.K), rng, -1.f, 1.f);
-    std::vector<float> bias = uniform(static_cast<size_t>(s.N), rng, -1.f, 1.f);
+    std::vector<float> X = uniform_values(static_cast<size_t>(s.M * ldx), rng, -3.f, 3.f);
+    std::vector<float> W = uniform_values(static_cast<size_t>(s.N * s.K), rng, -1.f, 1.f);
+    std::vector<float> bias = uniform_values(static_cast<size_t>(s.N), rng, -1.f, 1.f);
     const Bf16Weight w = convert_bf16_weight(s.N, s.K, W.data(), s.K, 1);
     std::vector<std::pair<int64_t, int64_t>> ranges = {{0, s.N}, {s.N / 3, s.N}};
     if (s.N > 40) ranges.push_back({13, 37});
@@ -147,7 +130,8 @@ TEST_CASE("bf16: every kernel agrees with the reference within the float summati
             for (int64_t n = 0; n < s.N; ++n) {
               const size_t i = static_cast<size_t>(m * ldy + n);
               if (n < n0 || n >= n1) {
-                if (got[i] != -5.f) FAIL(bf16_kernel_name(kernel) << " wrote column " << n << " outside " << n0 << ".." << n1);
+                if (got[i] != -5.f)
+                  FAIL(bf16_kernel_name(kernel) << " wrote column " << n << " outside " << n0 << ".." << n1);
                 continue;
               }
               double abs_sum = 0;
@@ -167,9 +151,9 @@ TEST_CASE("bf16: every kernel agrees with the reference within the float summati
 TEST_CASE("bf16: the bf16 product is within its rounding bound of the float product", "[gemm_bf16]") {
   std::mt19937 rng(4);
   const int64_t M = 6, N = 50, K = 768;
-  std::vector<float> X = uniform(static_cast<size_t>(M * K), rng, -3.f, 3.f);
-  std::vector<float> W = uniform(static_cast<size_t>(N * K), rng, -0.1f, 0.1f);
-  std::vector<float> bias = uniform(static_cast<size_t>(N), rng, -1.f, 1.f);
+  std::vector<float> X = uniform_values(static_cast<size_t>(M * K), rng, -3.f, 3.f);
+  std::vector<float> W = uniform_values(static_cast<size_t>(N * K), rng, -0.1f, 0.1f);
+  std::vector<float> bias = uniform_values(static_cast<size_t>(N), rng, -1.f, 1.f);
   const Bf16Weight w = convert_bf16_weight(N, K, W.data(), K, 1);
   for (Bf16Kernel kernel : host_kernels()) {
     std::vector<float> Y(static_cast<size_t>(M * N));
@@ -196,9 +180,9 @@ TEST_CASE("bf16: the bf16 product is within its rounding bound of the float prod
 TEST_CASE("bf16: the threaded wrapper and column splits give the single call's values", "[gemm_bf16]") {
   std::mt19937 rng(5);
   const int64_t M = 150, N = 200, K = 96;
-  std::vector<float> X = uniform(static_cast<size_t>(2 * M * K), rng, -3.f, 3.f);
-  std::vector<float> W = uniform(static_cast<size_t>(N * K), rng, -1.f, 1.f);
-  std::vector<float> bias = uniform(static_cast<size_t>(N), rng, -1.f, 1.f);
+  std::vector<float> X = uniform_values(static_cast<size_t>(2 * M * K), rng, -3.f, 3.f);
+  std::vector<float> W = uniform_values(static_cast<size_t>(N * K), rng, -1.f, 1.f);
+  std::vector<float> bias = uniform_values(static_cast<size_t>(N), rng, -1.f, 1.f);
   const Bf16Weight w = convert_bf16_weight(N, K, W.data(), K, 1);
   std::vector<float> one(static_cast<size_t>(2 * M * N)), split(one.size()), par(one.size()), tall(one.size());
   linear_bf16(2 * M, X.data(), K, w, bias.data(), FusedAct::GeluTanh, one.data(), N);

@@ -21,6 +21,7 @@
 #include "tensor/kernels/gemm_int8.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/parallel.h"
+#include "tests/tensor/lowp_check.h"
 
 using namespace tz::kernels;
 
@@ -29,32 +30,13 @@ namespace {
 const std::vector<Int8Kernel> kAllKernels = {Int8Kernel::Reference, Int8Kernel::Avx2, Int8Kernel::AvxVnni,
                                              Int8Kernel::Avx512Vnni, Int8Kernel::Amx};
 
-// The kernels this CPU runs; prints, once, which ran and which were skipped.
 std::vector<Int8Kernel> host_kernels() {
-  static const std::vector<Int8Kernel> kernels = [] {
-    std::vector<Int8Kernel> run;
-    std::string ran, skipped;
-    for (Int8Kernel k : kAllKernels) {
-      if (int8_kernel_available(k)) {
-        run.push_back(k);
-        ran += std::string(" ") + int8_kernel_name(k);
-      } else {
-        skipped += std::string(" ") + int8_kernel_name(k);
-      }
-    }
-    std::printf("int8 kernels tested:%s; skipped (this CPU lacks them):%s\n", ran.c_str(),
-                skipped.empty() ? " none" : skipped.c_str());
-    return run;
-  }();
+  static const std::vector<Int8Kernel> kernels =
+      tz::test::kernels_to_test("int8", kAllKernels, &int8_kernel_name, &int8_kernel_available);
   return kernels;
 }
 
-std::vector<float> uniform(size_t n, std::mt19937& rng, float lo, float hi) {
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using tz::test::uniform_values;
 
 // Quantized rows with their own storage.
 struct Rows {
@@ -78,7 +60,7 @@ Rows quantize(Int8Kernel kernel, int64_t M, int64_t K, const std::vector<float>&
 
 // A weight [N, K] with values in [-a, a], some rows scaled down (per-row scales differ).
 std::vector<float> random_weight(int64_t N, int64_t K, std::mt19937& rng) {
-  std::vector<float> w = uniform(static_cast<size_t>(N * K), rng, -1.f, 1.f);
+  std::vector<float> w = uniform_values(static_cast<size_t>(N * K), rng, -1.f, 1.f);
   for (int64_t n = 0; n < N; n += 3)
     for (int64_t k = 0; k < K; ++k) w[static_cast<size_t>(n * K + k)] *= 0.01f * static_cast<float>(n + 1);
   return w;
@@ -86,7 +68,7 @@ std::vector<float> random_weight(int64_t N, int64_t K, std::mt19937& rng) {
 
 // Activations [M, ldx]: mixed rows (symmetric, one-sided like GELU outputs, offset).
 std::vector<float> random_rows(int64_t M, int64_t K, int64_t ldx, std::mt19937& rng) {
-  std::vector<float> x = uniform(static_cast<size_t>(M * ldx), rng, -3.f, 3.f);
+  std::vector<float> x = uniform_values(static_cast<size_t>(M * ldx), rng, -3.f, 3.f);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = 0; k < K; ++k) {
       float& v = x[static_cast<size_t>(m * ldx + k)];
@@ -308,7 +290,7 @@ TEST_CASE("int8: every kernel's outputs equal the reference's, with each activat
     const int64_t ldx = s.K + 1, ldy = s.N + 5;
     std::vector<float> X = random_rows(s.M, s.K, ldx, rng);
     std::vector<float> W = random_weight(s.N, s.K, rng);
-    std::vector<float> bias = uniform(static_cast<size_t>(s.N), rng, -1.f, 1.f);
+    std::vector<float> bias = uniform_values(static_cast<size_t>(s.N), rng, -1.f, 1.f);
     const Int8Weight w = quantize_int8_weight(s.N, s.K, W.data(), s.K, 1);
     const Rows x = quantize(Int8Kernel::Reference, s.M, s.K, X, ldx);
     for (FusedAct act : {FusedAct::None, FusedAct::Relu, FusedAct::GeluErf, FusedAct::GeluTanh})
@@ -341,7 +323,7 @@ TEST_CASE("int8: the quantized product is within its rounding bound of the float
     const int64_t ldy = s.N;
     std::vector<float> X = random_rows(s.M, s.K, s.K, rng);
     std::vector<float> W = random_weight(s.N, s.K, rng);
-    std::vector<float> bias = uniform(static_cast<size_t>(s.N), rng, -1.f, 1.f);
+    std::vector<float> bias = uniform_values(static_cast<size_t>(s.N), rng, -1.f, 1.f);
     const Int8Weight w = quantize_int8_weight(s.N, s.K, W.data(), s.K, 1);
     std::vector<float> Y(static_cast<size_t>(s.M * ldy));
     linear_int8(s.M, X.data(), s.K, w, bias.data(), FusedAct::None, Y.data(), ldy);
@@ -363,8 +345,9 @@ TEST_CASE("int8: the quantized product is within its rounding bound of the float
                              0x1p-22 * (std::fabs(deq) + std::fabs(bias[static_cast<size_t>(n)]));
         const double err = std::fabs(Y[static_cast<size_t>(m * ldy + n)] - exact);
         worst = std::max(worst, err / bound);
-        if (err > bound) FAIL("M " << s.M << " N " << s.N << " K " << s.K << " at " << m << ", " << n << ": error " << err
-                                    << " exceeds the bound " << bound);
+        if (err > bound)
+          FAIL("M " << s.M << " N " << s.N << " K " << s.K << " at " << m << ", " << n << ": error " << err
+                    << " exceeds the bound " << bound);
       }
     INFO("largest error / bound " << worst);
     CHECK(worst <= 1.0);
@@ -375,9 +358,9 @@ TEST_CASE("int8: a grouped linear runs as one product per group on column slices
   // ConvBERT's GroupedLinear: weight [G, in/G, out/G], group g maps x[:, g in/G ...] to y[:, g out/G ...].
   std::mt19937 rng(17);
   const int64_t G = 2, in = 24, out = 40, gi = in / G, go = out / G, M = 5;
-  std::vector<float> Wg = uniform(static_cast<size_t>(in * go), rng, -1.f, 1.f);
-  std::vector<float> bias = uniform(static_cast<size_t>(out), rng, -1.f, 1.f);
-  std::vector<float> X = uniform(static_cast<size_t>(M * in), rng, -2.f, 2.f);
+  std::vector<float> Wg = uniform_values(static_cast<size_t>(in * go), rng, -1.f, 1.f);
+  std::vector<float> bias = uniform_values(static_cast<size_t>(out), rng, -1.f, 1.f);
+  std::vector<float> X = uniform_values(static_cast<size_t>(M * in), rng, -2.f, 2.f);
   std::vector<float> Y(static_cast<size_t>(M * out));
   for (int64_t g = 0; g < G; ++g) {
     const Int8Weight w = quantize_int8_weight(go, gi, Wg.data() + g * gi * go, 1, go);
@@ -402,9 +385,9 @@ TEST_CASE("int8: the threaded wrapper and column splits give the single call's v
   const int64_t M = 150, N = 200, K = 96;
   std::vector<float> X = random_rows(M, K, K, rng);
   std::vector<float> W = random_weight(N, K, rng);
-  std::vector<float> bias = uniform(static_cast<size_t>(N), rng, -1.f, 1.f);
+  std::vector<float> bias = uniform_values(static_cast<size_t>(N), rng, -1.f, 1.f);
   const Int8Weight w = quantize_int8_weight(N, K, W.data(), K, 1);
-  std::vector<float> one(static_cast<size_t>(M * N)), split(static_cast<size_t>(M * N)), par(static_cast<size_t>(M * N));
+  std::vector<float> one(static_cast<size_t>(M * N)), split(one.size()), par(one.size());
   linear_int8(M, X.data(), K, w, bias.data(), FusedAct::GeluErf, one.data(), N);
   for (auto [n0, n1] : {std::pair<int64_t, int64_t>{0, 37}, {37, 64}, {64, 150}, {150, N}})
     linear_int8(M, X.data(), K, w, bias.data(), FusedAct::GeluErf, split.data(), N, n0, n1);
