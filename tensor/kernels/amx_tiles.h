@@ -95,9 +95,10 @@ TZ_TARGET_AMX void amx_product(int64_t M, const uint8_t* a, int64_t lda, const u
   _tile_loadconfig(&config);
   const int64_t full = M / 16 * 16, tiles = (M + 15) / 16;
   thread_local AlignedVector<uint8_t> tail;
-  if (full < M) {
+  if (full < M) {  // only the bytes the tiles read of each row: the caller's rows may end there
     tail.assign(static_cast<size_t>(16 * lda), 0);
-    std::copy(a + full * lda, a + M * lda, tail.begin());
+    for (int64_t r = full; r < M; ++r)
+      std::copy(a + r * lda, a + r * lda + steps * 64, tail.begin() + (r - full) * lda);
   }
   thread_local AlignedVector<Sum> sums(static_cast<size_t>(kBandRows * 2 * kBlock));
   const int64_t b0 = n0 / kBlock, b1 = (n1 + kBlock - 1) / kBlock, band_tiles = kBandRows / 16;

@@ -9,9 +9,9 @@
 // shift of 16 and column 2p + 1 by masking off the low half, both exactly.
 #include "tensor/kernels/gemm_bf16.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
-#include <vector>
 
 #include "core/error.h"
 #include "tensor/kernels/amx_tiles.h"

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "tensor/kernels/cpu_features.h"
 #include "tensor/kernels/amx_tiles.h"
+#include "tensor/kernels/cpu_features.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/lowp_tiles.h"
 #include "tensor/kernels/xsimd.h"
