@@ -1,4 +1,4 @@
-// Test helpers for tests/hub: a temporary folder, a scoped environment variable, and FakeHub, which
+// Test helpers for tests/hub: a scoped environment variable, and FakeHub, which
 // runs fake_hub.py (a stand-in for the Hugging Face Hub on 127.0.0.1) as a child process and
 // builds the repos it serves. Also python(), to run fake_hub.py's Python-side cache modes.
 #pragma once
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/cli/run_cli.h"
+#include "tests/test_util.h"
 
 namespace tz::test {
 
@@ -29,19 +30,7 @@ namespace fs = std::filesystem;
 
 inline fs::path fake_hub_script() { return fs::path(TZ_SOURCE_DIR) / "tests" / "hub" / "fake_hub.py"; }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag = "hub") {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("tz_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using tz::test::TempDir;
 
 /// Sets (or unsets) an environment variable for the scope, then restores it.
 class ScopedEnv {
