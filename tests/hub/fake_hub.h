@@ -90,11 +90,12 @@ class FakeHub {
   /// Starts the server on a fresh folder under `root`; waits until it listens.
   explicit FakeHub(const fs::path& root) : root_(root / "hub") {
     fs::create_directories(root_ / "repos");
+    const std::string script = fake_hub_script().string(), dir = root_.string(), parent = std::to_string(::getpid());
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      const std::string script = fake_hub_script().string(), dir = root_.string();
-      ::execl("/usr/bin/python3", "python3", script.c_str(), "serve", dir.c_str(), static_cast<char*>(nullptr));
+      ::execl("/usr/bin/python3", "python3", script.c_str(), "serve", dir.c_str(), parent.c_str(),
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -3,7 +3,7 @@
 
 Standard library only (run with /usr/bin/python3). Three modes:
 
-  fake_hub.py serve ROOT
+  fake_hub.py serve ROOT [PARENT_PID]
       Serves the repos under ROOT/repos on 127.0.0.1 (a free port, written to ROOT/port once
       listening) the way the Hub answers /{repo}/resolve/{revision}/{file}:
         ROOT/repos/<org>/<name>/commits/<commit>/<files>   the files of each commit
@@ -17,7 +17,8 @@ Standard library only (run with /usr/bin/python3). Three modes:
       /api/resolve-cache/..., which answers with X-Repo-Commit and the git blob SHA-1 as ETag.
       Errors carry X-Error-Code: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo (401
       without a token, 403 with a wrong one). The CDN honours "Range: bytes=N-" (206).
-      Every request is appended to ROOT/requests.log as one JSON object per line.
+      Every request is appended to ROOT/requests.log as one JSON object per line. The server
+      exits when PARENT_PID (default: its parent) is gone.
 
   fake_hub.py python-cache CACHE REPO_ID COMMIT SRC_DIR [--ref NAME]... [--absent FILE]...
       Lays SRC_DIR's files into CACHE as huggingface_hub leaves them after a download: blobs named
@@ -39,6 +40,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".h5")
@@ -235,7 +237,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
 
-def serve(root):
+def exit_with(parent):
+    # A test that crashes cannot stop its server: leave with it instead of serving forever.
+    while True:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def serve(root, parent):
+    threading.Thread(target=exit_with, args=(parent,), daemon=True).start()
     Handler.hub = Hub(root)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -316,7 +329,7 @@ def python_lookup(cache, repo_id, revision, names):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "serve":
-        return serve(argv[1])
+        return serve(argv[1], int(argv[2]) if len(argv) > 2 else os.getppid())
     if len(argv) >= 5 and argv[0] == "python-cache":
         refs, absent, rest = [], [], argv[5:]
         for flag, value in zip(rest[0::2], rest[1::2]):
