@@ -65,7 +65,9 @@ struct GeluNew {
     const Vec two_a = Vec(2.f * kSqrt2OverPi) * kernels::fma(Vec(kGeluNewCubic) * x, x2, x);
     const Vec e = fast_math::exp(-two_a);
     const Vec s = Vec(1.f) / (Vec(1.f) + e);
-    const Vec one_minus_s = e * s;  // not 1 - s, which cancels for large x
+    // e s, not 1 - s, which cancels for large x; where e overflows (x below about -9.5) s is 0
+    // and 1 - s is 1, which keeps the result 0 instead of inf * 0.
+    const Vec one_minus_s = simd::select(s == Vec(0.f), Vec(1.f), e * s);
     const Vec slope = Vec(2.f * kSqrt2OverPi) * x * one_minus_s * kernels::fma(Vec(3.f * kGeluNewCubic), x2, Vec(1.f));
     return g * kernels::fma(s, slope, s);
   }

@@ -1,6 +1,7 @@
 // Elementwise ops: the vectorised kernels against the scalar reference kernels (TZ_KERNELS modes)
 // at odd sizes, both against naive double-precision formulas, on strided, transposed and broadcast
-// views; activation backward kernels against finite differences; error messages.
+// views; activation backward kernels against finite differences; the activations at the far ends
+// (|x| = 1e4, inf, NaN); error messages.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -215,6 +216,33 @@ TEST_CASE("elementwise: activation backward kernels match finite differences", "
     auto [ref, vec] = both_modes([&] { return c.backward(g, x); });
     REQUIRE(vec.shape() == Shape{4, 50});
     check_close(vec, ref, 1e-6, 1e-6, 4, c.name + " views");
+  }
+}
+
+TEST_CASE("elementwise: the far ends of the activations", "[elementwise]") {
+  const float inf = INFINITY, nan = NAN;
+  const std::vector<float> xs = {-inf, -1e4f, -100.f, -17.f, 0.f, 3.f, 100.f, 1e4f, inf, nan};
+  const int64_t m = static_cast<int64_t>(xs.size()), reps = 32;  // each value 32 times: full vectors
+  const Tensor x = raw::contiguous(raw::expand(test::fvec(xs, {m, 1}), {m, reps}));
+  const Tensor g = raw::full({m, reps}, 2.0);
+  for (auto mode : {kernels::KernelMode::Reference, kernels::KernelMode::Simd}) {
+    kernels::KernelModeGuard guard(mode);
+    for (Pointwise f : {Pointwise::Gelu, Pointwise::GeluNew, Pointwise::Silu}) {
+      const auto y = raw::pointwise(x, f).to_vector<float>();
+      const auto d = raw::pointwise_backward(g, x, f).to_vector<float>();
+      for (int64_t k = 0; k < m * reps; ++k) {
+        const size_t i = static_cast<size_t>(k / reps);
+        INFO(pointwise_name(f) << (mode == kernels::KernelMode::Simd ? " simd" : " reference") << " x = " << xs[i]);
+        // x itself far above, 0 far below, no overflow into NaN on the way, in both directions.
+        if (i == 1 || i == 4) CHECK(y[k] == 0.f);
+        if (i == 2) CHECK(y[k] == Approx(0.0).margin(1e-30));
+        if (i >= 6 && i <= 8) CHECK(y[k] == xs[i]);
+        if (i == 9) CHECK(std::isnan(y[k]));
+        if (i == 1) CHECK(d[k] == 0.f);
+        if (i == 2 || i == 3) CHECK(d[k] == Approx(0.0).margin(1e-5));
+        if (i == 6 || i == 7) CHECK(d[k] == 2.f);
+      }
+    }
   }
 }
 
