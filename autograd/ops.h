@@ -84,6 +84,12 @@ inline Tensor gelu(const Tensor& a) { return pointwise(a, Pointwise::Gelu); }
 inline Tensor gelu_new(const Tensor& a) { return pointwise(a, Pointwise::GeluNew); }
 /// HF "silu" / "swish": x * sigmoid(x).
 inline Tensor silu(const Tensor& a) { return pointwise(a, Pointwise::Silu); }
+/// HF "quick_gelu": x * sigmoid(1.702 x).
+inline Tensor quick_gelu(const Tensor& a) { return pointwise(a, Pointwise::QuickGelu); }
+/// HF "mish": x * tanh(softplus(x)).
+inline Tensor mish(const Tensor& a) { return pointwise(a, Pointwise::Mish); }
+/// HF "relu6": min(max(x, 0), 6); the gradient is 0 at both kinks, as PyTorch.
+inline Tensor relu6(const Tensor& a) { return pointwise(a, Pointwise::Relu6); }
 
 // ---- reductions ----------------------------------------------------------------------------------
 /// Sum over `dims` (all dims when empty).

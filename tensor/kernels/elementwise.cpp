@@ -142,6 +142,9 @@ decltype(auto) visit(Pointwise f, Fn&& fn) {
     case Pointwise::Gelu: return fn(act::Gelu{});
     case Pointwise::GeluNew: return fn(act::GeluNew{});
     case Pointwise::Silu: return fn(act::Silu{});
+    case Pointwise::QuickGelu: return fn(act::QuickGelu{});
+    case Pointwise::Mish: return fn(act::Mish{});
+    case Pointwise::Relu6: return fn(act::Relu6{});
   }
   throw Error("pointwise: unknown activation " + std::to_string(static_cast<int>(f)));
 }
