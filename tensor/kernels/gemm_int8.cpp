@@ -1,4 +1,5 @@
 // Int8 GEMM with dynamic quantization; see gemm_int8.h for the scheme and the contract. Here:
+// Long by design: every ISA's tile kernel sits beside the one packing layout and scalar reference it must match.
 // weight quantization and packing, activation quantization (scalar reference, AVX2, AVX-512), the
 // scalar reference product, the tile kernels (AVX2, AVX-VNNI, AVX-512 VNNI, AMX), run-time
 // dispatch and the threaded wrapper. The loop nest over tiles is lowp_tiles.h; the tests are
