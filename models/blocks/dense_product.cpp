@@ -58,6 +58,12 @@ void dense_rows(bool vec, const DenseProduct& p, int64_t r0, int64_t r1) {
   dense_columns(vec, band, r1 - r0, 0, p.w->out);
 }
 
+std::pair<int64_t, int64_t> thread_column_band(int64_t total, int64_t t, int64_t P) {
+  const int64_t lo = std::min(total, (total * t / P + 8) / 16 * 16);
+  const int64_t hi = t + 1 == P ? total : std::min(total, (total * (t + 1) / P + 8) / 16 * 16);
+  return {lo, hi};
+}
+
 void dense_columns_parallel(bool vec, int64_t m, std::initializer_list<DenseProduct> list) {
   constexpr size_t kMax = 4;
   TZ_CHECK(list.size() <= kMax, "dense_columns_parallel: at most ", kMax, " products, got ", list.size());
@@ -67,10 +73,7 @@ void dense_columns_parallel(bool vec, int64_t m, std::initializer_list<DenseProd
   const int64_t total = start[list.size()], P = get_num_threads();
   parallel_for(0, P, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      // Band edges on multiples of 16 columns: no thread gets a ragged GEMM edge it would not have
-      // had anyway.
-      const int64_t lo = std::min(total, (total * t / P + 8) / 16 * 16);
-      const int64_t hi = t + 1 == P ? total : std::min(total, (total * (t + 1) / P + 8) / 16 * 16);
+      const auto [lo, hi] = thread_column_band(total, t, P);
       for (size_t i = 0; i < list.size(); ++i) {
         const int64_t c0 = std::max(lo, start[i]) - start[i], c1 = std::min(hi, start[i + 1]) - start[i];
         dense_columns(vec, products[i], m, c0, c1);

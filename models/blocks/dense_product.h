@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <utility>
 
 #include "nn/layers.h"
 #include "tensor/kernels/fused.h"
@@ -47,6 +48,11 @@ void dense_columns(bool vec, const DenseProduct& p, int64_t m, int64_t c0, int64
 
 /// Rows [r0, r1) of the product, all columns, single-threaded.
 void dense_rows(bool vec, const DenseProduct& p, int64_t r0, int64_t r1);
+
+/// Thread t's band [first, second) of `total` output columns shared out between P threads. Band
+/// edges fall on multiples of 16 columns, so no thread gets a ragged GEMM edge it would not have
+/// had anyway; the last band ends at `total`. Bands may be empty when total is small.
+std::pair<int64_t, int64_t> thread_column_band(int64_t total, int64_t t, int64_t P);
 
 /// The products side by side, as if their weights were one matrix of sum(out) rows: each of the
 /// threads takes one band of those columns (a multiple of 16 wide) and runs, on all m rows, the
