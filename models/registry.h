@@ -20,6 +20,7 @@
 
 #include "models/config.h"
 #include "models/model.h"
+#include "models/tf_weights.h"
 
 namespace tz::models {
 
@@ -38,6 +39,9 @@ struct Family {
   /// Builds the class for `architecture` (one of `architectures`) with uninitialised weights
   /// (torch's per-layer defaults, or zeros under nn::SkipInitGuard).
   std::function<std::shared_ptr<PreTrainedModel>(const PretrainedConfig&, const std::string& architecture)> build;
+  /// HF's TensorFlow weights layout (tf_model.h5; see tf_weights.h); null when HF has no TF classes
+  /// for the family.
+  const TfWeightsTable* tf_weights = nullptr;
 };
 
 /// Every registered family, in registration order.
