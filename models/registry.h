@@ -91,7 +91,8 @@ struct LoadReport {
   std::vector<std::string> mismatched;      // skipped for their shape (ignore_mismatched_sizes)
 };
 
-/// Loads a model directory: config.json, then model.safetensors or pytorch_model.bin. Checkpoints
+/// Loads a model directory: config.json, then model.safetensors, pytorch_model.bin or tf_model.h5
+/// (HF's TensorFlow weights, converted through the family's TfWeightsTable). Checkpoints
 /// saved from the base model or from any head load into any head of the family (the base-model
 /// prefix is added or dropped as HF does); weights the file lacks (a new head) are initialised
 /// from options.seed as HF's fast init does, without drawing the others. Float32 weights of a
@@ -104,11 +105,19 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
 /// from_pretrained; the model's config is kept).
 LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const LoadOptions& options = {});
 
+struct SaveOptions {
+  /// Also write tf_model.h5, as HF's TF class of the model saves it (the family needs a
+  /// TfWeightsTable; Keras 2.4 / h5py 2 conventions, see tf_weights.h).
+  bool tf_weights = false;
+};
+
 /// Writes config.json (with "architectures") and model.safetensors into `dir` (created if needed),
 /// plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases are not written.
-void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "");
+void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
+                     const SaveOptions& options = {});
 
-/// The weights file of a model directory (model.safetensors preferred), or "" when none.
+/// The weights file of a model directory: model.safetensors, else pytorch_model.bin, else
+/// tf_model.h5; "" when none.
 std::string find_weights_file(const std::string& dir);
 
 }  // namespace tz::models

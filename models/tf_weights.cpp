@@ -76,12 +76,6 @@ Tensor rearrange(const Tensor& t, const std::vector<int64_t>& axes, const Shape&
   return raw::reshape(raw::contiguous(raw::permute(t, axes)), shape);
 }
 
-bool is_pytorch_only(const std::string& name, const TfWeightsTable& table) {
-  for (const std::string& s : table.pytorch_only)
-    if (name == s || ends_with(name, "." + s)) return true;
-  return false;
-}
-
 // Bit for bit (NaN payloads included).
 bool same_values(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
@@ -91,6 +85,12 @@ bool same_values(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace
+
+bool is_pytorch_only(const std::string& name, const TfWeightsTable& table) {
+  for (const std::string& s : table.pytorch_only)
+    if (name == s || ends_with(name, "." + s)) return true;
+  return false;
+}
 
 const TfWeightsTable::Head& TfWeightsTable::head(const std::string& architecture) const {
   std::string known;

@@ -59,6 +59,9 @@ struct TfWeightsTable {
   std::string dropout_name(int64_t num_hidden_layers) const;
 };
 
+/// Whether `pytorch_name` is one of `table.pytorch_only` (never stored in TF files).
+bool is_pytorch_only(const std::string& pytorch_name, const TfWeightsTable& table);
+
 /// How a TF array's axes map to PyTorch's (HF's TransposeType).
 enum class TfTranspose {
   None,
