@@ -63,13 +63,17 @@ void check_end_of_file(const File& f, const Superblock& sb, uint64_t eof) {
 
 Superblock read_superblock(File& f, Superblock sb) {
   const uint8_t* p = f.bytes(0, std::min<uint64_t>(f.size(), 16), "superblock");
-  f.check(f.size() >= 16, "the file ends inside the superblock");
+  auto check_length = [&](uint64_t n) {
+    f.check(f.size() >= n, "the file ends inside the superblock (", n, " bytes needed, ", f.size(), " in the file)");
+  };
+  check_length(16);
   if (sb.version <= 1) {
     f.offset_size = checked_size(p[13], "addresses", sb.base);
     f.length_size = checked_size(p[14], "lengths", sb.base);
     const uint64_t entry = static_cast<uint64_t>(f.length_size) + f.offset_size + 24;
-    Cursor c = f.cursor(0, 24 + (sb.version == 1 ? 4 : 0) + 4 * static_cast<uint64_t>(f.offset_size) + entry,
-                        "superblock");
+    const uint64_t length = 24 + (sb.version == 1 ? 4 : 0) + 4 * static_cast<uint64_t>(f.offset_size) + entry;
+    check_length(length);
+    Cursor c = f.cursor(0, length, "superblock");
     c.skip(9);
     f.check(c.u8() == 0, "superblock free-space version is not 0");
     f.check(c.u8() == 0, "superblock root symbol table entry version is not 0");
@@ -89,6 +93,7 @@ Superblock read_superblock(File& f, Superblock sb) {
     f.offset_size = checked_size(p[9], "addresses", sb.base);
     f.length_size = checked_size(p[10], "lengths", sb.base);
     const uint64_t body = 12 + 4 * static_cast<uint64_t>(f.offset_size);
+    check_length(body + 4);
     Cursor c = f.cursor(0, body + 4, "superblock");
     c.skip(12);
     c.address();  // base address
