@@ -62,6 +62,7 @@ Checkpoint load_pytorch_from_memory(const uint8_t* data, size_t size);
 
 // ---- either ------------------------------------------------------------------------------------
 /// Looks at the first bytes: a zip ("PK\3\4") is read as a PyTorch file, anything else as safetensors.
+/// An HDF5 file (TensorFlow's tf_model.h5) is refused with a message pointing to keras_weights.h.
 Checkpoint load_checkpoint(const std::string& path);
 Checkpoint load_checkpoint_from_memory(const uint8_t* data, size_t size);
 

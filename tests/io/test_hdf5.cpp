@@ -266,6 +266,17 @@ TEST_CASE("hdf5: our files read back bit for bit, by us and by h5py", "[io][hdf5
   CHECK(status == 0);
 }
 
+TEST_CASE("hdf5: load_checkpoint does not guess HDF5 (its names are not PyTorch's)", "[io][hdf5]") {
+  Node root;
+  root.add_dataset("w", Tensor::empty({1}));
+  const auto bytes = io::hdf5_bytes(root);
+  CHECK_THROWS_WITH(io::load_checkpoint_from_memory(bytes.data(), bytes.size()), Catch::Contains("load_keras_weights"));
+  test::TempDir dir("tz_hdf5_checkpoint");
+  io::save_hdf5(dir / "tf_model.h5", root);
+  CHECK_THROWS_WITH(io::load_checkpoint(dir / "tf_model.h5"), Catch::Contains("this is an HDF5 file"));
+  CHECK_THROWS_WITH(io::load_checkpoint(dir / "tf_model.h5"), Catch::Contains("tf_model.h5]"));
+}
+
 TEST_CASE("hdf5: the writer refuses what it cannot write", "[io][hdf5]") {
   auto refused = [](const Node& root, const std::string& piece) {
     CHECK_THROWS_WITH(io::hdf5_bytes(root), Catch::Contains(piece));
