@@ -1,0 +1,54 @@
+// libFuzzer target for the HDF5 reader (tz::io::load_hdf5_from_memory) and the Keras weights layout
+// on top of it (keras_weights_from_hdf5). Any input must either load or throw tz::Error; anything
+// else (a crash, a sanitizer report, another exception type, a hang, unbounded memory) is a finding.
+// Built and run by scripts/fuzz.sh with the files in tests/io/corpus/hdf5 as seeds; the build
+// defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, which makes the reader skip checksum
+// comparisons so that mutated files reach the parsers behind them.
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/io/hdf5.h"
+#include "tensor/io/keras_weights.h"
+
+namespace {
+
+// Reads every element of every dataset and numeric attribute, so that AddressSanitizer sees any
+// tensor whose shape claims more bytes than its storage holds.
+void touch(const tz::Tensor& t) {
+  if (!t.defined() || t.numel() == 0) return;
+  const auto n = static_cast<size_t>(t.numel());
+  if (t.storage()->nbytes() < n * tz::dtype_size(t.dtype())) __builtin_trap();
+  volatile double sink = 0;
+  if (t.dtype() == tz::DType::Float32) {
+    const float* p = t.data<float>();
+    for (size_t i = 0; i < n; ++i) sink = sink + p[i];
+  } else {
+    const int64_t* p = t.data<int64_t>();
+    for (size_t i = 0; i < n; ++i) sink = sink + static_cast<double>(p[i]);
+  }
+}
+
+void touch(const tz::io::hdf5::Node& node) {
+  touch(node.data);
+  for (const auto& a : node.attributes) {
+    touch(a.numbers);
+    if (a.is_string() && static_cast<int64_t>(a.strings.size()) != tz::shape_numel(a.shape)) __builtin_trap();
+  }
+  for (const auto& c : node.children) touch(c);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const tz::io::hdf5::Node root = tz::io::load_hdf5_from_memory(data, size);
+    touch(root);
+    try {
+      const tz::io::KerasWeights w = tz::io::keras_weights_from_hdf5(root);
+      for (const auto& v : w.weights) touch(v.value);
+    } catch (const tz::Error&) {
+    }
+  } catch (const tz::Error&) {
+  }
+  return 0;
+}
