@@ -243,6 +243,34 @@ TEST_CASE("tf weights: save_pretrained with tf_weights loads back from tf_model.
   }
 }
 
+TEST_CASE("tf weights: shape mismatches and untied decoders, through the registry", "[models][tf][reference]") {
+  if (!test::have_reference("convbert-tf/tiny-seqcls")) return;
+  const fs::path dir = test::reference_dir() / "convbert-tf" / "tiny-seqcls";
+  // Five labels where the file has three: the classifier's out_proj does not fit.
+  auto config = models::load_config(dir.string());
+  config->set_num_labels(5);
+  models::LoadOptions opt;
+  opt.config = config;
+  opt.verbose = false;
+  CHECK_THROWS_WITH(models::from_pretrained(dir.string(), opt),
+                    Catch::Contains("classifier.out_proj.weight (TF variable") &&
+                        Catch::Contains("[32,3], expected [32,5] for the model's [5,32]"));
+  opt.ignore_mismatched_sizes = true;
+  LoadReport report;
+  auto model = models::from_pretrained(dir.string(), opt, &report);
+  CHECK(report.mismatched.size() == 2);
+  CHECK(report.missing.size() == 2);  // and newly initialised, as HF reports them
+  CHECK(model->state_dict().size() > 50);
+
+  // TF ties the masked-LM decoder to the word embeddings: a model with its own decoder cannot be written.
+  auto untied = models::load_config((test::reference_dir() / "convbert" / "tiny-masked-lm").string());
+  untied->tie_word_embeddings = false;
+  auto mlm = models::create(*untied, "masked-lm", 1);
+  test::TempDir tmp("tz_tf_untied");
+  CHECK_THROWS_WITH(models::save_pretrained(*mlm, tmp.path.string(), "", {.tf_weights = true}),
+                    Catch::Contains("does not store 'generator_lm_head.weight'"));
+}
+
 TEST_CASE("tf weights: the rules on small tensors", "[models][tf]") {
   const auto& table = tf_weights_table();
   const std::string m = "tf_conv_bert_for_masked_lm";
