@@ -306,7 +306,7 @@ class FractalHeap {
 
 }  // namespace
 
-std::vector<LinkMessage> read_dense_links(File& f, const LinkInfo& info) {
+std::vector<LinkMessage> read_dense_links(File& f, const DenseStorage& info) {
   FractalHeap heap(f, info.heap);
   V2Btree names(f, info.name_index, 5);
   f.check(names.record_size() >= 4 + 7, "link name index records of ", names.record_size(), " bytes");
@@ -319,7 +319,7 @@ std::vector<LinkMessage> read_dense_links(File& f, const LinkInfo& info) {
   return out;
 }
 
-std::vector<AttributeMessage> read_dense_attributes(File& f, const AttributeInfo& info) {
+std::vector<AttributeMessage> read_dense_attributes(File& f, const DenseStorage& info) {
   FractalHeap heap(f, info.heap);
   V2Btree names(f, info.name_index, 8);
   f.check(names.record_size() >= 8 + 1 + 4 + 4, "attribute name index records of ", names.record_size(), " bytes");

@@ -326,26 +326,14 @@ LinkMessage decode_link(Cursor c) {
   return l;
 }
 
-LinkInfo decode_link_info(Cursor c) {
+DenseStorage decode_dense_storage(Cursor c, bool attributes) {
   const File& f = c.file();
-  LinkInfo info;
+  DenseStorage info;
   const uint8_t version = c.u8();
-  f.check(version == 0, "link info message version ", unsigned(version), " is not supported (0 is)");
+  f.check(version == 0, attributes ? "attribute" : "link", " info message version ", unsigned(version),
+          " is not supported (0 is)");
   const uint8_t flags = c.u8();
-  info.order_tracked = flags & 1;
-  if (flags & 1) c.u64();  // maximum creation index
-  info.heap = c.address();
-  info.name_index = c.address();
-  return info;
-}
-
-AttributeInfo decode_attribute_info(Cursor c) {
-  const File& f = c.file();
-  AttributeInfo info;
-  const uint8_t version = c.u8();
-  f.check(version == 0, "attribute info message version ", unsigned(version), " is not supported (0 is)");
-  const uint8_t flags = c.u8();
-  if (flags & 1) c.u16();  // maximum creation index
+  if (flags & 1) c.skip(attributes ? 2 : 8);  // maximum creation index
   info.heap = c.address();
   info.name_index = c.address();
   return info;

@@ -214,18 +214,15 @@ LinkMessage decode_link(Cursor c);
 /// Throws unless `name` can name a link: not empty, no '/' or NUL, not "." or "..".
 void check_link_name(const File& f, const std::string& name);
 
-struct LinkInfo {
-  bool order_tracked = false;
-  uint64_t heap = 0;        // fractal heap of dense links (undefined when compact)
-  uint64_t name_index = 0;  // version-2 B-tree on names
-};
-LinkInfo decode_link_info(Cursor c);
-
-struct AttributeInfo {
-  uint64_t heap = 0;  // fractal heap of dense attributes (undefined when compact)
+/// Where a group's links or an object's attributes are when there are many (the link info and
+/// attribute info messages): a fractal heap of their messages and a version-2 B-tree on names.
+struct DenseStorage {
+  uint64_t heap = 0;        // undefined when the links / attributes are in the object header
   uint64_t name_index = 0;
 };
-AttributeInfo decode_attribute_info(Cursor c);
+/// Decodes a link info message, or with `attributes` an attribute info message (the two differ only
+/// in the width of the creation index they may carry).
+DenseStorage decode_dense_storage(Cursor c, bool attributes);
 
 struct SymbolTable {
   uint64_t btree = 0;
@@ -271,10 +268,10 @@ std::vector<ChunkRecord> read_chunk_btree(const File& f, uint64_t address, size_
 
 /// The link messages of a group whose links live in a fractal heap ("dense" storage), found through
 /// the version-2 B-tree name index.
-std::vector<LinkMessage> read_dense_links(File& f, const LinkInfo& info);
+std::vector<LinkMessage> read_dense_links(File& f, const DenseStorage& info);
 /// The attribute messages stored densely (a fractal heap indexed by a version-2 B-tree on names).
 /// The returned messages point into the file's bytes.
-std::vector<AttributeMessage> read_dense_attributes(File& f, const AttributeInfo& info);
+std::vector<AttributeMessage> read_dense_attributes(File& f, const DenseStorage& info);
 
 // ---- values (hdf5_data.cpp) --------------------------------------------------------------------
 

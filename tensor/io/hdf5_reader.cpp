@@ -167,7 +167,7 @@ class Walker {
     for (const Message& m : h.messages)
       if (m.type == kMsgAttribute) messages.push_back(decode_attribute(m.cursor(f_, "attribute message")));
     if (const Message* m = h.find(kMsgAttributeInfo)) {
-      const AttributeInfo info = decode_attribute_info(m->cursor(f_, "attribute info message"));
+      const DenseStorage info = decode_dense_storage(m->cursor(f_, "attribute info message"), true);
       if (!f_.is_undefined(info.heap))
         for (auto& a : read_dense_attributes(f_, info)) messages.push_back(std::move(a));
     }
@@ -195,7 +195,7 @@ class Walker {
     for (const Message& m : h.messages)
       if (m.type == kMsgLink) messages.push_back(decode_link(m.cursor(f_, "link message")));
     if (const Message* m = h.find(kMsgLinkInfo)) {
-      const LinkInfo info = decode_link_info(m->cursor(f_, "link info message"));
+      const DenseStorage info = decode_dense_storage(m->cursor(f_, "link info message"), false);
       if (!f_.is_undefined(info.heap))
         for (auto& l : read_dense_links(f_, info)) messages.push_back(std::move(l));
     }

@@ -9,29 +9,15 @@
 
 #include "tensor/io/hdf5.h"
 #include "tensor/io/keras_weights.h"
+#include "tests/fuzz/fuzz_touch.h"
 
 namespace {
 
-// Reads every element of every dataset and numeric attribute, so that AddressSanitizer sees any
-// tensor whose shape claims more bytes than its storage holds.
-void touch(const tz::Tensor& t) {
-  if (!t.defined() || t.numel() == 0) return;
-  const auto n = static_cast<size_t>(t.numel());
-  if (t.storage()->nbytes() < n * tz::dtype_size(t.dtype())) __builtin_trap();
-  volatile double sink = 0;
-  if (t.dtype() == tz::DType::Float32) {
-    const float* p = t.data<float>();
-    for (size_t i = 0; i < n; ++i) sink = sink + p[i];
-  } else {
-    const int64_t* p = t.data<int64_t>();
-    for (size_t i = 0; i < n; ++i) sink = sink + static_cast<double>(p[i]);
-  }
-}
-
+// Reads every element of every dataset and numeric attribute (fuzz_touch.h).
 void touch(const tz::io::hdf5::Node& node) {
-  touch(node.data);
+  tz::fuzz::touch(node.data);
   for (const auto& a : node.attributes) {
-    touch(a.numbers);
+    tz::fuzz::touch(a.numbers);
     if (a.is_string() && static_cast<int64_t>(a.strings.size()) != tz::shape_numel(a.shape)) __builtin_trap();
   }
   for (const auto& c : node.children) touch(c);
@@ -45,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     touch(root);
     try {
       const tz::io::KerasWeights w = tz::io::keras_weights_from_hdf5(root);
-      for (const auto& v : w.weights) touch(v.value);
+      for (const auto& v : w.weights) tz::fuzz::touch(v.value);
     } catch (const tz::Error&) {
     }
   } catch (const tz::Error&) {
