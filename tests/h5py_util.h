@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -48,19 +47,5 @@ inline bool have_h5py() {
   WARN("h5py is missing (/usr/bin/python3 cannot import it), skipping the h5py cross-checks");
   return false;
 }
-
-/// A fresh empty temporary folder, removed when the object goes.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& stem) {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           (stem + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 }  // namespace tz::test

@@ -222,14 +222,14 @@ TEST_CASE("hdf5: lookup3 gives Jenkins' published values", "[io][hdf5]") {
 
 TEST_CASE("hdf5: files h5py writes in every format read as h5py wrote them", "[io][hdf5][h5py]") {
   if (!test::have_h5py()) return;
-  test::TempDir dir("tz_h5py_files");
+  test::TempDir dir("h5py_files");
   std::string out;
   REQUIRE(test::run_python("tests/io/h5py_files.py", {dir.path.string()}, out) == 0);
-  std::ifstream f(dir / "manifest.json");
+  std::ifstream f((dir.path / "manifest.json").string());
   const json manifest = json::parse(f);
   INFO("h5py " << manifest["h5py"] << ", HDF5 " << manifest["hdf5"]);
   for (const json& entry : manifest["files"]) {
-    const std::string path = dir / entry["file"].get<std::string>();
+    const std::string path = (dir.path / entry["file"].get<std::string>()).string();
     INFO("file " << entry["file"]);
     if (entry.contains("error")) {
       CHECK_THROWS_WITH(io::load_hdf5(path), Catch::Contains(entry["error"].get<std::string>()));
@@ -246,8 +246,8 @@ TEST_CASE("hdf5: files h5py writes in every format read as h5py wrote them", "[i
 TEST_CASE("hdf5: our files read back bit for bit, by us and by h5py", "[io][hdf5][h5py]") {
   json expected;
   const Node root = sample_tree(expected);
-  test::TempDir dir("tz_hdf5_write");
-  const std::string path = dir / "sample.h5";
+  test::TempDir dir("hdf5_write");
+  const std::string path = (dir.path / "sample.h5").string();
   io::save_hdf5(path, root);
   const auto bytes = test::read_bytes(path);
   CHECK(bytes == io::hdf5_bytes(root));
@@ -259,9 +259,10 @@ TEST_CASE("hdf5: our files read back bit for bit, by us and by h5py", "[io][hdf5
   CHECK(back.find("ids")->stored_dtype == "I64");
 
   if (!test::have_h5py()) return;
-  std::ofstream(dir / "expected.json") << expected.dump();
+  std::ofstream((dir.path / "expected.json").string()) << expected.dump();
   std::string out;
-  const int status = test::run_python("tests/io/h5py_check.py", {"tree", path, dir / "expected.json"}, out);
+  const int status =
+      test::run_python("tests/io/h5py_check.py", {"tree", path, (dir.path / "expected.json").string()}, out);
   INFO(out);
   CHECK(status == 0);
 }
@@ -271,10 +272,10 @@ TEST_CASE("hdf5: load_checkpoint does not guess HDF5 (its names are not PyTorch'
   root.add_dataset("w", Tensor::empty({1}));
   const auto bytes = io::hdf5_bytes(root);
   CHECK_THROWS_WITH(io::load_checkpoint_from_memory(bytes.data(), bytes.size()), Catch::Contains("load_keras_weights"));
-  test::TempDir dir("tz_hdf5_checkpoint");
-  io::save_hdf5(dir / "tf_model.h5", root);
-  CHECK_THROWS_WITH(io::load_checkpoint(dir / "tf_model.h5"), Catch::Contains("this is an HDF5 file"));
-  CHECK_THROWS_WITH(io::load_checkpoint(dir / "tf_model.h5"), Catch::Contains("tf_model.h5]"));
+  test::TempDir dir("hdf5_checkpoint");
+  io::save_hdf5((dir.path / "tf_model.h5").string(), root);
+  CHECK_THROWS_WITH(io::load_checkpoint((dir.path / "tf_model.h5").string()), Catch::Contains("this is an HDF5 file"));
+  CHECK_THROWS_WITH(io::load_checkpoint((dir.path / "tf_model.h5").string()), Catch::Contains("tf_model.h5]"));
 }
 
 TEST_CASE("hdf5: the writer refuses what it cannot write", "[io][hdf5]") {
@@ -365,8 +366,8 @@ TEST_CASE("keras weights: split name lists as Keras splits them, read back by us
   Tensor k = Tensor::empty({2, 2});
   for (int i = 0; i < 4; ++i) k.data<float>()[i] = static_cast<float>(i);
   w.weights.push_back({"small", "model/small/kernel:0", k});
-  test::TempDir dir("tz_keras_split");
-  const std::string path = dir / "split.h5";
+  test::TempDir dir("keras_split");
+  const std::string path = (dir.path / "split.h5").string();
   io::save_keras_weights(path, w);
   const io::KerasWeights back = io::load_keras_weights(path);
   CHECK(back.layer_names == w.layer_names);
@@ -384,9 +385,10 @@ TEST_CASE("keras weights: split name lists as Keras splits them, read back by us
   if (!test::have_h5py()) return;
   json expected = {{"layer_names", w.layer_names},
                    {"weights", {{"big", names}, {"empty_layer", json::array()}, {"small", {"model/small/kernel:0"}}}}};
-  std::ofstream(dir / "expected.json") << expected.dump();
+  std::ofstream((dir.path / "expected.json").string()) << expected.dump();
   std::string out;
-  const int status = test::run_python("tests/io/h5py_check.py", {"keras", path, dir / "expected.json"}, out);
+  const int status =
+      test::run_python("tests/io/h5py_check.py", {"keras", path, (dir.path / "expected.json").string()}, out);
   INFO(out);
   CHECK(status == 0);
 }

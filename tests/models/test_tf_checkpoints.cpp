@@ -189,13 +189,13 @@ TEST_CASE("tf weights: from_pretrained on each tf-only folder gives HF's outputs
 
 TEST_CASE("tf weights: our tf_model.h5 holds exactly HF's variables, for us and for h5py", "[models][tf][reference][h5py]") {
   if (!test::have_reference("convbert-tf")) return;
-  test::TempDir tmp("tz_tf_write");
+  test::TempDir tmp("tf_write");
   for (const auto& dir : tf_case_dirs()) {
     const json manifest = manifest_of(dir);
     std::string arch = manifest["tf_class"].get<std::string>().substr(2);  // "TFConvBertFor..." -> "ConvBertFor..."
     INFO(dir.filename().string() << " as " << arch);
     auto model = load(source_dir(manifest), arch);
-    const std::string out_dir = tmp / dir.filename().string();
+    const std::string out_dir = (tmp.path / dir.filename()).string();
     models::save_pretrained(*model, out_dir, "", {.tf_weights = true});
     const std::string ours = out_dir + "/tf_model.h5";
     const io::KerasWeights a = io::load_keras_weights(ours);
@@ -226,7 +226,7 @@ TEST_CASE("tf weights: save_pretrained with tf_weights loads back from tf_model.
     INFO(name);
     const fs::path source = test::reference_dir() / "convbert" / name;
     auto model = load(source, "");
-    test::TempDir tmp("tz_tf_save");
+    test::TempDir tmp("tf_save");
     models::save_pretrained(*model, tmp.path.string(), source.string(), {.tf_weights = true});
     REQUIRE(fs::exists(tmp.path / "tf_model.h5"));
     fs::remove(tmp.path / "model.safetensors");
@@ -266,7 +266,7 @@ TEST_CASE("tf weights: shape mismatches and untied decoders, through the registr
   auto untied = models::load_config((test::reference_dir() / "convbert" / "tiny-masked-lm").string());
   untied->tie_word_embeddings = false;
   auto mlm = models::create(*untied, "masked-lm", 1);
-  test::TempDir tmp("tz_tf_untied");
+  test::TempDir tmp("tf_untied");
   CHECK_THROWS_WITH(models::save_pretrained(*mlm, tmp.path.string(), "", {.tf_weights = true}),
                     Catch::Contains("does not store 'generator_lm_head.weight'"));
 }
