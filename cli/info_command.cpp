@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
 
 namespace {
@@ -19,7 +20,7 @@ int run_info(const std::vector<std::string>& args) {
     return 0;
   }
   TZ_CHECK(p.positionals().size() == 1, "info: give one model directory (or --list)");
-  const std::string dir = p.positionals()[0];
+  const std::string dir = tz::cli::resolve_model_arg(p.positionals()[0], "info");
   tz::models::LoadOptions opt;
   opt.verbose = false;
   tz::models::LoadReport report;

@@ -40,7 +40,7 @@ int run_qa(const std::vector<std::string>& args) {
              " must be positive, got ", p.get_int(name));
 
   auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa");
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto tok = load_tokenizer_for(p.get("model"), "");
 
   train::QAOptions qa{static_cast<std::size_t>(p.get_int("max-length")), static_cast<std::size_t>(p.get_int("doc-stride"))};
   train::QAPostprocessOptions post;

@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
 #include "nn/optim.h"
 #include "tensor/io/checkpoint.h"
@@ -60,13 +61,14 @@ int run_rtd_step(const std::vector<std::string>& args) {
   lo.strict = true;
   lo.verbose = false;
   lo.architecture = "masked-lm";
-  auto generator = models::from_pretrained(p.get("generator"), lo);
+  auto generator = models::from_pretrained(tz::cli::resolve_model_arg(p.get("generator"), "rtd-step"), lo);
   lo.architecture = "replaced-token-detection";
-  auto discriminator = models::from_pretrained(p.get("discriminator"), lo);
+  const std::string disc_dir = tz::cli::resolve_model_arg(p.get("discriminator"), "rtd-step");
+  auto discriminator = models::from_pretrained(disc_dir, lo);
   tr::share_embeddings(*generator, *discriminator);
   generator->train();
   discriminator->train();
-  auto tok = tz::tokenizer::WordPiece::from_pretrained(p.get("discriminator"));
+  auto tok = tz::tokenizer::WordPiece::from_pretrained(disc_dir);
 
   tz::io::Checkpoint in = tz::io::load_safetensors(p.get("inputs"));
   tr::RtdBatch batch{in.at("input_ids"), in.at("attention_mask"),

@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 
@@ -31,7 +32,7 @@ int run_run(const std::vector<std::string>& args) {
 
   tz::models::LoadOptions opt;
   opt.architecture = p.get("head");
-  auto model = tz::models::from_pretrained(p.get("model"), opt);
+  auto model = tz::models::from_pretrained(tz::cli::resolve_model_arg(p.get("model"), "run"), opt);
   model->eval();
   tz::io::Checkpoint in = tz::io::load_safetensors(p.get("inputs"));
   auto pick = [&](const char* name) {

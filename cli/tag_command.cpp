@@ -39,7 +39,7 @@ int run_tag(const std::vector<std::string>& args) {
   TZ_CHECK(max_length >= 3, "tag: --max-length must be at least 3, got ", max_length);
 
   auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag");
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto tok = load_tokenizer_for(p.get("model"), "");
 
   for (const std::string& text : p.positionals()) {
     train::TagResult r = train::tag_text(*model, tok, text, static_cast<std::size_t>(max_length));

@@ -6,17 +6,34 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "core/error.h"
+#include "hub/hub_error.h"
+#include "hub/resolve.h"
 #include "tensor/ops.h"
 
 namespace tz::cli {
 
 namespace fs = std::filesystem;
 
-std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,
+std::string resolve_model_arg(const std::string& name_or_dir, const std::string& command) {
+  static std::map<std::string, std::string> resolved;
+  auto it = resolved.find(name_or_dir);
+  if (it != resolved.end()) return it->second;
+  std::string dir;
+  try {
+    dir = hub::resolve_model_dir(name_or_dir);
+  } catch (const hub::HubError& e) {
+    if (e.kind() != hub::HubErrorKind::InvalidName) throw;
+    throw Error(detail::concat(command, ": model directory '", name_or_dir, "' does not exist (", e.what(), ")"));
+  }
+  return resolved[name_or_dir] = dir;
+}
+
+std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_or_dir, models::Task task,
                                                         const std::string& command) {
-  TZ_CHECK(fs::is_directory(dir), command, ": model directory '", dir, "' does not exist");
+  const std::string dir = resolve_model_arg(name_or_dir, command);
   TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), command, ": '", dir, "' has no config.json");
   auto config = models::load_config(dir);
   const std::string architecture = models::architecture_for(models::family(config->model_type), task);
@@ -46,7 +63,8 @@ void apply_plain_path_option(const ArgParser& p) {
 }
 
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path) {
-  return tokenizer::WordPiece::from_pretrained(tokenizer_path.empty() ? model_dir : tokenizer_path);
+  return tokenizer::WordPiece::from_pretrained(tokenizer_path.empty() ? resolve_model_arg(model_dir, "tokenizer")
+                                                                      : tokenizer_path);
 }
 
 std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file) {

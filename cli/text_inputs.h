@@ -13,7 +13,12 @@
 
 namespace tz::cli {
 
-/// Loads `dir` (a model directory of any family) with the head of `task`. Every weight the head
+/// The local directory of a --model argument: a directory as it is, or a model name
+/// ("org/name[@revision]") resolved through the HF cache (hub/resolve.h), downloading what is
+/// missing unless HF_HUB_OFFLINE=1. Each name is resolved once per process.
+std::string resolve_model_arg(const std::string& name_or_dir, const std::string& command);
+
+/// Loads `dir` (a model directory of any family, or a model name) with the head of `task`. Every weight the head
 /// needs must be in the checkpoint (a randomly initialised head would print nonsense), so missing
 /// weights are an error naming them.
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,

@@ -16,6 +16,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "cli/args.h"
+#include "cli/text_inputs.h"
 #include "cli/train_common.h"
 #include "distributed/communicator.h"
 #include "nn/optim.h"
@@ -175,7 +176,7 @@ int run_train_rtd(const std::vector<std::string>& args) {
     lo.seed = c.seed;
     discriminator = models::from_pretrained(c.model_dir, lo);
     lo.architecture = "masked-lm";
-    generator = models::from_pretrained(p.get("generator-model"), lo);
+    generator = models::from_pretrained(tz::cli::resolve_model_arg(p.get("generator-model"), "train rtd"), lo);
   } else {
     discriminator = make_model(c, tok, models::Task::ReplacedTokenDetection, {});
     std::shared_ptr<models::PretrainedConfig> gc;

@@ -17,17 +17,23 @@
 #include "nn/init.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/keras_weights.h"
+#include "tensor/io/sharded_checkpoint.h"
 
 namespace tz::models {
 
 namespace fs = std::filesystem;
 
+namespace {
+constexpr const char* kTfWeightsFile = "tf_model.h5";
+}  // namespace
+
+// PyTorch-side files first (io::find_weights_file); TF weights only when none is there, as HF's
+// from_pretrained does without from_tf.
 std::string find_weights_file(const std::string& dir) {
-  for (const char* name : {"model.safetensors", "pytorch_model.bin", "tf_model.h5"}) {
-    fs::path p = fs::path(dir) / name;
-    if (fs::exists(p)) return p.string();
-  }
-  return "";
+  std::string file = io::find_weights_file(dir);
+  std::error_code ec;
+  if (file.empty() && fs::is_regular_file(fs::path(dir) / kTfWeightsFile, ec)) file = kTfWeightsFile;
+  return file;
 }
 
 namespace {
@@ -81,8 +87,6 @@ std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::
   return state;
 }
 
-bool is_tf_weights_file(const std::string& path) { return fs::path(path).extension() == ".h5"; }
-
 const TfWeightsTable& tf_table_of(const PreTrainedModel& model, const char* what) {
   const Family& f = family(model.config().model_type);
   TZ_CHECK(f.tf_weights, what, ": the ", f.model_type, " family has no TensorFlow weights layout (tf_model.h5)");
@@ -125,16 +129,17 @@ void save_tf_weights(const PreTrainedModel& model, const std::string& path) {
 
 }  // namespace
 
-LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const LoadOptions& opt) {
+LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, const LoadOptions& opt) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir, opt.hub);
   LoadReport report;
   report.weights_file = find_weights_file(dir);
-  TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no model.safetensors, pytorch_model.bin or tf_model.h5 in '",
-           dir, "'");
+  TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no weights in '", dir,
+           "' (model.safetensors, pytorch_model.bin, their sharded indexes, or tf_model.h5)");
   std::vector<std::string> tf_mismatched;  // a TF file's variables are checked against TF shapes
   std::map<std::string, Tensor> state =
-      is_tf_weights_file(report.weights_file)
-          ? tf_state(model, report.weights_file, report.unexpected, tf_mismatched)
-          : keyed_for(model, io::load_checkpoint(report.weights_file), report.unexpected);
+      report.weights_file == kTfWeightsFile
+          ? tf_state(model, (fs::path(dir) / kTfWeightsFile).string(), report.unexpected, tf_mismatched)
+          : keyed_for(model, io::load_checkpoint_dir_weights(dir), report.unexpected);
 
   // Shapes are checked before anything is loaded: a mismatch is an error, or (ignore_mismatched_sizes)
   // the weight is left out and initialised like a missing one.
@@ -210,8 +215,9 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const Lo
   return report;
 }
 
-std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const LoadOptions& opt, LoadReport* report_out) {
-  TZ_CHECK(fs::is_directory(dir), "from_pretrained: '", dir, "' is not a directory");
+std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir, const LoadOptions& opt,
+                                                 LoadReport* report_out) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir, opt.hub);
   std::shared_ptr<PretrainedConfig> config = opt.config;
   if (!config) {
     TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), "from_pretrained: no config.json in '", dir, "'");
@@ -243,7 +249,7 @@ void save_pretrained(const PreTrainedModel& model, const std::string& dir, const
   for (auto& [name, t] : model.state_dict())
     if (!is_alias(model, name)) tensors.emplace_back(name, t);
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
-  if (options.tf_weights) save_tf_weights(model, (fs::path(dir) / "tf_model.h5").string());
+  if (options.tf_weights) save_tf_weights(model, (fs::path(dir) / kTfWeightsFile).string());
 
   if (!tokenizer_dir.empty()) {
     for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "hub/resolve.h"
 #include "models/config.h"
 #include "models/model.h"
 #include "models/tf_weights.h"
@@ -82,6 +83,9 @@ struct LoadOptions {
   uint64_t seed = 0;
   /// Print the warnings (missing / unexpected / mismatched keys) to stderr.
   bool verbose = true;
+  /// How a model name ("org/name[@revision]") resolves to a directory: the HF cache, offline mode,
+  /// downloads (hub/resolve.h). An existing directory is used as it is.
+  hub::ResolveOptions hub{};
 };
 
 struct LoadReport {
@@ -91,8 +95,10 @@ struct LoadReport {
   std::vector<std::string> mismatched;      // skipped for their shape (ignore_mismatched_sizes)
 };
 
-/// Loads a model directory: config.json, then model.safetensors, pytorch_model.bin or tf_model.h5
-/// (HF's TensorFlow weights, converted through the family's TfWeightsTable). Checkpoints
+/// Loads a model directory, or a model by name ("org/name[@revision]", through the HF cache as
+/// huggingface_hub: options.hub): config.json, then model.safetensors (or its sharded index),
+/// pytorch_model.bin (or its index), or tf_model.h5 (HF's TensorFlow weights, converted through
+/// the family's TfWeightsTable). Checkpoints
 /// saved from the base model or from any head load into any head of the family (the base-model
 /// prefix is added or dropped as HF does); weights the file lacks (a new head) are initialised
 /// from options.seed as HF's fast init does, without drawing the others. Float32 weights of a
@@ -116,8 +122,8 @@ struct SaveOptions {
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
                      const SaveOptions& options = {});
 
-/// The weights file of a model directory: model.safetensors, else pytorch_model.bin, else
-/// tf_model.h5; "" when none.
+/// The weights file of a model directory, as a file name: model.safetensors, its index,
+/// pytorch_model.bin, its index, tf_model.h5 (HF's order of preference), or "" when none.
 std::string find_weights_file(const std::string& dir);
 
 }  // namespace tz::models

@@ -137,3 +137,33 @@ TEST_CASE("the cache scan reports repos Python left and skips corrupt ones with 
   CHECK_THROWS_AS(hub::plan_removal(report, "tz-test/absent"), hub::HubError);
   CHECK(hub::scan_cache((dir.path / "no-such-cache").string()).repos.empty());
 }
+
+TEST_CASE("tensorzoo classify --model org/name: from the Hub, then offline from the cache", "[hub][cli]") {
+  if (!have_reference("convbert/tiny-seqcls")) return;
+  HubCase c;
+  const std::string repo = "tz-test/tiny-seqcls", commit = "0123456789abcdef0123456789abcdef01234567";
+  const fs::path src = reference_dir() / "convbert" / "tiny-seqcls";
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"})
+    c.hub.copy_file(repo, commit, f, src / f);
+  c.hub.set_ref(repo, "main", commit);
+  ScopedEnv endpoint("HF_ENDPOINT", c.hub.endpoint());
+  ScopedEnv cache("HF_HUB_CACHE", c.cache.string());
+
+  const std::string text = " --json 'the cat sat on the mat'";
+  Run local = cli("classify --model " + src.string() + text);
+  REQUIRE(local.code == 0);
+  Run by_name = cli("classify --model " + repo + text);
+  CHECK(by_name.code == 0);
+  CHECK(by_name.out == local.out);
+  CHECK(fs::exists(c.cache / "models--tz-test--tiny-seqcls" / "snapshots" / commit / "model.safetensors"));
+
+  // The Hub gone, offline: the cache answers without a request.
+  c.hub.stop();
+  ScopedEnv offline("HF_HUB_OFFLINE", "1");
+  Run cached = cli("classify --model " + repo + text);
+  CHECK(cached.code == 0);
+  CHECK(cached.out == local.out);
+  Run missing = cli("classify --model tz-test/not-cached" + text, true);
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.out, Catch::Contains("tz-test/not-cached"));
+}
