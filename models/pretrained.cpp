@@ -27,6 +27,15 @@ namespace {
 constexpr const char* kTfWeightsFile = "tf_model.h5";
 }  // namespace
 
+const char* weights_file_name(WeightsFormat format) {
+  switch (format) {
+    case WeightsFormat::Safetensors: return "model.safetensors";
+    case WeightsFormat::PytorchBin: return "pytorch_model.bin";
+    case WeightsFormat::TfH5: return kTfWeightsFile;
+  }
+  return "model.safetensors";
+}
+
 // PyTorch-side files first (io::find_weights_file); TF weights only when none is there, as HF's
 // from_pretrained does without from_tf.
 std::string find_weights_file(const std::string& dir) {
@@ -245,11 +254,24 @@ void save_pretrained(const PreTrainedModel& model, const std::string& dir, const
   config->torch_dtype = "float32";  // what model.safetensors holds
   config->save((fs::path(dir) / "config.json").string());
 
+  const std::string file = weights_file_name(options.format);
+  const std::string preferred = find_weights_file(dir);
+  const auto& order = hub::weight_file_preference();
+  TZ_CHECK(preferred.empty() ||
+               std::find(order.begin(), order.end(), preferred) >= std::find(order.begin(), order.end(), file),
+           "save_pretrained: '", dir, "' already holds ", preferred, ", which from_pretrained reads before ", file,
+           "; remove it or save into another directory");
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : model.state_dict())
     if (!is_alias(model, name)) tensors.emplace_back(name, t);
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
-  if (options.tf_weights) save_tf_weights(model, (fs::path(dir) / kTfWeightsFile).string());
+  const std::string path = (fs::path(dir) / file).string();
+  switch (options.format) {
+    case WeightsFormat::Safetensors: io::save_safetensors(path, tensors, {{"format", "pt"}}); break;
+    case WeightsFormat::PytorchBin: io::save_pytorch(path, tensors); break;
+    case WeightsFormat::TfH5: save_tf_weights(model, path); break;
+  }
+  if (options.tf_weights && options.format != WeightsFormat::TfH5)
+    save_tf_weights(model, (fs::path(dir) / kTfWeightsFile).string());
 
   if (!tokenizer_dir.empty()) {
     for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {

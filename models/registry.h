@@ -111,14 +111,25 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
 /// from_pretrained; the model's config is kept).
 LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const LoadOptions& options = {});
 
+/// The three weights files HF reads: model.safetensors, pytorch_model.bin (torch.save's zip
+/// format) and tf_model.h5 (HF's TF classes through Keras, see tf_weights.h).
+enum class WeightsFormat { Safetensors, PytorchBin, TfH5 };
+
+/// The file name of a weights format ("model.safetensors", "pytorch_model.bin", "tf_model.h5").
+const char* weights_file_name(WeightsFormat format);
+
 struct SaveOptions {
+  /// The weights file to write.
+  WeightsFormat format = WeightsFormat::Safetensors;
   /// Also write tf_model.h5, as HF's TF class of the model saves it (the family needs a
   /// TfWeightsTable; Keras 2.4 / h5py 2 conventions, see tf_weights.h).
   bool tf_weights = false;
 };
 
-/// Writes config.json (with "architectures") and model.safetensors into `dir` (created if needed),
-/// plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases are not written.
+/// Writes config.json (with "architectures") and the weights file of options.format into `dir`
+/// (created if needed), plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases
+/// are not written. A weights file already in `dir` that from_pretrained would read before the one
+/// written (model.safetensors before pytorch_model.bin, ...) is an error, not silently shadowing it.
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
                      const SaveOptions& options = {});
 

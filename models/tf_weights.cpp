@@ -241,14 +241,21 @@ io::KerasWeights pytorch_to_tf(const std::vector<std::pair<std::string, Tensor>>
   for (const auto& [pt_name, value] : state_dict) {
     if (is_pytorch_only(pt_name, table)) continue;
     const std::string name = bare ? prefix + pt_name : pt_name;
-    const std::string layer = starts_with(name, prefix) ? table.main_layer : name.substr(0, name.find('.'));
+    std::string layer = starts_with(name, prefix) ? table.main_layer : name.substr(0, name.find('.'));
+    std::string keras_path = name;  // the PyTorch name with the Keras layer as its first component
+    for (const auto& [module, keras_layer] : head.renamed_layers)
+      if (starts_with(name, module + ".")) {
+        layer = keras_layer;
+        keras_path = keras_layer + name.substr(name.find('.'));
+        break;
+      }
     TZ_CHECK(layer == table.main_layer || std::find(head.layer_names.begin(), head.layer_names.end(), layer) !=
                                               head.layer_names.end(),
              "tf weights: '", pt_name, "' belongs to no layer of TF", architecture, " (layers: ",
              join(out.layer_names, ", "), ")");
     io::KerasWeight w;
     w.layer = layer;
-    w.name = tf_name_of_pytorch(name, head.keras_model_name, table);
+    w.name = tf_name_of_pytorch(keras_path, head.keras_model_name, table);
     // The name must come back: a PyTorch name the TF rules cannot express would be lost on reload.
     TZ_CHECK(pytorch_name_of_tf(w.name, 0) == name, "tf weights: '", pt_name, "' has no TF name that maps back to it (",
              w.name, " -> ", pytorch_name_of_tf(w.name, 0), ")");

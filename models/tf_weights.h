@@ -37,6 +37,10 @@ struct TfWeightsTable {
     /// The head layer that lists the main layer's embeddings variables again (HF's masked-LM head
     /// keeps the embeddings layer to tie its decoder); "" for none.
     std::string embeddings_relisted_by;
+    /// Keras layers named otherwise than the PyTorch module they hold, as (PyTorch dotted prefix,
+    /// Keras layer): BERT's "cls.predictions" is the layer "mlm___cls", whose name HF's "___" rule
+    /// reads back as "cls". The Keras layer takes the place of the prefix's first component.
+    std::vector<std::pair<std::string, std::string>> renamed_layers;
   };
   std::vector<Head> heads;
 

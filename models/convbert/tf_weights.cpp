@@ -14,15 +14,16 @@ const models::TfWeightsTable& tf_weights_table() {
     t.main_layer = "convbert";
     t.base_architecture = "ConvBertModel";
     t.heads = {
-        {"ConvBertModel", "tf_conv_bert_model", {"convbert"}, ""},
+        {"ConvBertModel", "tf_conv_bert_model", {"convbert"}, "", {}},
         {"ConvBertForMaskedLM", "tf_conv_bert_for_masked_lm",
-         {"convbert", "generator_predictions", "generator_lm_head"}, "generator_lm_head"},
-        {"ConvBertForSequenceClassification", "tf_conv_bert_for_sequence_classification", {"convbert", "classifier"}, ""},
+         {"convbert", "generator_predictions", "generator_lm_head"}, "generator_lm_head", {}},
+        {"ConvBertForSequenceClassification", "tf_conv_bert_for_sequence_classification", {"convbert", "classifier"},
+         "", {}},
         {"ConvBertForMultipleChoice", "tf_conv_bert_for_multiple_choice",
-         {"convbert", "sequence_summary", "classifier"}, ""},
+         {"convbert", "sequence_summary", "classifier"}, "", {}},
         {"ConvBertForTokenClassification", "tf_conv_bert_for_token_classification",
-         {"convbert", "{dropout}", "classifier"}, ""},
-        {"ConvBertForQuestionAnswering", "tf_conv_bert_for_question_answering", {"convbert", "qa_outputs"}, ""},
+         {"convbert", "{dropout}", "classifier"}, "", {}},
+        {"ConvBertForQuestionAnswering", "tf_conv_bert_for_question_answering", {"convbert", "qa_outputs"}, "", {}},
     };
     t.pytorch_only = {"position_ids", "generator_lm_head.weight"};
     t.dropouts_outside_layers = 1;

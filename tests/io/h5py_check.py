@@ -13,6 +13,12 @@ with status 1 when there is one (status 0 and "ok ..." otherwise).
       split into name0, name1, ... when long; datasets looked up by name in each layer group) and
       compares with EXPECTED.json: {"layer_names": [...], "weights": {layer: [names in order]}}.
 
+  h5py_check.py as-pytorch FILE SOURCE.safetensors [PYTORCH_ONLY...]
+      Reads FILE the load_tf_weights way, turns every variable into a PyTorch name and layout by HF's
+      rules (convert_tf_weight_name_to_pt_weight_name and its transposes, then a fit to the PyTorch
+      shape) and compares with SOURCE's tensors bit for bit: every variable must land on a tensor of
+      SOURCE, and every tensor of SOURCE must be covered unless its name ends in one of PYTORCH_ONLY.
+
   h5py_check.py same-keras FILE REFERENCE
       Both files read the load_tf_weights way hold the same layer_names and, per layer, the same
       variables with the same shapes, dtypes and values (the order of weight_names may differ).
@@ -143,9 +149,72 @@ def check_same_keras(path, reference):
                         f"{want[name].dtype} {want[name].shape}")
 
 
+def read_safetensors(path):
+    """{name: array} of a float32/int64 safetensors file (header length, JSON header, data)."""
+    dtypes = {"F32": np.float32, "I64": np.int64}
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        data = raw[8 + n + begin:8 + n + end]
+        out[name] = np.frombuffer(data, dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+    return out
+
+
+def pytorch_name(tf_name):
+    """HF's name rule, and the transposition its last component implies."""
+    name = tf_name[:-2] if tf_name.endswith(":0") else tf_name
+    parts = []
+    for part in name.split("/"):
+        if "___" in part:
+            part = part.split("___", 1)[1]
+        parts.extend(p for p in part.split("_._") if p)
+    parts = parts[1:]
+    leaf = parts[-1]
+    transpose = leaf in ("kernel", "depthwise_kernel", "pointwise_kernel")
+    if leaf in ("kernel", "embeddings", "gamma"):
+        parts[-1] = "weight"
+    elif leaf == "beta":
+        parts[-1] = "bias"
+    elif leaf in ("depthwise_kernel", "pointwise_kernel"):
+        parts[-1:] = [leaf[:-7], "weight"]
+    return ".".join(parts), transpose
+
+
+def check_as_pytorch(path, source, pytorch_only):
+    _, values, _ = load_tf_weights_way(path)
+    tensors = read_safetensors(source)
+    prefixed = {n.split(".", 1)[0] for n in tensors}
+    covered = set()
+    for layer, variables in values.items():
+        for tf_name, array in variables.items():
+            name, transpose = pytorch_name(tf_name)
+            if name not in tensors and name.split(".", 1)[0] not in prefixed and "." in name:
+                name = name.split(".", 1)[1]  # a bare-model checkpoint has no base prefix
+            if name not in tensors:
+                problem(f"{path}: {layer}/{tf_name} -> {name}, which {source} lacks")
+                continue
+            want = tensors[name]
+            got = np.transpose(array) if transpose else array  # rank-3 kernels' (2, 1, 0) reverses too
+            got = np.ascontiguousarray(got).reshape(want.shape) if got.size == want.size else got
+            if not same_bits(got, want):
+                problem(f"{path}: {layer}/{tf_name} differs from {name} ({got.dtype} {got.shape} vs {want.dtype} {want.shape})")
+            covered.add(name)
+    for name in tensors:
+        if name not in covered and not any(name == s or name.endswith("." + s) for s in pytorch_only):
+            problem(f"{path}: {source}'s {name} is in no variable")
+
+
 def main():
     mode, path, other = sys.argv[1], sys.argv[2], sys.argv[3]
-    if mode == "tree":
+    if mode == "as-pytorch":
+        check_as_pytorch(path, other, sys.argv[4:])
+    elif mode == "tree":
         check_tree(path, json.load(open(other)))
     elif mode == "keras":
         check_keras(path, json.load(open(other)))
