@@ -11,9 +11,11 @@
 #include "models/registry.h"
 #include "tests/cli/run_cli.h"
 #include "tests/h5py_util.h"
+#include "tests/same_bits.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
+using test::same_bits;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,12 +40,6 @@ Result convert(const std::vector<std::string>& args) {
   return {code, out};
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  if (a.dtype() == DType::Int64) return a.to_vector<int64_t>() == b.to_vector<int64_t>();
-  const auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  return x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
 
 std::shared_ptr<models::PreTrainedModel> load(const fs::path& dir, std::string* weights_file = nullptr) {
   models::LoadOptions opt;

@@ -11,7 +11,6 @@ _rebuild_tensor_v2 calls whose storages, offsets, sizes and strides give exactly
 (same names, same order, same bits). Prints every problem and exits 1 when there is one.
 """
 import collections
-import json
 import pickle
 import struct
 import sys
@@ -19,23 +18,12 @@ import zipfile
 
 import numpy as np
 
+from h5py_check import read_safetensors  # same folder; needs h5py, which the callers check for
+
 problems = []
 
 STORAGES = {"FloatStorage": np.float32, "LongStorage": np.int64}
 
-
-def read_safetensors(path):
-    dtypes = {"F32": np.float32, "I64": np.int64}
-    raw = open(path, "rb").read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    out = collections.OrderedDict()
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
-    return out
 
 
 class StorageType:

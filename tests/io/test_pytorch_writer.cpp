@@ -8,18 +8,14 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tests/h5py_util.h"
+#include "tests/same_bits.h"
 #include "tests/test_util.h"
 
 using namespace tz;
+using test::same_bits;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  if (a.dtype() == DType::Int64) return a.to_vector<int64_t>() == b.to_vector<int64_t>();
-  const auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  return x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
 
 Tensor counting(const Shape& shape, float scale) {
   Tensor t = Tensor::empty(shape);

@@ -18,9 +18,11 @@
 #include "models/tf_weights.h"
 #include "tensor/io/keras_weights.h"
 #include "tests/h5py_util.h"
+#include "tests/same_bits.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
+using test::same_bits;
 using convbert::tf_weights_table;
 using models::LoadReport;
 using models::PreTrainedModel;
@@ -46,11 +48,6 @@ std::string architecture_of(const json& manifest) {
                                       : manifest["head"].get<std::string>();
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  return x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
 
 std::shared_ptr<PreTrainedModel> load(const fs::path& dir, const std::string& architecture, bool strict = true,
                                       LoadReport* report = nullptr) {

@@ -18,19 +18,15 @@
 #include "models/tf_weights.h"
 #include "tensor/io/keras_weights.h"
 #include "tests/h5py_util.h"
+#include "tests/same_bits.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
+using test::same_bits;
 namespace fs = std::filesystem;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  if (a.dtype() == DType::Int64) return a.to_vector<int64_t>() == b.to_vector<int64_t>();
-  const auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  return x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
 
 bool has_head(const models::TfWeightsTable& table, const std::string& architecture) {
   for (const auto& h : table.heads)
