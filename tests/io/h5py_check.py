@@ -222,11 +222,16 @@ def main():
         check_same_keras(path, other)
     else:
         sys.exit(f"unknown mode {mode}")
-    for p in problems:
+    finish(f"ok {mode} {path} (h5py {h5py.version.version}, HDF5 {h5py.version.hdf5_version})")
+
+
+def finish(ok_message, found=problems):
+    """Prints every problem found and exits 1, or prints `ok_message` when there is none."""
+    for p in found:
         print(p)
-    if problems:
+    if found:
         sys.exit(1)
-    print(f"ok {mode} {path} (h5py {h5py.version.version}, HDF5 {h5py.version.hdf5_version})")
+    print(ok_message)
 
 
 if __name__ == "__main__":

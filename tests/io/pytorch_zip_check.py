@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from h5py_check import read_safetensors  # same folder; needs h5py, which the callers check for
+from h5py_check import finish, read_safetensors  # same folder; needs h5py, which the callers check for
 
 problems = []
 
@@ -90,11 +90,7 @@ def main():
         got = state.get(name)
         if got is None or got.dtype != want.dtype or got.shape != want.shape or got.tobytes() != want.tobytes():
             problems.append(f"{path}: {name} differs from {source}")
-    for p in problems:
-        print(p)
-    if problems:
-        sys.exit(1)
-    print(f"ok {path}: {len(state)} tensors, CRCs, alignment and pickle as torch.load reads them")
+    finish(f"ok {path}: {len(state)} tensors, CRCs, alignment and pickle as torch.load reads them", problems)
 
 
 if __name__ == "__main__":
