@@ -2,7 +2,8 @@
 // save_pretrained; see registry.h. The rules are HF's (modeling_utils.py): a head model reads
 // "<prefix>.*" keys and accepts a base-model checkpoint; the base model accepts a head checkpoint
 // and drops its head weights; tied aliases are never read or written; weights a checkpoint lacks
-// are initialised by the fast init (only their modules are drawn).
+// are initialised by the fast init (only their modules are drawn). A tf_model.h5 is first turned
+// into PyTorch names and layouts through the family's TfWeightsTable (tf_weights.h).
 #include "models/registry.h"
 
 #include <algorithm>
@@ -15,13 +16,34 @@
 #include "core/error.h"
 #include "nn/init.h"
 #include "tensor/io/checkpoint.h"
+#include "tensor/io/keras_weights.h"
 #include "tensor/io/sharded_checkpoint.h"
 
 namespace tz::models {
 
 namespace fs = std::filesystem;
 
-std::string find_weights_file(const std::string& dir) { return io::find_weights_file(dir); }
+namespace {
+constexpr const char* kTfWeightsFile = "tf_model.h5";
+}  // namespace
+
+const char* weights_file_name(WeightsFormat format) {
+  switch (format) {
+    case WeightsFormat::Safetensors: return "model.safetensors";
+    case WeightsFormat::PytorchBin: return "pytorch_model.bin";
+    case WeightsFormat::TfH5: return kTfWeightsFile;
+  }
+  return "model.safetensors";
+}
+
+// PyTorch-side files first (io::find_weights_file); TF weights only when none is there, as HF's
+// from_pretrained does without from_tf.
+std::string find_weights_file(const std::string& dir) {
+  std::string file = io::find_weights_file(dir);
+  std::error_code ec;
+  if (file.empty() && fs::is_regular_file(fs::path(dir) / kTfWeightsFile, ec)) file = kTfWeightsFile;
+  return file;
+}
 
 namespace {
 
@@ -74,6 +96,46 @@ std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::
   return state;
 }
 
+const TfWeightsTable& tf_table_of(const PreTrainedModel& model, const char* what) {
+  const Family& f = family(model.config().model_type);
+  TZ_CHECK(f.tf_weights, what, ": the ", f.model_type, " family has no TensorFlow weights layout (tf_model.h5)");
+  return *f.tf_weights;
+}
+
+// A tf_model.h5 as the model's state dict: Keras names and layouts converted to PyTorch's.
+// Variables the model lacks go to `unexpected`, shape mismatches to `mismatched`.
+std::map<std::string, Tensor> tf_state(const PreTrainedModel& model, const std::string& path,
+                                       std::vector<std::string>& unexpected, std::vector<std::string>& mismatched) {
+  const io::KerasWeights file = io::load_keras_weights(path);
+  std::map<std::string, Shape> shapes;
+  for (const auto& [name, t] : model.state_dict()) shapes.emplace(name, t.shape());
+  TfToPytorch converted;
+  try {
+    converted = tf_to_pytorch(file, tf_table_of(model, "from_pretrained"), shapes, model.task() == Task::Base);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " [" + path + "]");
+  }
+  for (const auto& name : converted.unexpected)
+    if (!model.ignorable_unexpected_key(name)) unexpected.push_back(name);
+  mismatched = converted.mismatched;
+  for (const auto& [alias, canonical] : model.tied_weights()) converted.tensors.erase(alias);
+  return std::move(converted.tensors);
+}
+
+// tf_model.h5 as HF's TF class of the model saves it. What TF does not store must be something the
+// model rebuilds (a buffer) or ties (an alias); a weight of its own there would be lost.
+void save_tf_weights(const PreTrainedModel& model, const std::string& path) {
+  const TfWeightsTable& table = tf_table_of(model, "save_pretrained");
+  std::set<std::string> buffers;
+  for (const auto& [name, t] : model.named_buffers()) buffers.insert(name);
+  for (const auto& [name, t] : model.state_dict())
+    TZ_CHECK(!is_pytorch_only(name, table) || buffers.count(name) || is_alias(model, name), "save_pretrained: TF",
+             model.architecture(), " does not store '", name, "' (HF's TF class rebuilds or ties it), but this model "
+             "holds its own value (tie_word_embeddings = false?), which tf_model.h5 cannot keep");
+  io::save_keras_weights(path, pytorch_to_tf(model.state_dict(), table, model.architecture(),
+                                             model.config().num_hidden_layers));
+}
+
 }  // namespace
 
 LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, const LoadOptions& opt) {
@@ -81,15 +143,22 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, 
   LoadReport report;
   report.weights_file = find_weights_file(dir);
   TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no weights in '", dir,
-           "' (model.safetensors, pytorch_model.bin or their sharded indexes)");
-  io::Checkpoint ckpt = io::load_checkpoint_dir_weights(dir);
-  std::map<std::string, Tensor> state = keyed_for(model, ckpt, report.unexpected);
+           "' (model.safetensors, pytorch_model.bin, their sharded indexes, or tf_model.h5)");
+  std::vector<std::string> tf_mismatched;  // a TF file's variables are checked against TF shapes
+  std::map<std::string, Tensor> state =
+      report.weights_file == kTfWeightsFile
+          ? tf_state(model, (fs::path(dir) / kTfWeightsFile).string(), report.unexpected, tf_mismatched)
+          : keyed_for(model, io::load_checkpoint_dir_weights(dir), report.unexpected);
 
   // Shapes are checked before anything is loaded: a mismatch is an error, or (ignore_mismatched_sizes)
   // the weight is left out and initialised like a missing one.
   std::map<std::string, Tensor> own;
   for (auto& [name, t] : model.state_dict()) own[name] = t;
   std::vector<std::string> mismatch_errors;
+  for (const auto& what : tf_mismatched) {
+    if (!opt.ignore_mismatched_sizes) mismatch_errors.push_back(what);
+    report.mismatched.push_back(what);
+  }
   for (auto it = state.begin(); it != state.end();) {
     auto o = own.find(it->first);
     if (o != own.end() && o->second.shape() != it->second.shape()) {
@@ -177,17 +246,32 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir,
   return model;
 }
 
-void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir) {
+void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir,
+                     const SaveOptions& options) {
   fs::create_directories(dir);
   std::shared_ptr<PretrainedConfig> config = model.config().clone();
   config->architectures = {model.architecture()};
   config->torch_dtype = "float32";  // what model.safetensors holds
   config->save((fs::path(dir) / "config.json").string());
 
+  const std::string file = weights_file_name(options.format);
+  const std::string preferred = find_weights_file(dir);
+  const auto& order = hub::weight_file_preference();
+  TZ_CHECK(preferred.empty() ||
+               std::find(order.begin(), order.end(), preferred) >= std::find(order.begin(), order.end(), file),
+           "save_pretrained: '", dir, "' already holds ", preferred, ", which from_pretrained reads before ", file,
+           "; remove it or save into another directory");
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : model.state_dict())
     if (!is_alias(model, name)) tensors.emplace_back(name, t);
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  const std::string path = (fs::path(dir) / file).string();
+  switch (options.format) {
+    case WeightsFormat::Safetensors: io::save_safetensors(path, tensors, {{"format", "pt"}}); break;
+    case WeightsFormat::PytorchBin: io::save_pytorch(path, tensors); break;
+    case WeightsFormat::TfH5: save_tf_weights(model, path); break;
+  }
+  if (options.tf_weights && options.format != WeightsFormat::TfH5)
+    save_tf_weights(model, (fs::path(dir) / kTfWeightsFile).string());
 
   if (!tokenizer_dir.empty()) {
     for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {

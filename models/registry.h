@@ -21,6 +21,7 @@
 #include "hub/resolve.h"
 #include "models/config.h"
 #include "models/model.h"
+#include "models/tf_weights.h"
 
 namespace tz::models {
 
@@ -39,6 +40,9 @@ struct Family {
   /// Builds the class for `architecture` (one of `architectures`) with uninitialised weights
   /// (torch's per-layer defaults, or zeros under nn::SkipInitGuard).
   std::function<std::shared_ptr<PreTrainedModel>(const PretrainedConfig&, const std::string& architecture)> build;
+  /// HF's TensorFlow weights layout (tf_model.h5; see tf_weights.h); null when HF has no TF classes
+  /// for the family.
+  const TfWeightsTable* tf_weights = nullptr;
 };
 
 /// Every registered family, in registration order.
@@ -93,7 +97,8 @@ struct LoadReport {
 
 /// Loads a model directory, or a model by name ("org/name[@revision]", through the HF cache as
 /// huggingface_hub: options.hub): config.json, then model.safetensors (or its sharded index),
-/// pytorch_model.bin (or its index). Checkpoints
+/// pytorch_model.bin (or its index), or tf_model.h5 (HF's TensorFlow weights, converted through
+/// the family's TfWeightsTable). Checkpoints
 /// saved from the base model or from any head load into any head of the family (the base-model
 /// prefix is added or dropped as HF does); weights the file lacks (a new head) are initialised
 /// from options.seed as HF's fast init does, without drawing the others. Float32 weights of a
@@ -106,12 +111,30 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
 /// from_pretrained; the model's config is kept).
 LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const LoadOptions& options = {});
 
-/// Writes config.json (with "architectures") and model.safetensors into `dir` (created if needed),
-/// plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases are not written.
-void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "");
+/// The three weights files HF reads: model.safetensors, pytorch_model.bin (torch.save's zip
+/// format) and tf_model.h5 (HF's TF classes through Keras, see tf_weights.h).
+enum class WeightsFormat { Safetensors, PytorchBin, TfH5 };
 
-/// The weights file of a model directory (model.safetensors, its index, pytorch_model.bin, its
-/// index, in HF's order of preference), or "" when none.
+/// The file name of a weights format ("model.safetensors", "pytorch_model.bin", "tf_model.h5").
+const char* weights_file_name(WeightsFormat format);
+
+struct SaveOptions {
+  /// The weights file to write.
+  WeightsFormat format = WeightsFormat::Safetensors;
+  /// Also write tf_model.h5, as HF's TF class of the model saves it (the family needs a
+  /// TfWeightsTable; Keras 2.4 / h5py 2 conventions, see tf_weights.h).
+  bool tf_weights = false;
+};
+
+/// Writes config.json (with "architectures") and the weights file of options.format into `dir`
+/// (created if needed), plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases
+/// are not written. A weights file already in `dir` that from_pretrained would read before the one
+/// written (model.safetensors before pytorch_model.bin, ...) is an error, not silently shadowing it.
+void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
+                     const SaveOptions& options = {});
+
+/// The weights file of a model directory, as a file name: model.safetensors, its index,
+/// pytorch_model.bin, its index, tf_model.h5 (HF's order of preference), or "" when none.
 std::string find_weights_file(const std::string& dir);
 
 }  // namespace tz::models

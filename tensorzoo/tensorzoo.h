@@ -21,6 +21,8 @@
 // tensor
 #include "core/error.h"
 #include "tensor/io/checkpoint.h"
+#include "tensor/io/hdf5.h"
+#include "tensor/io/keras_weights.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"

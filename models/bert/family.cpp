@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "models/replaced_token_detection.h"
 #include "models/bert/heads.h"
+#include "models/bert/tf_weights.h"
 
 namespace tz::bert {
 
@@ -45,6 +46,7 @@ models::Family family() {
   f.sizes = BertConfig::size_names();
   f.named_config = [](const std::string& size) { return std::make_shared<BertConfig>(BertConfig::named(size)); };
   f.build = build;
+  f.tf_weights = &tf_weights_table();
   return f;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "models/convbert/heads.h"
+#include "models/convbert/tf_weights.h"
 #include "models/replaced_token_detection.h"
 
 namespace tz::convbert {
@@ -43,6 +44,7 @@ models::Family family() {
   f.sizes = {"small", "medium-small", "base"};
   f.named_config = [](const std::string& size) { return std::make_shared<ConvBertConfig>(ConvBertConfig::named(size)); };
   f.build = build;
+  f.tf_weights = &tf_weights_table();
   return f;
 }
 

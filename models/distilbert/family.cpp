@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "models/replaced_token_detection.h"
 #include "models/distilbert/heads.h"
+#include "models/distilbert/tf_weights.h"
 
 namespace tz::distilbert {
 
@@ -42,6 +43,7 @@ models::Family family() {
   f.sizes = DistilBertConfig::size_names();
   f.named_config = [](const std::string& size) { return std::make_shared<DistilBertConfig>(DistilBertConfig::named(size)); };
   f.build = build;
+  f.tf_weights = &tf_weights_table();
   return f;
 }
 

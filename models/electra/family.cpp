@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "models/electra/heads.h"
+#include "models/electra/tf_weights.h"
 
 namespace tz::electra {
 
@@ -38,6 +39,7 @@ models::Family family() {
   f.sizes = ElectraConfig::size_names();
   f.named_config = [](const std::string& size) { return std::make_shared<ElectraConfig>(ElectraConfig::named(size)); };
   f.build = build;
+  f.tf_weights = &tf_weights_table();
   return f;
 }
 

@@ -1,8 +1,9 @@
-// Checkpoint files in and out: safetensors (read and write) and PyTorch's torch.save zip format
-// (read only). Every byte of a file is untrusted: lengths, offsets, dtypes, shapes, zip records and
-// pickle opcodes are checked before use, and a bad file throws tz::Error saying what is wrong.
+// Checkpoint files in and out: safetensors and PyTorch's torch.save zip format (read and write).
+// Every byte of a file is untrusted: lengths, offsets, dtypes, shapes, zip records and pickle opcodes
+// are checked before use, and a bad file throws tz::Error saying what is wrong.
 // Not here: matching names to a model's parameters (nn's load_state_dict does that). The pieces
-// live in safetensors.cpp, pytorch.cpp (+ zip.cpp, pickle.cpp) and stored_dtype.cpp.
+// live in safetensors.cpp, pytorch.cpp (+ zip.cpp, pickle.cpp), pytorch_writer.cpp and
+// stored_dtype.cpp.
 #pragma once
 
 #include <cstddef>
@@ -59,9 +60,17 @@ std::vector<uint8_t> safetensors_bytes(const std::vector<std::pair<std::string, 
 /// shared storages honoured).
 Checkpoint load_pytorch(const std::string& path);
 Checkpoint load_pytorch_from_memory(const uint8_t* data, size_t size);
+/// Writes float32 and int64 tensors as torch.save(state_dict) does (zip format, one storage per
+/// tensor, data 64-byte aligned; pytorch_writer.cpp), readable by torch.load and load_pytorch.
+/// The file appears atomically. Throws tz::Error for duplicate names and for archives that would
+/// need ZIP64 (over 4 GiB or 65535 entries).
+void save_pytorch(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors);
+/// The bytes save_pytorch writes.
+std::vector<uint8_t> pytorch_bytes(const std::vector<std::pair<std::string, Tensor>>& tensors);
 
 // ---- either ------------------------------------------------------------------------------------
 /// Looks at the first bytes: a zip ("PK\3\4") is read as a PyTorch file, anything else as safetensors.
+/// An HDF5 file (TensorFlow's tf_model.h5) is refused with a message pointing to keras_weights.h.
 Checkpoint load_checkpoint(const std::string& path);
 Checkpoint load_checkpoint_from_memory(const uint8_t* data, size_t size);
 

@@ -147,6 +147,15 @@ bool looks_like_legacy_torch(const uint8_t* data, size_t size) {
   return size >= 3 && data[0] == 0x80 && data[1] == 0x02 && data[2] == 0x8a;
 }
 
+// HDF5 (a TensorFlow tf_model.h5) is not guessed: its names are Keras', not PyTorch's.
+void refuse_hdf5(const uint8_t* data, size_t size) {
+  static const uint8_t kHdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  TZ_CHECK(!(size >= 8 && std::memcmp(data, kHdf5, 8) == 0),
+           "checkpoint: this is an HDF5 file (a TensorFlow tf_model.h5?), whose variables have Keras names and "
+           "layouts; read it with load_keras_weights (tensor/io/keras_weights.h) and convert it with the model "
+           "family's TF table (models/tf_weights.h), as from_pretrained does");
+}
+
 template <class F>
 Checkpoint with_path(const std::string& path, F&& f) {
   try {
@@ -178,12 +187,17 @@ Checkpoint load_pytorch(const std::string& path) {
 }
 
 Checkpoint load_checkpoint_from_memory(const uint8_t* data, size_t size) {
+  refuse_hdf5(data, size);
   if (looks_like_zip(data, size) || looks_like_legacy_torch(data, size)) return load_pytorch_from_memory(data, size);
   return load_safetensors_from_memory(data, size);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
   auto file = detail::MappedFile::open(path, "checkpoint");
+  with_path(path, [&] {
+    refuse_hdf5(file->data(), file->size());
+    return Checkpoint();
+  });
   if (looks_like_zip(file->data(), file->size()) || looks_like_legacy_torch(file->data(), file->size()))
     return with_path(path, [&] { return load_pytorch_from_memory(file->data(), file->size()); });
   return load_safetensors(path);

@@ -5,18 +5,12 @@
 // Reading validates everything before touching tensor bytes: header bounds, JSON shape, dtype
 // names, shapes, offsets inside the data section, byte counts against shapes, no overlaps.
 // Not here: PyTorch files (pytorch.cpp), element conversion (stored_dtype.cpp).
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tensor/io/atomic_write.h"
 #include "tensor/io/checked.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/mapped_file.h"
@@ -197,9 +191,7 @@ Checkpoint parse_safetensors(const uint8_t* data, size_t size, const std::shared
 
 // ---- writing ---------------------------------------------------------------------------------
 
-using Sink = std::function<void(const void*, size_t)>;
-
-void write_safetensors(const Sink& sink, const std::vector<std::pair<std::string, Tensor>>& tensors,
+void write_safetensors(const detail::ByteSink& sink, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   json header = json::object();
   if (!metadata.empty()) {
@@ -245,17 +237,6 @@ void write_safetensors(const Sink& sink, const std::vector<std::pair<std::string
   }
 }
 
-// Removes the temporary file unless the write completed and it was renamed.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  bool keep = false;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!keep) ::unlink(path.c_str());
-  }
-};
-
 }  // namespace
 
 Checkpoint load_safetensors(const std::string& path) {
@@ -283,29 +264,8 @@ std::vector<uint8_t> safetensors_bytes(const std::vector<std::pair<std::string, 
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  static std::atomic<unsigned> counter{0};
-  TempFile tmp;
-  tmp.path = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  TZ_CHECK(tmp.fd >= 0, "save_safetensors: cannot create '", tmp.path, "': ", std::strerror(errno));
-  write_safetensors([&](const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(tmp.fd, b, n);
-      if (w < 0 && errno == EINTR) continue;
-      TZ_CHECK(w > 0, "save_safetensors: cannot write '", tmp.path, "': ", std::strerror(errno));
-      b += w;
-      n -= static_cast<size_t>(w);
-    }
-  }, tensors, metadata);
-  // fsync before rename: otherwise a crash can leave `path` pointing at an empty file.
-  TZ_CHECK(::fsync(tmp.fd) == 0, "save_safetensors: cannot flush '", tmp.path, "': ", std::strerror(errno));
-  const int fd = tmp.fd;
-  tmp.fd = -1;
-  TZ_CHECK(::close(fd) == 0, "save_safetensors: cannot close '", tmp.path, "': ", std::strerror(errno));
-  TZ_CHECK(::rename(tmp.path.c_str(), path.c_str()) == 0, "save_safetensors: cannot rename '", tmp.path, "' to '",
-           path, "': ", std::strerror(errno));
-  tmp.keep = true;
+  detail::write_atomically(path, "save_safetensors",
+                           [&](const detail::ByteSink& sink) { write_safetensors(sink, tensors, metadata); });
 }
 
 }  // namespace tz::io

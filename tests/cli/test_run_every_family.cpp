@@ -1,6 +1,8 @@
 // `tensorzoo run` on every reference case of every family in the registry (reference/<model_type>):
 // the model directory and expected.safetensors go in through files, every output the manifest
 // names comes back under its HF name and matches HF's numbers within the manifest's tolerance.
+// A family's TensorFlow cases (reference/<model_type>-tf, folders with only tf_model.h5) run too,
+// as the head their manifest's "load_as" names when it names one.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -16,18 +18,25 @@ namespace fs = std::filesystem;
 
 TEST_CASE("tensorzoo run reproduces every family's reference cases through files", "[cli][reference]") {
   const fs::path out = fs::temp_directory_path() / ("tz_cli_run_family_" + std::to_string(::getpid()) + ".safetensors");
+  size_t tf_cases = 0;
   for (const auto& family : tz::test::reference_families()) {
     if (!tz::test::have_reference(family)) continue;
-    const auto dirs = tz::test::case_dirs(family);
+    auto dirs = tz::test::case_dirs(family);
     CHECK(static_cast<int64_t>(dirs.size()) >= tz::test::readme_case_count(tz::test::reference_dir() / family));
+    for (const auto& dir : tz::test::case_dirs(family + "-tf")) {
+      dirs.push_back(dir);
+      ++tf_cases;
+    }
     for (const auto& dir : dirs) {
       const tz::test::CaseData c = tz::test::load_case(dir);
       INFO(c.name);
+      std::string head;
+      if (c.manifest.contains("load_as")) head = " --head " + c.manifest.at("load_as").at("pytorch").get<std::string>();
       int code = 0;
       const std::string log = tz::test::capture_command(
           std::string(TZ_CLI_PATH) + " run --model '" + dir.string() + "' --inputs '" +
               (dir / "expected.safetensors").string() + "' --output '" + out.string() +
-              "' --hidden-states --attentions 2>&1",
+              "' --hidden-states --attentions" + head + " 2>&1",
           &code);
       INFO(log);
       REQUIRE(code == 0);
@@ -46,5 +55,6 @@ TEST_CASE("tensorzoo run reproduces every family's reference cases through files
       std::cout << "tensorzoo run " << c.name << ": max abs diff " << worst << "\n";
     }
   }
+  if (tz::test::have_reference("convbert-tf")) CHECK(tf_cases >= 8);
   fs::remove(out);
 }

@@ -8,20 +8,23 @@
 
 namespace tz::fuzz {
 
-inline void touch(const tz::io::Checkpoint& ck) {
+/// Reads every element of `t`; traps when its shape claims more bytes than its storage holds.
+inline void touch(const tz::Tensor& t) {
+  if (!t.defined() || t.numel() == 0) return;
   volatile double sink = 0;
-  for (const auto& [name, t] : ck.tensors) {
-    if (t.numel() == 0) continue;
-    const auto n = static_cast<size_t>(t.numel());
-    if (t.storage()->nbytes() < n * tz::dtype_size(t.dtype())) __builtin_trap();
-    if (t.dtype() == tz::DType::Float32) {
-      const float* p = t.data<float>();
-      for (size_t i = 0; i < n; ++i) sink = sink + p[i];
-    } else {
-      const int64_t* p = t.data<int64_t>();
-      for (size_t i = 0; i < n; ++i) sink = sink + static_cast<double>(p[i]);
-    }
+  const auto n = static_cast<size_t>(t.numel());
+  if (t.storage()->nbytes() < n * tz::dtype_size(t.dtype())) __builtin_trap();
+  if (t.dtype() == tz::DType::Float32) {
+    const float* p = t.data<float>();
+    for (size_t i = 0; i < n; ++i) sink = sink + p[i];
+  } else {
+    const int64_t* p = t.data<int64_t>();
+    for (size_t i = 0; i < n; ++i) sink = sink + static_cast<double>(p[i]);
   }
+}
+
+inline void touch(const tz::io::Checkpoint& ck) {
+  for (const auto& [name, t] : ck.tensors) touch(t);
   if (ck.names.size() != ck.tensors.size()) __builtin_trap();  // names are unique
 }
 

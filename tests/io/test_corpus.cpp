@@ -1,5 +1,6 @@
 // The hand-made corpus in tests/io/corpus (written by make_corpus.py): every hostile file must give
-// its expected error message, through both the format's loader and load_checkpoint, and every
+// its expected error message, through both the format's loader and load_checkpoint (HDF5 files,
+// which load_checkpoint does not read, through load_hdf5 and load_hdf5_from_memory), and every
 // valid one must load with the values make_corpus.py put in it.
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,7 @@
 #include <sstream>
 
 #include "tensor/io/checkpoint.h"
+#include "tensor/io/hdf5.h"
 #include "tests/io/naive_reader.h"
 
 using namespace tz;
@@ -32,6 +34,8 @@ std::vector<Case> corpus_cases() {
   return cases;
 }
 
+bool is_hdf5(const std::string& file) { return file.rfind("hdf5/", 0) == 0; }
+
 io::Checkpoint load_by_folder(const std::string& file) {
   const std::string path = kCorpus + file;
   return file.rfind("safetensors/", 0) == 0 ? io::load_safetensors(path) : io::load_pytorch(path);
@@ -45,6 +49,19 @@ TEST_CASE("corpus: every file loads or fails with its expected message", "[io][c
   for (const auto& c : cases) {
     INFO("corpus file " << c.file);
     const auto bytes = tz::test::read_bytes(kCorpus + c.file);
+    if (is_hdf5(c.file)) {
+      if (c.expected == "OK") {
+        CHECK_NOTHROW(io::load_hdf5(kCorpus + c.file));
+        CHECK_NOTHROW(io::load_hdf5_from_memory(bytes.data(), bytes.size()));
+        continue;
+      }
+      ++hostile;
+      CHECK_THROWS_AS(io::load_hdf5_from_memory(bytes.data(), bytes.size()), Error);
+      CHECK_THROWS_WITH(io::load_hdf5_from_memory(bytes.data(), bytes.size()), Catch::Contains(c.expected));
+      CHECK_THROWS_WITH(io::load_hdf5(kCorpus + c.file), Catch::Contains(c.expected));
+      CHECK_THROWS_WITH(io::load_hdf5(kCorpus + c.file), Catch::Contains(c.file));
+      continue;
+    }
     if (c.expected == "OK") {
       CHECK_NOTHROW(load_by_folder(c.file));
       CHECK_NOTHROW(io::load_checkpoint(kCorpus + c.file));
@@ -58,7 +75,30 @@ TEST_CASE("corpus: every file loads or fails with its expected message", "[io][c
     // Errors from files name the file.
     CHECK_THROWS_WITH(io::load_checkpoint(kCorpus + c.file), Catch::Contains(c.file));
   }
-  CHECK(hostile >= 30);
+  CHECK(hostile >= 100);
+}
+
+TEST_CASE("corpus: the valid HDF5 files hold what make_corpus.py wrote", "[io][corpus][hdf5]") {
+  const io::hdf5::Node keras = io::load_hdf5(kCorpus + "hdf5/valid_keras_like.h5");
+  REQUIRE(keras.attribute("layer_names"));
+  CHECK(keras.attribute("layer_names")->strings == std::vector<std::string>{"g", "x"});
+  CHECK(keras.attribute("backend")->strings == std::vector<std::string>{"tensorflow"});
+  CHECK(keras.find("g/d")->data.to_vector<float>() == std::vector<float>{0, 0.5, 1, 1.5, 2, 2.5});
+  CHECK(keras.find("g/d")->data.shape() == Shape{2, 3});
+  CHECK(keras.find("g/c")->data.to_vector<float>() == std::vector<float>{1, 2, 3, 4});
+  for (const char* file : {"hdf5/valid_latest.h5", "hdf5/valid_superblock3.h5"}) {
+    INFO(file);
+    const io::hdf5::Node latest = io::load_hdf5(kCorpus + file);
+    CHECK(latest.find("w")->data.to_vector<float>() == std::vector<float>{-1, 0, 1});
+    REQUIRE(latest.find("sub"));
+    CHECK(latest.find("sub")->is_group());
+    CHECK(latest.find("sub")->children.empty());
+  }
+  const io::hdf5::Node* n = nullptr;
+  const io::hdf5::Node nested = io::load_hdf5(kCorpus + "hdf5/valid_nested_100.h5");
+  int depth = 0;
+  for (n = &nested; !n->children.empty(); n = &n->children[0]) ++depth;
+  CHECK(depth == 100);
 }
 
 TEST_CASE("corpus: every stored dtype converts exactly", "[io][corpus]") {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the checkpoint test corpus: small valid and hostile safetensors files, torch.save-style zips
-and raw pickles, plus expected.tsv (file, then "OK" or a piece of the error message the readers must
+"""Writes the checkpoint test corpus: small valid and hostile safetensors files, torch.save-style zips,
+raw pickles and HDF5 files (hdf5_corpus.py), plus expected.tsv (file, then "OK" or a piece of the error message the readers must
 give). tests/io/test_corpus.cpp checks every line; scripts/fuzz.sh uses the folders as fuzzing seeds.
 
 Needs only the Python standard library (no torch): the "torch" pickles come from Python's own
@@ -21,6 +21,8 @@ import struct
 import sys
 import types
 import zlib
+
+import hdf5_corpus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 expected = []  # (relative path, "OK" or expected message piece)
@@ -350,10 +352,11 @@ def write_pytorch():
 
 
 def main():
-    for sub in ("safetensors", "pytorch", "pickle"):
+    for sub in ("safetensors", "pytorch", "pickle", "hdf5"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     write_safetensors()
     write_pytorch()
+    hdf5_corpus.write_hdf5(put)
     with open(os.path.join(HERE, "expected.tsv"), "w") as f:
         f.write("# file\tOK or a piece of the expected error message (written by make_corpus.py)\n")
         for rel, msg in expected:

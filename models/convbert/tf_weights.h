@@ -1,0 +1,16 @@
+// ConvBERT's TensorFlow weights (HF's TFConvBert* classes, tf_model.h5): the family's table for the
+// TF <-> PyTorch rules in models/tf_weights.h, which family.cpp hands to the registry. Not here:
+// the rules themselves (models/tf_weights.cpp), loading and saving (models/pretrained.cpp), the
+// Keras file layout (tensor/io/keras_weights.h).
+#pragma once
+
+#include "models/tf_weights.h"
+
+namespace tz::convbert {
+
+/// What is ConvBERT-specific in HF's TF weights: the "convbert" prefix and main layer, the Keras
+/// model and layer names of each head, the embeddings the masked-LM head lists again, and the
+/// PyTorch-only weights (position_ids, the tied decoder).
+const models::TfWeightsTable& tf_weights_table();
+
+}  // namespace tz::convbert
