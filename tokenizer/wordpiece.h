@@ -10,7 +10,9 @@
 // each word through the greedy longest-match WordPiece model; then truncation, the special-token
 // template ([CLS] A [SEP] B [SEP]) and padding as in encoding.h.
 // A WordPiece is a cheap handle (the vocabulary is shared); it is safe to use from many threads.
-// Not here: file formats (wordpiece_io.cpp), normalization (basic_tokenizer.h).
+// Implementation: construction and lookups in wordpiece.cpp, encoding in wordpiece_encode.cpp,
+// batches in wordpiece_batch.cpp, decoding in wordpiece_decode.cpp, files in wordpiece_io.cpp.
+// Not here: normalization (basic_tokenizer.h), truncation and padding rules (encoding.h).
 #pragma once
 
 #include <filesystem>
@@ -140,6 +142,7 @@ class WordPiece {
   void encode_sequence(std::string_view text, int sequence, int64_t type_id, const EncodeOptions& options,
                        Encoding& out) const;
   Encoding encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options, bool pad) const;
+  void pad_batch(std::vector<Encoding>& batch, const EncodeOptions& options) const;
   void truncate_for_template(Encoding& a, Encoding* b, const Truncation& t, bool add_special_tokens) const;
   const std::vector<TemplatePiece>& template_for(bool pair) const;
   std::size_t added_by_template(bool pair) const;
