@@ -4,6 +4,9 @@
 // of `runs` timed passes after an untimed warm-up over the first 20,000 lines.
 //   bench_tokenizer CORPUS TOKENIZER [runs=3] [modes=line,batch1,batch2] [batch=1024]
 // Modes: line = one encode() per line; batchN = encode_batch() of `batch` lines on N threads.
+// The modes take turns within each run (round), so that a change in the load of a shared machine
+// touches every mode alike; each mode is also reported as a ratio to the first one, per round and
+// as the median of those ratios.
 // Offsets are computed in every mode (byte offsets always; code point offsets too, as the anchor's
 // binding returns code point offsets). scripts/bench_tokenizer.sh runs this beside the anchor.
 // Not a Google Benchmark program: one pass over 20 MB is the measurement.
@@ -94,23 +97,34 @@ int main(int argc, char** argv) {
       return 2;
     }
     run_mode(mode, std::min<std::size_t>(lines.size(), 20000));  // warm-up
-    std::vector<double> times, cpu_times;
-    std::size_t n_tokens = 0;
-    for (int r = 0; r < runs; ++r) {
+  }
+  std::vector<std::vector<double>> times(modes.size()), cpu_times(modes.size());
+  std::vector<std::size_t> n_tokens(modes.size());
+  for (int r = 0; r < runs; ++r)
+    for (std::size_t m = 0; m < modes.size(); ++m) {
       double t0 = now(), c0 = cpu_now();
-      n_tokens = run_mode(mode, lines.size());
-      times.push_back(now() - t0);
-      cpu_times.push_back(cpu_now() - c0);
+      n_tokens[m] = run_mode(modes[m], lines.size());
+      times[m].push_back(now() - t0);
+      cpu_times[m].push_back(cpu_now() - c0);
     }
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
-    double t = median(times), c = median(cpu_times);
-    std::printf("%-11s median %.2f s  %.2f MB/s  %.3f M tokens/s  (runs:", mode.c_str(), t, mb / t,
-                static_cast<double>(n_tokens) / t / 1e6);
-    for (double x : times) std::printf(" %.2f", x);
-    std::printf("; tokens=%zu; cpu %.2f s = %.2f MB/s per CPU-second)\n", n_tokens, c, mb / c);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    double t = median(times[m]), c = median(cpu_times[m]);
+    std::printf("%-11s median %.2f s  %.2f MB/s  %.3f M tokens/s  (runs:", modes[m].c_str(), t, mb / t,
+                static_cast<double>(n_tokens[m]) / t / 1e6);
+    for (double x : times[m]) std::printf(" %.2f", x);
+    std::printf("; tokens=%zu; cpu %.2f s = %.2f MB/s per CPU-second)\n", n_tokens[m], c, mb / c);
+  }
+  for (std::size_t m = 1; m < modes.size(); ++m) {
+    // Speed of mode m over the first mode, each round on its own.
+    std::vector<double> ratios;
+    for (int r = 0; r < runs; ++r) ratios.push_back(times[0][r] / times[m][r]);
+    std::printf("%s / %s speed: median %.2f (rounds:", modes[m].c_str(), modes[0].c_str(), median(ratios));
+    for (double x : ratios) std::printf(" %.2f", x);
+    std::printf(")\n");
   }
   return 0;
 }

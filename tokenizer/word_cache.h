@@ -2,7 +2,8 @@
 // Natural text repeats its frequent words all the time; a hit costs one probe into this table
 // (1.3 MB, it stays in L2) instead of a trie walk through the large vocabulary tables. The result
 // of a word is a pure function of its bytes, the vocabulary and max_input_chars_per_word, so the
-// memo cannot change any output. It lives as long as its thread.
+// memo cannot change any output. It lives as long as its thread, which is why batches run on
+// long-lived workers (wordpiece_batch.cpp): a fresh thread would start with an empty memo.
 // Not here: the WordPiece search itself (vocab.h) and its use per word (wordpiece_encode.cpp).
 #pragma once
 

@@ -1,7 +1,19 @@
-// WordPiece: encoding batches on several threads, one contiguous block of texts per thread.
+// WordPiece: encoding batches on several threads. The texts are handed out in small chunks from one
+// atomic counter to the calling thread and to pool workers that live as long as the process. A
+// worker keeps its per-thread state warm from one call to the next: the word memo
+// (word_cache.h), the normalizer's scratch buffers and malloc's per-thread cache. A thread started
+// per call would begin each batch with an empty memo (every word walks the vocabulary trie), clear
+// the 1.3 MB memo first, and take malloc's arena lock until its own cache fills: more than the
+// second thread gains. Chunks rather than one fixed block per thread keep every thread busy to the
+// end when one of them is slowed down by other work on the machine.
 // Not here: encoding one text (wordpiece_encode.cpp). Partner header: wordpiece.h.
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -12,32 +24,116 @@ namespace tz::tokenizer {
 
 namespace {
 
-/// Runs fn(i) for i in [0, n) on up to `threads` std::threads; rethrows the first failure.
-template <class Fn>
-void run_parallel(std::size_t n, unsigned threads, Fn&& fn) {
+/// One parallel loop over [0, n), shared by the caller and the workers it asked for. Indices are
+/// claimed a chunk at a time; a worker that arrives after the last chunk was claimed leaves at
+/// once, so the caller never waits for a worker that is busy elsewhere.
+struct Loop {
+  alignas(64) std::atomic<std::size_t> next{0};  // first index not yet claimed (its own cache line)
+  alignas(64) std::size_t n = 0, chunk = 1;
+  const std::function<void(std::size_t)>* fn = nullptr;  // valid until every index is done
+  std::atomic<bool> failed{false};
+  std::mutex mutex;
+  std::condition_variable finished;
+  std::size_t done = 0;       // indices finished or skipped (under mutex)
+  std::exception_ptr error;   // the first failure (under mutex)
+
+  bool exhausted() const { return next.load(std::memory_order_relaxed) >= n; }
+
+  void work() {
+    for (;;) {
+      std::size_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= n) return;
+      std::size_t end = std::min(n, begin + chunk);
+      std::exception_ptr failure;
+      if (!failed.load(std::memory_order_relaxed)) {
+        try {
+          for (std::size_t i = begin; i < end; ++i) (*fn)(i);
+        } catch (...) {
+          failure = std::current_exception();
+          failed = true;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (failure && !error) error = failure;
+      done += end - begin;
+      if (done == n) finished.notify_all();
+    }
+  }
+};
+
+/// Threads that wait for loops to join. They start on first use and stop when the process ends.
+class WorkerPool {
+ public:
+  static WorkerPool& instance() {
+    static WorkerPool pool;
+    return pool;
+  }
+
+  /// Asks `helpers` workers to join `loop`, starting workers until there are that many.
+  void request(const std::shared_ptr<Loop>& loop, unsigned helpers) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // Requests for loops that finished without a worker's help are stale.
+      std::erase_if(queue_, [](const std::shared_ptr<Loop>& l) { return l->exhausted(); });
+      while (workers_.size() < helpers) workers_.emplace_back([this] { serve(); });
+      for (unsigned k = 0; k < helpers; ++k) queue_.push_back(loop);
+    }
+    wake_.notify_all();
+  }
+
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+ private:
+  WorkerPool() = default;
+
+  void serve() {
+    for (;;) {
+      std::shared_ptr<Loop> loop;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        loop = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      loop->work();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Loop>> queue_;
+  std::vector<std::thread> workers_;
+  bool stop_ = false;
+};
+
+/// Runs fn(i) for every i in [0, n) on the calling thread and up to threads - 1 pool workers
+/// (threads 0: one per core); rethrows the first failure once every index is done or skipped.
+void parallel_for(std::size_t n, unsigned threads, const std::function<void(std::size_t)>& fn) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, n));
+  threads = static_cast<unsigned>(std::min<std::size_t>({threads, n, 256}));
   if (threads <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
   }
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  std::vector<std::thread> pool;
-  // Contiguous blocks keep each thread's inputs and outputs apart in memory.
-  for (unsigned t = 0; t < threads; ++t) {
-    std::size_t begin = n * t / threads, end = n * (t + 1) / threads;
-    pool.emplace_back([&, begin, end] {
-      try {
-        for (std::size_t i = begin; i < end; ++i) fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  auto loop = std::make_shared<Loop>();
+  loop->n = n;
+  // About 16 chunks per thread: claims stay rare, and the last chunk is short enough that no
+  // thread waits long for a slow one.
+  loop->chunk = std::max<std::size_t>(1, n / (std::size_t{threads} * 16));
+  loop->fn = &fn;
+  WorkerPool::instance().request(loop, threads - 1);
+  loop->work();
+  std::unique_lock<std::mutex> lock(loop->mutex);
+  loop->finished.wait(lock, [&] { return loop->done == n; });
+  if (loop->error) std::rethrow_exception(loop->error);
 }
 
 }  // namespace
@@ -55,7 +151,7 @@ void WordPiece::pad_batch(std::vector<Encoding>& batch, const EncodeOptions& opt
 std::vector<Encoding> WordPiece::encode_batch(const std::vector<std::string>& texts,
                                               const EncodeOptions& options) const {
   std::vector<Encoding> out(texts.size());
-  run_parallel(texts.size(), options.num_threads,
+  parallel_for(texts.size(), options.num_threads,
                [&](std::size_t i) { out[i] = encode_one(texts[i], nullptr, options, false); });
   pad_batch(out, options);
   return out;
@@ -64,7 +160,7 @@ std::vector<Encoding> WordPiece::encode_batch(const std::vector<std::string>& te
 std::vector<Encoding> WordPiece::encode_batch_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                                                     const EncodeOptions& options) const {
   std::vector<Encoding> out(pairs.size());
-  run_parallel(pairs.size(), options.num_threads, [&](std::size_t i) {
+  parallel_for(pairs.size(), options.num_threads, [&](std::size_t i) {
     std::string_view b = pairs[i].second;
     out[i] = encode_one(pairs[i].first, &b, options, false);
   });

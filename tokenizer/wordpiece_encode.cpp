@@ -15,12 +15,20 @@ namespace tz::tokenizer {
 
 namespace {
 
-/// WordPiece on each word the basic tokenizer reports, appending to an Encoding.
+/// One WordPiece of a word: its token id and byte range in the normalized word.
+struct Piece {
+  int64_t id;
+  std::size_t begin, end;
+};
+
+/// WordPiece on each word the basic tokenizer reports, appending to an Encoding. `pieces` is
+/// working memory the caller keeps from one text to the next.
 class ModelSink final : public WordSink {
  public:
-  ModelSink(const Vocab& vocab, int64_t unk_id, const std::string& unk_token, std::size_t max_chars, Encoding& out)
+  ModelSink(const Vocab& vocab, int64_t unk_id, const std::string& unk_token, std::size_t max_chars, Encoding& out,
+            std::vector<Piece>& pieces)
       : vocab_(vocab), unk_id_(unk_id), unk_token_(unk_token), max_chars_(max_chars), out_(out),
-        cache_(detail::WordCache::for_thread(vocab, max_chars)) {}
+        cache_(detail::WordCache::for_thread(vocab, max_chars)), pieces_(pieces) {}
 
   void on_word(const Word& w) override {
     const char* s = w.text.data();
@@ -69,10 +77,6 @@ class ModelSink final : public WordSink {
   }
 
  private:
-  struct Piece {
-    int64_t id;
-    std::size_t begin, end;
-  };
   void push_unk(const Word& w) {
     TZ_CHECK(unk_id_ >= 0, "WordPiece: the unknown token '", unk_token_, "' is not in the vocabulary");
     push(unk_id_, unk_token_, w.orig_begin[0], w.orig_end[w.text.size() - 1]);
@@ -91,7 +95,7 @@ class ModelSink final : public WordSink {
   Encoding& out_;
   detail::WordCache& cache_;
   int32_t word_index_ = 0;
-  std::vector<Piece> pieces_;
+  std::vector<Piece>& pieces_;
 };
 
 bool is_word_char(char32_t cp) {
@@ -201,8 +205,15 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
   }
   TZ_CHECK(text.size() < (std::size_t{1} << 32), "tokenizer: text of ", text.size(), " bytes exceeds the 4 GiB limit");
 
+  // Working memory kept per thread: most texts are short, and allocations would cost more than
+  // the work on them.
+  thread_local std::vector<Split> splits;
+  thread_local std::vector<Piece> pieces;
+  thread_local BasicTokenizer::Scratch scratch;
+  thread_local std::vector<NormalizedChar> normalized;
+
   // 1. Added tokens written in the raw text, leftmost-longest, never overlapping.
-  std::vector<Split> splits;
+  splits.clear();
   std::size_t done = 0;
   if (!m.raw_added.empty()) {
     for (std::size_t i = 0; i < text.size();) {
@@ -255,9 +266,7 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
 
   // 2. Normalize, pre-tokenize and WordPiece each remaining piece, appending to `out`.
   std::size_t first = out.ids.size();
-  ModelSink sink(*m.vocab, m.unk_id, m.config.unk_token, m.config.max_input_chars_per_word, out);
-  thread_local BasicTokenizer::Scratch scratch;
-  thread_local std::vector<NormalizedChar> normalized;
+  ModelSink sink(*m.vocab, m.unk_id, m.config.unk_token, m.config.max_input_chars_per_word, out, pieces);
   for (const Split& sp : splits) {
     if (sp.added_id >= 0) {
       sink.added(sp.added_id, text.substr(sp.begin, sp.end - sp.begin), sp.begin, sp.end);
