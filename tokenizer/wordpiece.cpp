@@ -10,6 +10,34 @@
 
 namespace tz::tokenizer {
 
+namespace {
+
+/// An added token with normalized=true is matched by its normalized form.
+std::u32string normalized_content(const BasicTokenizer& basic, const std::string& content) {
+  std::vector<NormalizedChar> chars;
+  BasicTokenizer::Scratch scratch;
+  basic.normalize(content, 0, scratch, chars);
+  std::u32string out;
+  for (const auto& ch : chars) out.push_back(ch.cp);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> WordPiece::class_model_input_names(const std::string& tokenizer_class) {
+  // transformers 4.x: DistilBERT's tokenizers leave out token_type_ids; BERT's, ConvBERT's,
+  // ELECTRA's and the generic PreTrainedTokenizerFast keep the base class's three.
+  std::string base = tokenizer_class;
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, "Fast") == 0) base.resize(base.size() - 4);
+  if (base == "DistilBertTokenizer") return {"input_ids", "attention_mask"};
+  TZ_CHECK(base.empty() || base == "BertTokenizer" || base == "ConvBertTokenizer" || base == "ElectraTokenizer" ||
+               tokenizer_class == "PreTrainedTokenizerFast",
+           "WordPiece: tokenizer_class '", tokenizer_class,
+           "' is not a WordPiece tokenizer this library knows (expected BertTokenizer, ConvBertTokenizer, "
+           "ElectraTokenizer, DistilBertTokenizer, their Fast versions, or PreTrainedTokenizerFast)");
+  return {"input_ids", "token_type_ids", "attention_mask"};
+}
+
 int64_t WordPiece::token_to_id(std::string_view token) const {
   for (const auto& t : model_->raw_added)
     if (t.content == token) return t.id;
@@ -38,12 +66,7 @@ WordPiece::WordPiece(std::shared_ptr<const Vocab> vocab, WordPieceConfig config)
     m->added_by_id.emplace_back(t.id, t.content);
     if (t.normalized) {
       m->normalized_added.push_back(t);
-      std::vector<NormalizedChar> chars;
-      BasicTokenizer::Scratch scratch;
-      basic_.normalize(t.content, 0, scratch, chars);
-      std::u32string content;
-      for (const auto& ch : chars) content.push_back(ch.cp);
-      m->normalized_contents.push_back(content);
+      m->normalized_contents.push_back(normalized_content(basic_, t.content));
     } else {
       m->raw_added.push_back(t);
       m->first_byte[static_cast<unsigned char>(t.content[0])] = true;
@@ -80,6 +103,49 @@ WordPiece::WordPiece(std::shared_ptr<const Vocab> vocab, WordPieceConfig config)
                "' is neither an added token nor in the vocabulary");
     }
   m->pad_id = token_to_id(c.pad_token);
+
+  m->never_split = c.never_split;
+  std::sort(m->never_split.begin(), m->never_split.end());
+  m->never_split.erase(std::unique(m->never_split.begin(), m->never_split.end()), m->never_split.end());
+  m->input_names = c.model_input_names.empty() ? class_model_input_names(c.tokenizer_class) : c.model_input_names;
+}
+
+void WordPiece::check_stride(const Truncation& t) const {
+  // The crate subtracts the single template's specials from max_length without a check: below
+  // their number it wraps around, and there is nothing left to check.
+  std::size_t n_single = added_by_template(false);
+  TZ_CHECK(t.max_length < n_single || t.max_length - n_single >= t.stride, "truncation: stride ", t.stride,
+           " is greater than the effective max length ", t.max_length - n_single, " (= max_length ", t.max_length,
+           " - ", n_single, " special tokens)");
+}
+
+EncodeOptions WordPiece::default_options() const {
+  EncodeOptions o;
+  o.truncation = model_->config.truncation;
+  o.padding = model_->config.padding;
+  return o;
+}
+
+WordPiece WordPiece::with_truncation(std::optional<Truncation> truncation) const {
+  if (truncation) check_stride(*truncation);
+  WordPiece copy = *this;
+  auto m = std::make_shared<Model>(*model_);
+  m->config.truncation = truncation;
+  copy.model_ = m;
+  return copy;
+}
+
+WordPiece WordPiece::with_padding(std::optional<Padding> padding) const {
+  WordPiece copy = *this;
+  auto m = std::make_shared<Model>(*model_);
+  m->config.padding = padding;
+  copy.model_ = m;
+  return copy;
+}
+
+bool WordPiece::takes_token_type_ids() const {
+  const auto& names = model_->input_names;
+  return std::find(names.begin(), names.end(), "token_type_ids") != names.end();
 }
 
 WordPiece WordPiece::with_normalizer(const NormalizerOptions& options) const {
@@ -90,14 +156,7 @@ WordPiece WordPiece::with_normalizer(const NormalizerOptions& options) const {
   if (!m->normalized_added.empty()) {
     // Normalized added tokens are matched in their normalized form, which depends on the options.
     m->normalized_contents.clear();
-    for (const AddedToken& t : m->normalized_added) {
-      std::vector<NormalizedChar> chars;
-      BasicTokenizer::Scratch scratch;
-      copy.basic_.normalize(t.content, 0, scratch, chars);
-      std::u32string content;
-      for (const auto& ch : chars) content.push_back(ch.cp);
-      m->normalized_contents.push_back(content);
-    }
+    for (const AddedToken& t : m->normalized_added) m->normalized_contents.push_back(normalized_content(copy.basic_, t.content));
   }
   copy.model_ = m;
   return copy;

@@ -143,9 +143,7 @@ void WordPiece::pad_batch(std::vector<Encoding>& batch, const EncodeOptions& opt
   std::size_t longest = 0;
   for (const Encoding& e : batch) longest = std::max(longest, e.size());
   std::size_t length = detail::padding_length(*options.padding, longest);
-  TZ_CHECK(model_->pad_id >= 0, "padding: the pad token '", model_->config.pad_token, "' has no id");
-  for (Encoding& e : batch)
-    detail::pad(e, length, model_->pad_id, 0, model_->config.pad_token, options.padding->direction);
+  for (Encoding& e : batch) pad_to(e, length, *options.padding);
 }
 
 std::vector<Encoding> WordPiece::encode_batch(const std::vector<std::string>& texts,

@@ -26,13 +26,18 @@ struct Piece {
 class ModelSink final : public WordSink {
  public:
   ModelSink(const Vocab& vocab, int64_t unk_id, const std::string& unk_token, std::size_t max_chars, Encoding& out,
-            std::vector<Piece>& pieces)
+            std::vector<Piece>& pieces, const std::vector<std::string>& never_split)
       : vocab_(vocab), unk_id_(unk_id), unk_token_(unk_token), max_chars_(max_chars), out_(out),
-        cache_(detail::WordCache::for_thread(vocab, max_chars)), pieces_(pieces) {}
+        cache_(detail::WordCache::for_thread(vocab, max_chars)), pieces_(pieces),
+        never_split_(never_split.empty() ? nullptr : &never_split) {}
 
   void on_word(const Word& w) override {
     const char* s = w.text.data();
     std::size_t n = w.text.size();
+    if (never_split_ && std::binary_search(never_split_->begin(), never_split_->end(), w.text, std::less<>{})) {
+      whole_word(w.text, w.orig_begin[0], w.orig_end[n - 1]);
+      return;
+    }
     uint64_t k0 = 0, k1 = 0;
     detail::WordCache::Entry* slot = cache_.slot(w.text, k0, k1);
     if (slot && detail::WordCache::hit(*slot, n, k0, k1)) {
@@ -76,6 +81,18 @@ class ModelSink final : public WordSink {
     ++word_index_;
   }
 
+  /// A never_split word skips WordPiece: its vocabulary token, or the unknown token.
+  void whole_word(std::string_view form, std::size_t begin, std::size_t end) {
+    int64_t id = vocab_.id(form);
+    if (id < 0) {
+      TZ_CHECK(unk_id_ >= 0, "WordPiece: the unknown token '", unk_token_, "' is not in the vocabulary");
+      push(unk_id_, unk_token_, begin, end);
+    } else {
+      push(id, *vocab_.token(id), begin, end);
+    }
+    ++word_index_;
+  }
+
  private:
   void push_unk(const Word& w) {
     TZ_CHECK(unk_id_ >= 0, "WordPiece: the unknown token '", unk_token_, "' is not in the vocabulary");
@@ -96,6 +113,7 @@ class ModelSink final : public WordSink {
   detail::WordCache& cache_;
   int32_t word_index_ = 0;
   std::vector<Piece>& pieces_;
+  const std::vector<std::string>* never_split_;  // sorted; null when empty
 };
 
 bool is_word_char(char32_t cp) {
@@ -171,6 +189,94 @@ void fill_char_offsets(Encoding& e, std::string_view a, std::string_view b) {
   for (Encoding& o : e.overflowing) fill_char_offsets(o, a, b);
 }
 
+/// Python's str.isspace, where the slow tokenizer splits without its basic tokenizer: the
+/// White_Space property and the information separators U+001C..U+001F.
+bool is_python_space(char32_t cp) { return unicode::is_white_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
+
+/// The code point at text[i] (i < end) and its length; an ill-formed sequence (lenient input)
+/// counts as U+FFFD.
+char32_t code_point_at(std::string_view text, std::size_t i, std::size_t end, std::size_t& len) {
+  int32_t cp = unicode::decode(text.data(), end, i, len);
+  return cp < 0 ? char32_t{0xFFFD} : static_cast<char32_t>(cp);
+}
+
+/// do_basic_tokenize = false: text[begin, end) split at whitespace, each piece a word as it is.
+/// `spans` is working memory for the byte offsets a Word carries.
+void whitespace_words(std::string_view text, std::size_t begin, std::size_t end, std::vector<uint32_t>& spans,
+                      WordSink& sink) {
+  std::size_t word = end, chars = 0;  // word == end: no word open
+  auto close = [&](std::size_t at) {
+    if (word < at) {
+      // Byte k of the word spans [word + k, word + k + 1) of the text.
+      spans.resize(at - word + 1);
+      for (std::size_t k = 0; k < spans.size(); ++k) spans[k] = static_cast<uint32_t>(word + k);
+      sink.on_word(Word{text.substr(word, at - word), spans.data(), spans.data() + 1, chars});
+    }
+    word = end;
+    chars = 0;
+  };
+  for (std::size_t i = begin; i < end;) {
+    std::size_t len;
+    char32_t cp = code_point_at(text, i, end, len);
+    if (is_python_space(cp)) {
+      close(i);
+    } else {
+      if (word == end) word = i;
+      ++chars;
+    }
+    i += len;
+  }
+  close(end);
+}
+
+/// The slow BertTokenizer's never_split rule on text[begin, end). Its basic tokenizer cleans the
+/// text, spaces out CJK ideographs and splits at whitespace; a resulting word that is listed is
+/// kept whole, compared after the lowercasing the slow tokenizer applies to the whole text before
+/// it splits out added tokens. Calls keep(b, e, form) for each such word (form: the word as
+/// compared) and rest(b, e) for the text around them.
+template <class Keep, class Rest>
+void never_split_words(std::string_view text, std::size_t begin, std::size_t end, const NormalizerOptions& norm,
+                       const std::vector<std::string>& listed, std::string& form, Keep&& keep, Rest&& rest) {
+  std::size_t done = begin, word_begin = end, word_end = end;  // word_begin == end: no word open
+  form.clear();
+  auto close = [&] {
+    if (word_begin != end && std::binary_search(listed.begin(), listed.end(), form)) {
+      if (done < word_begin) rest(done, word_begin);
+      keep(word_begin, word_end, std::string_view(form));
+      done = word_end;
+    }
+    word_begin = end;
+    form.clear();
+  };
+  auto append = [&](char32_t cp) {
+    char32_t lower[3];
+    int n = norm.lowercase ? unicode::to_lower_full(cp, lower) : (lower[0] = cp, 1);
+    for (int k = 0; k < n; ++k) unicode::append_utf8(form, lower[k]);
+  };
+  for (std::size_t i = begin; i < end;) {
+    std::size_t len;
+    char32_t cp = code_point_at(text, i, end, len);
+    if (norm.clean_text && (cp == 0 || cp == 0xFFFD || unicode::is_bert_control(cp))) {
+      // Removed by the cleaning: the word goes on.
+    } else if (unicode::is_bert_whitespace(cp)) {
+      close();
+    } else if (norm.handle_chinese_chars && unicode::is_bert_chinese(cp)) {
+      close();
+      word_begin = i;
+      word_end = i + len;
+      append(cp);
+      close();
+    } else {
+      if (word_begin == end) word_begin = i;
+      word_end = i + len;
+      append(cp);
+    }
+    i += len;
+  }
+  close();
+  if (done < end) rest(done, end);
+}
+
 void reserve(Encoding& e, std::size_t n) {
   e.ids.reserve(n);
   e.tokens.reserve(n);
@@ -211,6 +317,8 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
   thread_local std::vector<Piece> pieces;
   thread_local BasicTokenizer::Scratch scratch;
   thread_local std::vector<NormalizedChar> normalized;
+  thread_local std::vector<uint32_t> spans;  // of a word that is not normalized
+  thread_local std::string never_split_form;
 
   // 1. Added tokens written in the raw text, leftmost-longest, never overlapping.
   splits.clear();
@@ -264,22 +372,20 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
   }
   if (done < text.size()) splits.push_back({done, text.size(), -1});
 
-  // 2. Normalize, pre-tokenize and WordPiece each remaining piece, appending to `out`.
+  // 2. Normalize, pre-tokenize and WordPiece the text between them, appending to `out`.
   std::size_t first = out.ids.size();
-  ModelSink sink(*m.vocab, m.unk_id, m.config.unk_token, m.config.max_input_chars_per_word, out, pieces);
-  for (const Split& sp : splits) {
-    if (sp.added_id >= 0) {
-      sink.added(sp.added_id, text.substr(sp.begin, sp.end - sp.begin), sp.begin, sp.end);
-      continue;
-    }
-    std::string_view piece = text.substr(sp.begin, sp.end - sp.begin);
+  static const std::vector<std::string> kNone;
+  ModelSink sink(*m.vocab, m.unk_id, m.config.unk_token, m.config.max_input_chars_per_word, out, pieces,
+                 m.config.do_basic_tokenize ? m.never_split : kNone);  // never_split needs the basic tokenizer
+  auto tokenize_text = [&](std::size_t begin, std::size_t end) {
+    std::string_view piece = text.substr(begin, end - begin);
     if (m.normalized_added.empty()) {
-      basic_.run(piece, static_cast<uint32_t>(sp.begin), scratch, sink);
-      continue;
+      basic_.run(piece, static_cast<uint32_t>(begin), scratch, sink);
+      return;
     }
     // Added tokens with normalized=true are matched in the normalized piece.
     normalized.clear();
-    basic_.normalize(piece, static_cast<uint32_t>(sp.begin), scratch, normalized);
+    basic_.normalize(piece, static_cast<uint32_t>(begin), scratch, normalized);
     std::size_t from = 0;
     for (std::size_t i = 0; i < normalized.size();) {
       std::size_t best = 0, best_len = 0;
@@ -305,6 +411,18 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
       from = i;
     }
     if (from < normalized.size()) basic_.pre_tokenize(normalized.data() + from, normalized.size() - from, scratch, sink);
+  };
+  for (const Split& sp : splits) {
+    if (sp.added_id >= 0)
+      sink.added(sp.added_id, text.substr(sp.begin, sp.end - sp.begin), sp.begin, sp.end);
+    else if (!m.config.do_basic_tokenize)
+      whitespace_words(text, sp.begin, sp.end, spans, sink);
+    else if (m.never_split.empty())
+      tokenize_text(sp.begin, sp.end);
+    else
+      never_split_words(
+          text, sp.begin, sp.end, m.config.normalizer, m.never_split, never_split_form,
+          [&](std::size_t b, std::size_t e, std::string_view form) { sink.whole_word(form, b, e); }, tokenize_text);
   }
   std::size_t n = out.ids.size() - first;
   out.type_ids.insert(out.type_ids.end(), n, type_id);
@@ -315,7 +433,6 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
 
 Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options,
                                bool apply_padding) const {
-  const Model& m = *model_;
   const std::vector<TemplatePiece>& tpl = template_for(b != nullptr);
   Encoding out;
   if (!options.truncation) {
@@ -368,11 +485,7 @@ Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, co
     }
   }
 
-  if (apply_padding && options.padding) {
-    TZ_CHECK(m.pad_id >= 0, "padding: the pad token '", m.config.pad_token, "' has no id");
-    std::size_t length = detail::padding_length(*options.padding, out.size());
-    detail::pad(out, length, m.pad_id, 0, m.config.pad_token, options.padding->direction);
-  }
+  if (apply_padding && options.padding) pad_to(out, detail::padding_length(*options.padding, out.size()), *options.padding);
   if (options.char_offsets) fill_char_offsets(out, a, b ? *b : std::string_view{});
   return out;
 }
@@ -382,10 +495,7 @@ void WordPiece::truncate_for_template(Encoding& a, Encoding* b, const Truncation
   // truncation is set, and subtracts the template's specials (for this input) when it is used.
   // Both subtractions are unsigned: a max_length below the specials count wraps around and means
   // "no truncation", which we reproduce.
-  std::size_t n_single = added_by_template(false);
-  TZ_CHECK(t.max_length < n_single || t.max_length - n_single >= t.stride, "truncation: stride ", t.stride,
-           " is greater than the effective max length ", t.max_length - n_single, " (= max_length ", t.max_length,
-           " - ", n_single, " special tokens)");
+  check_stride(t);
   std::size_t n_added = added_by_template(b != nullptr);
   Truncation effective = t;
   if (add_special_tokens && n_added > 0) {
@@ -393,6 +503,13 @@ void WordPiece::truncate_for_template(Encoding& a, Encoding* b, const Truncation
     effective.max_length = t.max_length - n_added;
   }
   detail::truncate_pair(a, b, effective);
+}
+
+void WordPiece::pad_to(Encoding& e, std::size_t length, const Padding& p) const {
+  const std::string& token = p.pad_token.empty() ? model_->config.pad_token : p.pad_token;
+  int64_t id = p.pad_id ? *p.pad_id : p.pad_token.empty() ? model_->pad_id : token_to_id(token);
+  TZ_CHECK(id >= 0, "padding: the pad token '", token, "' has no id");
+  detail::pad(e, length, id, p.pad_type_id, token, p.direction);
 }
 
 Encoding WordPiece::encode(std::string_view text, const EncodeOptions& options) const {
