@@ -119,6 +119,13 @@ class WordPiece {
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options) const;
   std::vector<Encoding> encode_batch_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                                            const EncodeOptions& options) const;
+  /// The same into `out` (resized to the batch): the Encodings already there are refilled and
+  /// keep their vectors' capacity, so a caller that passes the same vector batch after batch
+  /// hardly allocates or frees at all, which matters most when batches run on several threads.
+  void encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
+                    std::vector<Encoding>& out) const;
+  void encode_batch_pairs(const std::vector<std::pair<std::string, std::string>>& pairs, const EncodeOptions& options,
+                          std::vector<Encoding>& out) const;
   /// The same with default_options(): the tokenizer's stored truncation and padding, if any.
   Encoding encode(std::string_view text) const { return encode(text, default_options()); }
   Encoding encode_pair(std::string_view a, std::string_view b) const { return encode_pair(a, b, default_options()); }
@@ -215,7 +222,8 @@ class WordPiece {
   WordPiece(std::shared_ptr<const Vocab> vocab, WordPieceConfig config);
   void encode_sequence(std::string_view text, int sequence, int64_t type_id, const EncodeOptions& options,
                        Encoding& out) const;
-  Encoding encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options, bool pad) const;
+  void encode_into(std::string_view a, const std::string_view* b, const EncodeOptions& options, bool pad,
+                   Encoding& out) const;
   void pad_batch(std::vector<Encoding>& batch, const EncodeOptions& options) const;
   void pad_to(Encoding& e, std::size_t length, const Padding& p) const;
   void check_stride(const Truncation& t) const;

@@ -6,9 +6,15 @@
 // the 1.3 MB memo first, and take malloc's arena lock until its own cache fills: more than the
 // second thread gains. Chunks rather than one fixed block per thread keep every thread busy to the
 // end when one of them is slowed down by other work on the machine.
+// Waking a sleeping thread takes a hundred microseconds or more (a futex wake, more in a virtual
+// machine), a tenth of a 1000-line batch. So an idle worker, and a caller whose chunks are done,
+// first poll for a while (kSpinWindow), yielding the core to any other runnable thread at each
+// poll, and only then sleep: back-to-back batches find the worker awake, and the caller returns
+// as soon as the last chunk is done.
 // Not here: encoding one text (wordpiece_encode.cpp). Partner header: wordpiece.h.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -24,6 +30,20 @@ namespace tz::tokenizer {
 
 namespace {
 
+constexpr auto kSpinWindow = std::chrono::microseconds(500);
+
+/// Polls `ready` (yielding between polls) until it returns true or kSpinWindow has passed; returns
+/// its last answer.
+template <class Ready>
+bool poll_briefly(Ready&& ready) {
+  auto until = std::chrono::steady_clock::now() + kSpinWindow;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 /// One parallel loop over [0, n), shared by the caller and the workers it asked for. Indices are
 /// claimed a chunk at a time; a worker that arrives after the last chunk was claimed leaves at
 /// once, so the caller never waits for a worker that is busy elsewhere.
@@ -32,10 +52,10 @@ struct Loop {
   alignas(64) std::size_t n = 0, chunk = 1;
   const std::function<void(std::size_t)>* fn = nullptr;  // valid until every index is done
   std::atomic<bool> failed{false};
+  std::atomic<std::size_t> done{0};  // indices finished or skipped
   std::mutex mutex;
   std::condition_variable finished;
-  std::size_t done = 0;       // indices finished or skipped (under mutex)
-  std::exception_ptr error;   // the first failure (under mutex)
+  std::exception_ptr error;  // the first failure (under mutex)
 
   bool exhausted() const { return next.load(std::memory_order_relaxed) >= n; }
 
@@ -53,12 +73,19 @@ struct Loop {
           failed = true;
         }
       }
-      std::lock_guard<std::mutex> lock(mutex);
-      if (failure && !error) error = failure;
-      done += end - begin;
-      if (done == n) finished.notify_all();
+      if (failure) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = failure;
+      }
+      if (done.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == n) {
+        // Taking the mutex orders this notification after the caller's check of `done`.
+        std::lock_guard<std::mutex> lock(mutex);
+        finished.notify_all();
+      }
     }
   }
+
+  bool all_done() const { return done.load(std::memory_order_acquire) == n; }
 };
 
 /// Threads that wait for loops to join. They start on first use and stop when the process ends.
@@ -77,6 +104,7 @@ class WorkerPool {
       std::erase_if(queue_, [](const std::shared_ptr<Loop>& l) { return l->exhausted(); });
       while (workers_.size() < helpers) workers_.emplace_back([this] { serve(); });
       for (unsigned k = 0; k < helpers; ++k) queue_.push_back(loop);
+      queued_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
   }
@@ -96,12 +124,14 @@ class WorkerPool {
   void serve() {
     for (;;) {
       std::shared_ptr<Loop> loop;
+      poll_briefly([this] { return queued_.load(std::memory_order_acquire); });
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
         if (stop_) return;
         loop = std::move(queue_.front());
         queue_.pop_front();
+        queued_.store(!queue_.empty(), std::memory_order_release);
       }
       loop->work();
     }
@@ -110,6 +140,7 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Loop>> queue_;
+  std::atomic<bool> queued_{false};  // !queue_.empty(), readable without the mutex
   std::vector<std::thread> workers_;
   bool stop_ = false;
 };
@@ -131,8 +162,11 @@ void parallel_for(std::size_t n, unsigned threads, const std::function<void(std:
   loop->fn = &fn;
   WorkerPool::instance().request(loop, threads - 1);
   loop->work();
-  std::unique_lock<std::mutex> lock(loop->mutex);
-  loop->finished.wait(lock, [&] { return loop->done == n; });
+  if (!poll_briefly([&] { return loop->all_done(); })) {
+    std::unique_lock<std::mutex> lock(loop->mutex);
+    loop->finished.wait(lock, [&] { return loop->all_done(); });
+  }
+  std::lock_guard<std::mutex> lock(loop->mutex);
   if (loop->error) std::rethrow_exception(loop->error);
 }
 
@@ -146,23 +180,35 @@ void WordPiece::pad_batch(std::vector<Encoding>& batch, const EncodeOptions& opt
   for (Encoding& e : batch) pad_to(e, length, *options.padding);
 }
 
+void WordPiece::encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
+                             std::vector<Encoding>& out) const {
+  out.resize(texts.size());
+  parallel_for(texts.size(), options.num_threads,
+               [&](std::size_t i) { encode_into(texts[i], nullptr, options, false, out[i]); });
+  pad_batch(out, options);
+}
+
+void WordPiece::encode_batch_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                                   const EncodeOptions& options, std::vector<Encoding>& out) const {
+  out.resize(pairs.size());
+  parallel_for(pairs.size(), options.num_threads, [&](std::size_t i) {
+    std::string_view b = pairs[i].second;
+    encode_into(pairs[i].first, &b, options, false, out[i]);
+  });
+  pad_batch(out, options);
+}
+
 std::vector<Encoding> WordPiece::encode_batch(const std::vector<std::string>& texts,
                                               const EncodeOptions& options) const {
-  std::vector<Encoding> out(texts.size());
-  parallel_for(texts.size(), options.num_threads,
-               [&](std::size_t i) { out[i] = encode_one(texts[i], nullptr, options, false); });
-  pad_batch(out, options);
+  std::vector<Encoding> out;
+  encode_batch(texts, options, out);
   return out;
 }
 
 std::vector<Encoding> WordPiece::encode_batch_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                                                     const EncodeOptions& options) const {
-  std::vector<Encoding> out(pairs.size());
-  parallel_for(pairs.size(), options.num_threads, [&](std::size_t i) {
-    std::string_view b = pairs[i].second;
-    out[i] = encode_one(pairs[i].first, &b, options, false);
-  });
-  pad_batch(out, options);
+  std::vector<Encoding> out;
+  encode_batch_pairs(pairs, options, out);
   return out;
 }
 

@@ -277,6 +277,21 @@ void never_split_words(std::string_view text, std::size_t begin, std::size_t end
   if (done < end) rest(done, end);
 }
 
+/// Empties every field and keeps the vectors' capacity, so that an Encoding can be filled again
+/// without allocating.
+void reset(Encoding& e) {
+  e.ids.clear();
+  e.tokens.clear();
+  e.type_ids.clear();
+  e.attention_mask.clear();
+  e.special_tokens_mask.clear();
+  e.offsets.clear();
+  e.char_offsets.clear();
+  e.sequence_ids.clear();
+  e.word_ids.clear();
+  e.overflowing.clear();
+}
+
 void reserve(Encoding& e, std::size_t n) {
   e.ids.reserve(n);
   e.tokens.reserve(n);
@@ -431,10 +446,10 @@ void WordPiece::encode_sequence(std::string_view text, int sequence, int64_t typ
   out.sequence_ids.insert(out.sequence_ids.end(), n, sequence);
 }
 
-Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, const EncodeOptions& options,
-                               bool apply_padding) const {
+void WordPiece::encode_into(std::string_view a, const std::string_view* b, const EncodeOptions& options,
+                            bool apply_padding, Encoding& out) const {
   const std::vector<TemplatePiece>& tpl = template_for(b != nullptr);
-  Encoding out;
+  reset(out);
   if (!options.truncation) {
     // Nothing to cut: write the template and the sequences straight into the result.
     reserve(out, (a.size() + (b ? b->size() : 0)) / 3 + 8);
@@ -487,7 +502,6 @@ Encoding WordPiece::encode_one(std::string_view a, const std::string_view* b, co
 
   if (apply_padding && options.padding) pad_to(out, detail::padding_length(*options.padding, out.size()), *options.padding);
   if (options.char_offsets) fill_char_offsets(out, a, b ? *b : std::string_view{});
-  return out;
 }
 
 void WordPiece::truncate_for_template(Encoding& a, Encoding* b, const Truncation& t, bool add_special_tokens) const {
@@ -513,11 +527,15 @@ void WordPiece::pad_to(Encoding& e, std::size_t length, const Padding& p) const 
 }
 
 Encoding WordPiece::encode(std::string_view text, const EncodeOptions& options) const {
-  return encode_one(text, nullptr, options, true);
+  Encoding out;
+  encode_into(text, nullptr, options, true, out);
+  return out;
 }
 
 Encoding WordPiece::encode_pair(std::string_view a, std::string_view b, const EncodeOptions& options) const {
-  return encode_one(a, &b, options, true);
+  Encoding out;
+  encode_into(a, &b, options, true, out);
+  return out;
 }
 
 std::vector<std::string> WordPiece::tokenize(std::string_view text) const {

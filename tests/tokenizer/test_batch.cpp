@@ -1,6 +1,7 @@
 // Batch encoding on the pool of long-lived workers (tokenizer/wordpiece_batch.cpp): every thread
 // count gives what one-by-one encoding gives, calls after calls and from several callers at once,
-// and a failing text fails the whole batch without stopping the pool.
+// a failing text fails the whole batch without stopping the pool, and a reused output vector is
+// refilled exactly.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -112,4 +113,37 @@ TEST_CASE("a failing text fails the batch, and the workers carry on", "[tokenize
   std::vector<Encoding> want;
   for (const auto& t : in) want.push_back(tok.encode(t));
   check_same(tok.encode_batch(in, o), want);
+}
+
+TEST_CASE("a reused output vector gives what fresh encodings give", "[tokenizer][batch]") {
+  auto tok = small();
+  std::vector<Encoding> out;
+  // Calls with other texts, sizes and options in between must leave nothing behind: char offsets
+  // from an earlier call, overflowing windows, padding.
+  EncodeOptions rich;
+  rich.char_offsets = true;
+  rich.truncation = Truncation{6, TruncationStrategy::LongestFirst, 1, Direction::Right};
+  rich.padding = Padding{};
+  rich.num_threads = 2;
+  EncodeOptions plain_options;
+  plain_options.num_threads = 3;
+  for (int round = 0; round < 3; ++round)
+    for (const EncodeOptions* o : {&rich, &plain_options}) {
+      auto in = texts(round == 1 ? 50 : 700);
+      tok.encode_batch(in, *o, out);
+      auto fresh = tok.encode_batch(in, *o);
+      check_same(out, fresh);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        INFO("text " << i);
+        CHECK(out[i].char_offsets == fresh[i].char_offsets);
+        CHECK(out[i].attention_mask == fresh[i].attention_mask);
+        REQUIRE(out[i].overflowing.size() == fresh[i].overflowing.size());
+        for (std::size_t k = 0; k < out[i].overflowing.size(); ++k)
+          CHECK(out[i].overflowing[k].ids == fresh[i].overflowing[k].ids);
+      }
+    }
+  std::vector<std::pair<std::string, std::string>> pairs = {{"the cat", "runs"}, {"unaffable", "a cat , a cat !"}};
+  rich.truncation->max_length = 12;  // room for a stride of 1 in both texts of a pair
+  tok.encode_batch_pairs(pairs, rich, out);
+  check_same(out, tok.encode_batch_pairs(pairs, rich));
 }
