@@ -1,6 +1,8 @@
 // `tensorzoo tokenize`: WordPiece tokenization from the command line.
-//   tensorzoo tokenize --tokenizer PATH [--pair] [--no-special-tokens] "text" ["pair text"]
-//       prints the tokens, ids, type ids and offsets;
+//   tensorzoo tokenize --tokenizer PATH [--pair] [--no-special-tokens] [--max-length N]
+//                      [--truncation STRATEGY] [--padding STRATEGY] [--stride N] "text" ["pair text"]
+//       prints the model's input names, then the tokens, ids, type ids, attention mask and offsets
+//       of the encoding and of each overflowing window;
 //   tensorzoo tokenize --tokenizer PATH --cases IN.jsonl --output OUT.jsonl
 //       reads cases in the format of shared/reference/tokenizer/cases.jsonl and writes each case
 //       back with "expected" replaced by our output (every field the reference has), or by
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/command.h"
@@ -151,15 +154,89 @@ int run_cases(const tk::WordPiece& base, const std::string& in_path, const std::
   return 0;
 }
 
+/// Padding and truncation from --padding, --truncation, --max-length and --stride, with the rules
+/// of transformers' tokenizer call: only --max-length turns on longest_first truncation; truncation
+/// or padding to max_length without --max-length use model_max_length (none when it is
+/// transformers' "no limit"). Without any of them the tokenizer's stored settings apply
+/// (tokenizer.json's truncation and padding), as HF's `tokenizers` library applies them.
+tk::EncodeOptions options_from_flags(const ArgParser& p, const tk::WordPiece& tok) {
+  std::string truncation = p.get("truncation"), padding = p.get("padding");
+  std::string max_length_text = p.get("max-length"), stride_text = p.get("stride");
+  if (truncation.empty() && padding.empty() && max_length_text.empty() && stride_text.empty())
+    return tok.default_options();
+
+  tk::EncodeOptions o;
+  std::optional<std::size_t> max_length;
+  if (!max_length_text.empty()) {
+    long long v = p.get_int("max-length");
+    TZ_CHECK(v >= 0, "tokenize: --max-length must be >= 0, got ", v);
+    max_length = static_cast<std::size_t>(v);
+  }
+  std::size_t stride = 0;
+  if (!stride_text.empty()) {
+    long long v = p.get_int("stride");
+    TZ_CHECK(v >= 0, "tokenize: --stride must be >= 0, got ", v);
+    stride = static_cast<std::size_t>(v);
+  }
+  if (padding.empty()) padding = "do_not_pad";
+  TZ_CHECK(padding == "longest" || padding == "max_length" || padding == "do_not_pad",
+           "tokenize: --padding must be longest, max_length or do_not_pad, got '", padding, "'");
+  if (truncation.empty()) truncation = max_length && padding == "do_not_pad" ? "longest_first" : "do_not_truncate";
+  TZ_CHECK(truncation == "longest_first" || truncation == "only_first" || truncation == "only_second" ||
+               truncation == "do_not_truncate",
+           "tokenize: --truncation must be longest_first, only_first, only_second or do_not_truncate, got '",
+           truncation, "'");
+  std::optional<std::size_t> limit = max_length;
+  if (!limit && tok.config().model_max_length < tk::WordPieceConfig::kNoMaxLength)
+    limit = tok.config().model_max_length;
+
+  if (truncation != "do_not_truncate" && limit) {
+    tk::Truncation t;
+    t.max_length = *limit;
+    t.stride = stride;
+    t.strategy = truncation == "only_first"    ? tk::TruncationStrategy::OnlyFirst
+                 : truncation == "only_second" ? tk::TruncationStrategy::OnlySecond
+                                               : tk::TruncationStrategy::LongestFirst;
+    o.truncation = t;
+  }
+  if (padding == "longest") {
+    o.padding = tk::Padding{};
+  } else if (padding == "max_length" && limit) {
+    o.padding = tk::Padding{};
+    o.padding->max_length = *limit;
+  }
+  return o;
+}
+
+void print_encoding(const tk::Encoding& enc) {
+  std::cout << "tokens:";
+  for (const auto& t : enc.tokens) std::cout << " " << t;
+  std::cout << "\nids:";
+  for (auto id : enc.ids) std::cout << " " << id;
+  std::cout << "\ntype_ids:";
+  for (auto t : enc.type_ids) std::cout << " " << t;
+  std::cout << "\nattention_mask:";
+  for (auto a : enc.attention_mask) std::cout << " " << a;
+  std::cout << "\noffsets:";
+  for (const auto& o : enc.char_offsets) std::cout << " [" << o.begin << "," << o.end << ")";
+  std::cout << "\n";
+}
+
 int run_tokenize(const std::vector<std::string>& args) {
   ArgParser p("tensorzoo tokenize", "Split text into WordPiece tokens and ids (HF BertTokenizerFast compatible).");
   p.option("tokenizer", "PATH", "vocab.txt, tokenizer.json or a model directory", "", true);
   p.flag("pair", "encode the two positional texts as a pair");
   p.flag("no-special-tokens", "do not add [CLS]/[SEP]");
+  p.option("max-length", "N", "truncate (longest_first unless --truncation or --padding says otherwise) or pad to N");
+  p.option("truncation", "STRATEGY",
+           "longest_first, only_first, only_second or do_not_truncate; without --max-length: to model_max_length");
+  p.option("padding", "STRATEGY", "longest, max_length (to --max-length or model_max_length) or do_not_pad");
+  p.option("stride", "N", "tokens repeated between overflowing windows (with truncation)");
   p.flag("lenient", "replace invalid UTF-8 with U+FFFD instead of failing");
   p.option("cases", "IN.jsonl", "run every case of a cases.jsonl file (reference format)");
   p.option("output", "OUT.jsonl", "where --cases writes its results", "");
-  p.positional("text", "text(s) to tokenize");
+  p.positional("text", "text(s) to tokenize; without --max-length, --truncation, --padding and --stride the "
+                       "tokenizer.json's stored truncation and padding apply");
   if (!p.parse(args)) return p.exit_code();
 
   tk::WordPiece tok = tk::WordPiece::from_pretrained(p.get("tokenizer"));
@@ -175,20 +252,19 @@ int run_tokenize(const std::vector<std::string>& args) {
     std::cerr << "error: give one text, or two with --pair (or --cases)\n\n" << p.help();
     return 2;
   }
-  tk::EncodeOptions opts;
+  tk::EncodeOptions opts = options_from_flags(p, tok);
   opts.add_special_tokens = !p.get_flag("no-special-tokens");
   opts.lenient_utf8 = p.get_flag("lenient");
   opts.char_offsets = true;
   tk::Encoding enc = p.get_flag("pair") ? tok.encode_pair(texts[0], texts[1], opts) : tok.encode(texts[0], opts);
-  std::cout << "tokens:";
-  for (const auto& t : enc.tokens) std::cout << " " << t;
-  std::cout << "\nids:";
-  for (auto id : enc.ids) std::cout << " " << id;
-  std::cout << "\ntype_ids:";
-  for (auto t : enc.type_ids) std::cout << " " << t;
-  std::cout << "\noffsets:";
-  for (const auto& o : enc.char_offsets) std::cout << " [" << o.begin << "," << o.end << ")";
+  std::cout << "model_input_names:";
+  for (const auto& name : tok.model_input_names()) std::cout << " " << name;
   std::cout << "\n";
+  print_encoding(enc);
+  for (std::size_t k = 0; k < enc.overflowing.size(); ++k) {
+    std::cout << "overflowing window " << k + 1 << " of " << enc.overflowing.size() << ":\n";
+    print_encoding(enc.overflowing[k]);
+  }
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // `tensorzoo vocab`: learns a WordPiece vocabulary from text files and writes a tokenizer folder
-// (vocab.txt, tokenizer_config.json, special_tokens_map.json) that `tokenize`, `train` and
-// WordPiece::from_pretrained read. The algorithm is documented in tokenizer/vocab_builder.h.
+// (tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json) that `tokenize`,
+// `train` and WordPiece::from_pretrained read. The algorithm is documented in
+// tokenizer/vocab_builder.h.
 #include <iostream>
 
 #include "cli/args.h"

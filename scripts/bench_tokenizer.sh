@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tokenizer speed, ours beside HuggingFace's, in one run on one machine.
 # Builds the ~20 MB English corpus with the shared make_corpus.sh into a temp dir, builds
-# bench_tokenizer, then runs ours (one call per line, encode_batch on 1 and 2 threads) and the
-# anchor (shared/bench/tokenizer-anchor/bench.js: HF Rust tokenizers through Node, and HF's JS port).
+# bench_tokenizer, then runs ours (one call per line; encode_batch on 1 and 2 threads, returning new
+# Encodings and refilling one reused vector) and the anchor (shared/bench/tokenizer-anchor/bench.js:
+# HF Rust tokenizers through Node, and HF's JS port).
 # Prints MB/s and tokens/s for each.
 #
 #   scripts/bench_tokenizer.sh [RUNS=3]
@@ -25,7 +26,7 @@ cmake -S . -B build -G Ninja -DTZ_BUILD_BENCH=ON > /dev/null
 ninja -C build -j2 bench_tokenizer
 
 echo "== tensorzoo (C++) =="
-./build/bench_tokenizer "$corpus" "$tokenizer_json" "$runs" line,batch1,batch2
+./build/bench_tokenizer "$corpus" "$tokenizer_json" "$runs" line,batch1,batch2,reuse1,reuse2
 
 if [ "${SKIP_ANCHOR:-0}" = 1 ]; then exit 0; fi
 if [ ! -d "$work/node_modules/@anush008/tokenizers" ]; then

@@ -51,6 +51,9 @@ struct Padding {
   std::optional<std::size_t> max_length{};  ///< unset: pad to the longest encoding of the batch
   Direction direction = Direction::Right;
   std::optional<std::size_t> pad_to_multiple_of{};
+  std::string pad_token{};                 ///< empty: the tokenizer's pad token
+  std::optional<int64_t> pad_id{};         ///< unset: the id of the pad token
+  int64_t pad_type_id = 0;
 };
 
 struct EncodeOptions {

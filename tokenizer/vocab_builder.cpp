@@ -4,8 +4,6 @@
 // is stale is re-pushed with the current count, since counts of existing pairs only ever fall).
 #include "tokenizer/vocab_builder.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <fstream>
 #include <queue>
@@ -13,6 +11,7 @@
 
 #include "core/error.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/wordpiece.h"
 
 namespace tz::tokenizer {
 
@@ -187,30 +186,19 @@ std::vector<std::string> VocabBuilder::build() const {
 void save_vocab_dir(const std::vector<std::string>& tokens, const VocabBuilderOptions& options, const fs::path& dir) {
   TZ_CHECK(options.special_tokens.size() >= 5, "vocab: expected at least 5 special tokens ([PAD] [UNK] [CLS] [SEP] "
                                                 "[MASK] in that order), got ", options.special_tokens.size());
-  fs::create_directories(dir);
-  auto write = [&](const std::string& name, const std::string& text) {
-    fs::path p = dir / name;
-    std::ofstream f(p, std::ios::binary);
-    TZ_CHECK(f.good(), "vocab: cannot write '", p.string(), "'");
-    f << text;
-    TZ_CHECK(f.good(), "vocab: error while writing '", p.string(), "'");
-  };
-  std::string lines;
-  for (const std::string& t : tokens) lines += t + "\n";
-  write("vocab.txt", lines);
-
   const auto& sp = options.special_tokens;
-  nlohmann::ordered_json specials = {{"pad_token", sp[0]}, {"unk_token", sp[1]}, {"cls_token", sp[2]},
-                                     {"sep_token", sp[3]}, {"mask_token", sp[4]}};
-  if (sp.size() > 5) specials["additional_special_tokens"] = std::vector<std::string>(sp.begin() + 5, sp.end());
-  nlohmann::ordered_json config = {{"tokenizer_class", "ConvBertTokenizer"},
-                                   {"do_lower_case", options.normalizer.lowercase},
-                                   {"strip_accents", options.normalizer.strips_accents()},
-                                   {"tokenize_chinese_chars", options.normalizer.handle_chinese_chars},
-                                   {"model_max_length", 512}};
-  config.update(specials);
-  write("tokenizer_config.json", config.dump(2) + "\n");
-  write("special_tokens_map.json", specials.dump(2) + "\n");
+  WordPieceConfig c;
+  c.normalizer = options.normalizer;
+  c.max_input_chars_per_word = options.max_word_chars;
+  c.pad_token = sp[0];
+  c.unk_token = sp[1];
+  c.cls_token = sp[2];
+  c.sep_token = sp[3];
+  c.mask_token = sp[4];
+  for (const std::string& t : sp) c.added_tokens.push_back(AddedToken{t});
+  c.tokenizer_class = "ConvBertTokenizer";
+  c.model_max_length = 512;
+  WordPiece::from_tokens(tokens, std::move(c)).save_pretrained(dir);
 }
 
 }  // namespace tz::tokenizer

@@ -65,9 +65,10 @@ class VocabBuilder {
   std::unordered_map<std::string, uint64_t> counts_;
 };
 
-/// Writes vocab.txt, tokenizer_config.json (do_lower_case, strip_accents, the special tokens with
-/// [PAD] [UNK] [CLS] [SEP] [MASK] taken from options.special_tokens in that order) and
-/// special_tokens_map.json into `dir` (created when missing).
+/// Writes the tokenizer folder of the vocabulary into `dir` (created when missing):
+/// WordPiece::save_pretrained's tokenizer.json, vocab.txt, tokenizer_config.json
+/// (ConvBertTokenizer, the normalizer options) and special_tokens_map.json, with [PAD] [UNK] [CLS]
+/// [SEP] [MASK] taken from options.special_tokens in that order.
 void save_vocab_dir(const std::vector<std::string>& tokens, const VocabBuilderOptions& options,
                     const std::filesystem::path& dir);
 

@@ -1,14 +1,16 @@
-// Loading and saving WordPiece tokenizers: vocab.txt (+ tokenizer_config.json and
-// special_tokens_map.json, as HF's BertTokenizerFast builds itself from them) and HF tokenizers'
-// tokenizer.json (BertNormalizer, BertPreTokenizer, WordPiece model, TemplateProcessing or
-// BertProcessing, WordPiece decoder). Every file is untrusted: errors name the file and the line
-// (vocab.txt, JSON syntax) or the JSON field. Partner: wordpiece.h; encoding is in wordpiece.cpp.
+// Loading and saving WordPiece tokenizers the way HF's BertTokenizer family does: vocab.txt with
+// tokenizer_config.json and special_tokens_map.json, or a directory that also holds
+// tokenizer.json. tokenizer_config.json's options are read as transformers 4.x reads them for
+// BertTokenizer(Fast), ConvBertTokenizer(Fast), ElectraTokenizer(Fast) and
+// DistilBertTokenizer(Fast): do_lower_case, strip_accents, tokenize_chinese_chars (which replace
+// tokenizer.json's normalizer settings, as the Fast classes' constructors do), do_basic_tokenize,
+// never_split, model_max_length, the special tokens, added_tokens_decoder, tokenizer_class and
+// model_input_names. Every file is untrusted: errors name the file and line or field.
+// Not here: tokenizer.json itself (tokenizer_json.cpp). Partner header: wordpiece.h.
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
+#include "tokenizer/json_files.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/wordpiece.h"
 
@@ -19,83 +21,58 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  TZ_CHECK(in.good(), "tokenizer: cannot open '", path.string(), "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  TZ_CHECK(!in.bad(), "tokenizer: error while reading '", path.string(), "'");
-  return ss.str();
-}
-
-json read_json(const fs::path& path) {
-  std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::size_t at = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
-    throw Error(::tz::detail::concat(path.string(), ":", line, ": invalid JSON (", e.what(), ")"));
-  }
-}
-
-/// Runs `fn` and turns JSON type errors into tz::Error naming the file.
-template <class Fn>
-auto with_file_context(const fs::path& path, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const json::exception& e) {
-    throw Error(::tz::detail::concat(path.string(), ": unexpected content (", e.what(), ")"));
-  }
-}
-
-bool get_bool(const json& j, const char* key, bool fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  return j[key].get<bool>();
-}
-
 /// A special token in a config: a plain string or an AddedToken object {"content": ...}.
 std::optional<std::string> token_content(const json& j, const char* key) {
   if (!j.is_object() || !j.contains(key) || j[key].is_null()) return std::nullopt;
   const json& v = j[key];
   if (v.is_string()) return v.get<std::string>();
   if (v.is_object() && v.contains("content")) return v["content"].get<std::string>();
-  throw Error(::tz::detail::concat("tokenizer: '", key, "' must be a string or an object with \"content\""));
+  throw Error(::tz::detail::concat("'", key, "' must be a string or an object with \"content\""));
 }
 
-AddedToken added_token_from_json(const json& t) {
-  AddedToken a;
-  a.content = t.at("content").get<std::string>();
-  a.single_word = get_bool(t, "single_word", false);
-  a.lstrip = get_bool(t, "lstrip", false);
-  a.rstrip = get_bool(t, "rstrip", false);
-  a.normalized = get_bool(t, "normalized", false);
-  a.special = get_bool(t, "special", false);
-  return a;
+std::vector<std::string> string_list(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (!j.contains(key) || j[key].is_null()) return out;
+  TZ_CHECK(j[key].is_array(), "'", key, "' must be a list of strings");
+  for (const json& s : j[key]) out.push_back(s.get<std::string>());
+  return out;
 }
 
-NormalizerOptions normalizer_from_json(const json& n) {
-  NormalizerOptions o;
-  if (n.is_null()) {
-    // No normalizer at all.
-    o.clean_text = false;
-    o.handle_chinese_chars = false;
-    o.strip_accents = false;
-    o.lowercase = false;
-    return o;
+/// What every tokenizer_config.json says besides the normalizer and the vocabulary's tokens.
+void read_common_options(const json& config, WordPieceConfig& c) {
+  if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
+    // HF writes 1e30 for "no limit"; keep it representable.
+    double v = config["model_max_length"].get<double>();
+    c.model_max_length = v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : WordPieceConfig::kNoMaxLength;
   }
-  std::string type = n.at("type").get<std::string>();
-  TZ_CHECK(type == "BertNormalizer", "normalizer type '", type, "' is not supported (expected BertNormalizer)");
-  o.clean_text = get_bool(n, "clean_text", true);
-  o.handle_chinese_chars = get_bool(n, "handle_chinese_chars", true);
-  if (n.contains("strip_accents") && !n["strip_accents"].is_null()) o.strip_accents = n["strip_accents"].get<bool>();
-  o.lowercase = get_bool(n, "lowercase", true);
-  return o;
+  c.do_basic_tokenize = detail::json_bool(config, "do_basic_tokenize", true);
+  c.never_split = string_list(config, "never_split");
+  if (config.contains("tokenizer_class") && !config["tokenizer_class"].is_null())
+    c.tokenizer_class = config["tokenizer_class"].get<std::string>();
+  c.model_input_names = string_list(config, "model_input_names");
+  // The class is checked here so that an unknown one is reported with the file's name.
+  if (c.model_input_names.empty()) WordPiece::class_model_input_names(c.tokenizer_class);
 }
 
-void check_vocab_size(std::size_t id, const fs::path& path) {
-  // A WordPiece vocabulary has tens of thousands of entries; a huge id is a corrupt file.
-  TZ_CHECK(id < (std::size_t{1} << 24), path.string(), ": token id ", id, " is out of range (expected < 2^24)");
+/// do_lower_case, strip_accents and tokenize_chinese_chars with the defaults of BertTokenizer's
+/// and BertTokenizerFast's constructors (true, unset, true).
+void read_normalizer_options(const json& config, NormalizerOptions& n) {
+  n.lowercase = detail::json_bool(config, "do_lower_case", true);
+  if (config.contains("strip_accents") && !config["strip_accents"].is_null())
+    n.strip_accents = config["strip_accents"].get<bool>();
+  else
+    n.strip_accents.reset();
+  n.handle_chinese_chars = detail::json_bool(config, "tokenize_chinese_chars", true);
+}
+
+/// The Fast classes of the BERT family replace tokenizer.json's normalizer settings by the
+/// constructor's (so by tokenizer_config.json's, or the defaults); PreTrainedTokenizerFast and a
+/// bare tokenizer.json keep the file's.
+bool constructor_sets_normalizer(const std::string& tokenizer_class) {
+  std::string base = tokenizer_class;
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, "Fast") == 0) base.resize(base.size() - 4);
+  return base == "BertTokenizer" || base == "ConvBertTokenizer" || base == "ElectraTokenizer" ||
+         base == "DistilBertTokenizer";
 }
 
 }  // namespace
@@ -113,7 +90,7 @@ WordPiece WordPiece::from_tokens(std::vector<std::string> tokens, WordPieceConfi
 }
 
 WordPiece WordPiece::from_vocab_file(const fs::path& vocab_txt, WordPieceConfig config) {
-  std::string text = read_file(vocab_txt);
+  std::string text = detail::read_text_file(vocab_txt);
   std::vector<std::string> tokens;
   std::size_t line = 0;
   for (std::size_t pos = 0; pos < text.size();) {
@@ -124,152 +101,12 @@ WordPiece WordPiece::from_vocab_file(const fs::path& vocab_txt, WordPieceConfig 
     if (!token.empty() && token.back() == '\r') token.remove_suffix(1);
     std::size_t bad = unicode::find_invalid_utf8(token);
     TZ_CHECK(bad == std::string_view::npos, vocab_txt.string(), ":", line, ": invalid UTF-8 at column ", bad + 1);
-    check_vocab_size(tokens.size(), vocab_txt);
+    detail::check_token_id(tokens.size(), vocab_txt);
     tokens.emplace_back(token);
     pos = nl == std::string::npos ? text.size() : nl + 1;
   }
   TZ_CHECK(!tokens.empty(), vocab_txt.string(), ":1: the vocabulary is empty");
   return from_tokens(std::move(tokens), std::move(config));
-}
-
-WordPiece WordPiece::from_tokenizer_json(const fs::path& path) {
-  json j = read_json(path);
-  return with_file_context(path, [&]() -> WordPiece {
-    TZ_CHECK(j.is_object(), path.string(), ":1: expected a JSON object");
-    const json& model = j.at("model");
-    std::string type = model.value("type", std::string("WordPiece"));
-    TZ_CHECK(type == "WordPiece", path.string(), ": model type '", type, "' is not supported (expected WordPiece)");
-    WordPieceConfig c;
-    if (model.contains("unk_token")) c.unk_token = model["unk_token"].get<std::string>();
-    if (model.contains("continuing_subword_prefix"))
-      c.continuing_subword_prefix = model["continuing_subword_prefix"].get<std::string>();
-    if (model.contains("max_input_chars_per_word")) {
-      c.max_input_chars_per_word = model["max_input_chars_per_word"].get<std::size_t>();
-      TZ_CHECK(c.max_input_chars_per_word <= (std::size_t{1} << 20), path.string(),
-               ": max_input_chars_per_word ", c.max_input_chars_per_word, " is out of range");
-    }
-
-    // The vocabulary maps token -> id; ids need not be contiguous but must be unique.
-    const json& v = model.at("vocab");
-    TZ_CHECK(v.is_object(), path.string(), ": model.vocab must be an object {token: id}");
-    std::vector<std::string> tokens;
-    std::vector<bool> present;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      TZ_CHECK(it.value().is_number_unsigned(), path.string(), ": model.vocab['", it.key(), "'] must be a non-negative id");
-      std::size_t id = it.value().get<std::size_t>();
-      check_vocab_size(id, path);
-      if (id >= tokens.size()) {
-        tokens.resize(id + 1);
-        present.resize(id + 1, false);
-      }
-      TZ_CHECK(!present[id], path.string(), ": id ", id, " is used by both '", tokens[id], "' and '", it.key(), "'");
-      tokens[id] = it.key();
-      present[id] = true;
-    }
-    TZ_CHECK(!tokens.empty(), path.string(), ": model.vocab is empty");
-
-    c.normalizer = normalizer_from_json(j.contains("normalizer") ? j["normalizer"] : json());
-    if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null()) {
-      std::string pt = j["pre_tokenizer"].at("type").get<std::string>();
-      TZ_CHECK(pt == "BertPreTokenizer", path.string(), ": pre_tokenizer type '", pt,
-               "' is not supported (expected BertPreTokenizer)");
-    } else {
-      throw Error(::tz::detail::concat(path.string(), ": a pre_tokenizer is required (expected BertPreTokenizer)"));
-    }
-
-    if (j.contains("added_tokens") && j["added_tokens"].is_array())
-      for (const json& t : j["added_tokens"]) {
-        AddedToken a = added_token_from_json(t);
-        TZ_CHECK(t.contains("id") && t["id"].is_number_unsigned(), path.string(), ": added token '", a.content,
-                 "' needs a non-negative id");
-        a.id = t["id"].get<int64_t>();
-        check_vocab_size(static_cast<std::size_t>(a.id), path);
-        c.added_tokens.push_back(std::move(a));
-      }
-
-    // Post-processor: the special-token templates.
-    const json pp = j.contains("post_processor") ? j["post_processor"] : json();
-    if (pp.is_null()) {
-      TemplatePiece a, b;
-      a.is_sequence = b.is_sequence = true;
-      b.sequence = 1;
-      b.type_id = 1;
-      c.single_template = {a};
-      c.pair_template = {a, b};
-    } else {
-      std::string pt = pp.at("type").get<std::string>();
-      if (pt == "BertProcessing") {
-        c.cls_token = pp.at("cls").at(0).get<std::string>();
-        c.sep_token = pp.at("sep").at(0).get<std::string>();
-        TemplatePiece cls, sep0, sep1, a, b;
-        cls.special_token = c.cls_token;
-        cls.special_id = pp["cls"].at(1).get<int64_t>();
-        sep0.special_token = sep1.special_token = c.sep_token;
-        sep0.special_id = sep1.special_id = pp["sep"].at(1).get<int64_t>();
-        sep1.type_id = 1;
-        a.is_sequence = b.is_sequence = true;
-        b.sequence = 1;
-        b.type_id = 1;
-        c.single_template = {cls, a, sep0};
-        c.pair_template = {cls, a, sep0, b, sep1};
-      } else if (pt == "TemplateProcessing") {
-        const json& specials = pp.at("special_tokens");
-        auto parse = [&](const json& list, const char* which) {
-          std::vector<TemplatePiece> out;
-          for (const json& item : list) {
-            TemplatePiece p;
-            if (item.contains("Sequence")) {
-              p.is_sequence = true;
-              std::string id = item["Sequence"].at("id").get<std::string>();
-              TZ_CHECK(id == "A" || id == "B", path.string(), ": post_processor.", which, " has sequence '", id,
-                       "' (expected A or B)");
-              p.sequence = id == "A" ? 0 : 1;
-              p.type_id = item["Sequence"].value("type_id", 0);
-            } else {
-              const json& s = item.at("SpecialToken");
-              std::string name = s.at("id").get<std::string>();
-              p.type_id = s.value("type_id", 0);
-              TZ_CHECK(specials.contains(name), path.string(), ": post_processor special token '", name,
-                       "' is missing from special_tokens");
-              const json& def = specials[name];
-              TZ_CHECK(def.at("ids").size() == 1 && def.at("tokens").size() == 1, path.string(),
-                       ": post_processor special token '", name, "' must map to exactly one token");
-              p.special_token = def["tokens"][0].get<std::string>();
-              p.special_id = def["ids"][0].get<int64_t>();
-            }
-            out.push_back(p);
-          }
-          return out;
-        };
-        c.single_template = parse(pp.at("single"), "single");
-        c.pair_template = parse(pp.at("pair"), "pair");
-        // Only informative (the templates carry their ids): the usual names of the two specials.
-        if (!c.single_template.empty() && !c.single_template.front().is_sequence)
-          c.cls_token = c.single_template.front().special_token;
-        if (!c.single_template.empty() && !c.single_template.back().is_sequence)
-          c.sep_token = c.single_template.back().special_token;
-      } else {
-        throw Error(::tz::detail::concat(path.string(), ": post_processor type '", pt,
-                                   "' is not supported (expected TemplateProcessing or BertProcessing)"));
-      }
-    }
-
-    const json dec = j.contains("decoder") ? j["decoder"] : json();
-    if (dec.is_null()) {
-      c.decoder_wordpiece = false;
-    } else {
-      std::string dt = dec.at("type").get<std::string>();
-      TZ_CHECK(dt == "WordPiece", path.string(), ": decoder type '", dt, "' is not supported (expected WordPiece)");
-      c.decoder_prefix = dec.value("prefix", std::string("##"));
-      c.decoder_cleanup = get_bool(dec, "cleanup", true);
-    }
-    if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_token"))
-      c.pad_token = j["padding"]["pad_token"].get<std::string>();
-
-    auto vocab = std::make_shared<const Vocab>(std::move(tokens), std::move(present), c.continuing_subword_prefix,
-                                               c.max_input_chars_per_word * 4);
-    return WordPiece(std::move(vocab), std::move(c));
-  });
 }
 
 WordPiece WordPiece::from_pretrained(const fs::path& path) {
@@ -279,39 +116,46 @@ WordPiece WordPiece::from_pretrained(const fs::path& path) {
     return from_vocab_file(path);
   }
   fs::path config_path = path / "tokenizer_config.json";
-  std::optional<std::size_t> max_length;
+  fs::path map_path = path / "special_tokens_map.json";
   json config = json::object(), special_map = json::object();
-  if (fs::exists(config_path)) config = read_json(config_path);
-  if (fs::exists(path / "special_tokens_map.json")) special_map = read_json(path / "special_tokens_map.json");
-  with_file_context(config_path, [&] {
-    if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
-      // HF writes 1e30 for "no limit"; keep it representable.
-      double v = config["model_max_length"].get<double>();
-      max_length = v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t{1} << 50;
-    }
-    return 0;
-  });
+  if (fs::exists(config_path)) config = detail::read_json_file(config_path);
+  if (fs::exists(map_path)) special_map = detail::read_json_file(map_path);
+  TZ_CHECK(config.is_object(), config_path.string(), ":1: expected a JSON object");
+  TZ_CHECK(special_map.is_object(), map_path.string(), ":1: expected a JSON object");
+  auto in_config = [&](auto&& fn) {
+    detail::with_file_context(config_path, [&] {
+      try {
+        fn();
+      } catch (const Error& e) {
+        throw Error(::tz::detail::concat(config_path.string(), ": ", e.what()));
+      }
+      return 0;
+    });
+  };
 
   if (fs::exists(path / "tokenizer.json")) {
     WordPiece tok = from_tokenizer_json(path / "tokenizer.json");
-    if (max_length) {
-      auto m = std::make_shared<Model>(*tok.model_);
-      m->config.model_max_length = *max_length;
-      tok.model_ = m;
-    }
-    return tok;
+    WordPieceConfig c = tok.config();
+    in_config([&] {
+      read_common_options(config, c);
+      if (constructor_sets_normalizer(c.tokenizer_class)) read_normalizer_options(config, c.normalizer);
+      // The names of the special tokens (the templates and the model keep their own ids).
+      for (const json* src : {&special_map, &config}) {
+        if (auto t = token_content(*src, "cls_token")) c.cls_token = *t;
+        if (auto t = token_content(*src, "sep_token")) c.sep_token = *t;
+        if (auto t = token_content(*src, "pad_token")) c.pad_token = *t;
+        if (auto t = token_content(*src, "mask_token")) c.mask_token = *t;
+      }
+    });
+    return WordPiece(tok.model_->vocab, std::move(c));
   }
   TZ_CHECK(fs::exists(path / "vocab.txt"), "tokenizer: '", path.string(),
            "' has neither tokenizer.json nor vocab.txt");
 
   WordPieceConfig c;
-  with_file_context(config_path, [&] {
-    TZ_CHECK(config.is_object(), config_path.string(), ":1: expected a JSON object");
-    c.normalizer.lowercase = get_bool(config, "do_lower_case", true);
-    if (config.contains("strip_accents") && !config["strip_accents"].is_null())
-      c.normalizer.strip_accents = config["strip_accents"].get<bool>();
-    c.normalizer.handle_chinese_chars = get_bool(config, "tokenize_chinese_chars", true);
-    if (max_length) c.model_max_length = *max_length;
+  in_config([&] {
+    read_common_options(config, c);
+    read_normalizer_options(config, c.normalizer);
     // Special tokens: tokenizer_config.json wins over special_tokens_map.json.
     for (const json* src : {&special_map, &config}) {
       if (auto t = token_content(*src, "unk_token")) c.unk_token = *t;
@@ -328,12 +172,16 @@ WordPiece WordPiece::from_pretrained(const fs::path& path) {
           c.added_tokens.push_back(AddedToken{t.is_string() ? t.get<std::string>() : t.at("content").get<std::string>()});
     if (config.contains("added_tokens_decoder") && config["added_tokens_decoder"].is_object())
       for (auto it = config["added_tokens_decoder"].begin(); it != config["added_tokens_decoder"].end(); ++it) {
-        AddedToken a = added_token_from_json(it.value());
+        AddedToken a = detail::added_token_from_json(it.value());
         std::size_t used = 0;
-        unsigned long long id = std::stoull(it.key(), &used);
-        TZ_CHECK(used == it.key().size(), config_path.string(), ": added_tokens_decoder key '", it.key(),
-                 "' is not an id");
-        check_vocab_size(static_cast<std::size_t>(id), config_path);
+        unsigned long long id = 0;
+        try {
+          id = std::stoull(it.key(), &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        TZ_CHECK(used > 0 && used == it.key().size(), "added_tokens_decoder key '", it.key(), "' is not an id");
+        detail::check_token_id(static_cast<std::size_t>(id), config_path);
         a.id = static_cast<int64_t>(id);
         bool known = false;
         for (AddedToken& existing : c.added_tokens)
@@ -343,7 +191,6 @@ WordPiece WordPiece::from_pretrained(const fs::path& path) {
           }
         if (!known) c.added_tokens.push_back(a);
       }
-    return 0;
   });
   // Drop duplicate contents (a token listed twice keeps its first entry).
   std::vector<AddedToken> unique;
@@ -368,11 +215,74 @@ fs::path WordPiece::save_vocabulary(const fs::path& directory, const std::string
     out += *t;
     out += '\n';
   }
-  std::ofstream f(file, std::ios::binary);
-  TZ_CHECK(f.good(), "save_vocabulary: cannot write '", file.string(), "'");
-  f << out;
-  TZ_CHECK(f.good(), "save_vocabulary: error while writing '", file.string(), "'");
+  detail::write_text_file(file, out, "save_vocabulary");
   return file;
+}
+
+std::vector<fs::path> WordPiece::save_pretrained(const fs::path& directory) const {
+  const WordPieceConfig& c = model_->config;
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  TZ_CHECK(fs::is_directory(directory), "save_pretrained: cannot create the directory '", directory.string(), "'");
+  std::vector<fs::path> written;
+
+  written.push_back(directory / "tokenizer.json");
+  save_tokenizer_json(written.back());
+  // vocab.txt numbers tokens by line: a vocabulary with unused ids (possible in tokenizer.json)
+  // has no vocab.txt, and tokenizer.json alone describes it.
+  const Vocab& v = *model_->vocab;
+  bool by_line = true;
+  for (std::size_t id = 0; by_line && id < v.id_limit(); ++id) {
+    const std::string* t = v.token(static_cast<int64_t>(id));
+    by_line = t != nullptr && t->find('\n') == std::string::npos;
+  }
+  if (by_line) written.push_back(save_vocabulary(directory));
+
+  // tokenizer_config.json as transformers writes it: keys sorted, added tokens by id.
+  json config = json::object();
+  json decoder = json::object();
+  for (const auto* list : {&model_->raw_added, &model_->normalized_added})
+    for (const AddedToken& t : *list)
+      decoder[std::to_string(t.id)] = {{"content", t.content},     {"lstrip", t.lstrip},
+                                       {"normalized", t.normalized}, {"rstrip", t.rstrip},
+                                       {"single_word", t.single_word}, {"special", t.special}};
+  config["added_tokens_decoder"] = decoder;
+  config["clean_up_tokenization_spaces"] = true;
+  config["cls_token"] = c.cls_token;
+  config["do_basic_tokenize"] = c.do_basic_tokenize;
+  config["do_lower_case"] = c.normalizer.lowercase;
+  config["mask_token"] = c.mask_token;
+  if (!c.model_input_names.empty()) config["model_input_names"] = c.model_input_names;
+  if (c.model_max_length >= WordPieceConfig::kNoMaxLength)
+    config["model_max_length"] = 1e30;  // transformers' "no limit"
+  else
+    config["model_max_length"] = c.model_max_length;
+  config["never_split"] = c.never_split.empty() ? json(nullptr) : json(c.never_split);
+  config["pad_token"] = c.pad_token;
+  config["sep_token"] = c.sep_token;
+  config["strip_accents"] = c.normalizer.strip_accents ? json(*c.normalizer.strip_accents) : json(nullptr);
+  config["tokenize_chinese_chars"] = c.normalizer.handle_chinese_chars;
+  config["tokenizer_class"] = c.tokenizer_class.empty() ? std::string("BertTokenizer") : c.tokenizer_class;
+  config["unk_token"] = c.unk_token;
+
+  json special_map = {{"cls_token", c.cls_token}, {"mask_token", c.mask_token}, {"pad_token", c.pad_token},
+                      {"sep_token", c.sep_token}, {"unk_token", c.unk_token}};
+  std::vector<std::string> additional;
+  for (const auto* list : {&model_->raw_added, &model_->normalized_added})
+    for (const AddedToken& t : *list)
+      if (t.special && t.content != c.cls_token && t.content != c.mask_token && t.content != c.pad_token &&
+          t.content != c.sep_token && t.content != c.unk_token)
+        additional.push_back(t.content);
+  if (!additional.empty()) {
+    special_map["additional_special_tokens"] = additional;
+    config["additional_special_tokens"] = additional;
+  }
+
+  written.push_back(directory / "tokenizer_config.json");
+  detail::write_text_file(written.back(), config.dump(2) + "\n", "save_pretrained");
+  written.push_back(directory / "special_tokens_map.json");
+  detail::write_text_file(written.back(), special_map.dump(2) + "\n", "save_pretrained");
+  return written;
 }
 
 }  // namespace tz::tokenizer

@@ -2,11 +2,16 @@
 // every field the reference gives (tokens, ids, type ids, masks, code point and byte offsets,
 // sequence and word ids, both decodes, overflowing windows), and refusal where the crate refuses.
 // The comparison is written here from the reference format, independently of the CLI's writer.
-// Mismatches are summarised by category and field before the test fails.
+// Mismatches are summarised by category and field before the test fails. The cases with truncation
+// or padding run once more with those settings (and the normalizer's) stored in tokenizer.json the
+// way the crate serializes them, so that reading HF-written settings is checked against HF too.
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -184,4 +189,126 @@ TEST_CASE("batch encoding on threads equals one-by-one encoding", "[tokenizer][r
       padded = padded && batch[i].ids[k] == tok.pad_id() && batch[i].attention_mask[k] == 0;
     CHECK(padded);
   }
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The case's options in the layout the crate's serde writes into tokenizer.json (TruncationParams,
+/// PaddingParams); with `old_layout` a right-side truncation lacks "direction", as files from crates
+/// before truncation direction existed do.
+json stored_truncation(const json& t, bool old_layout) {
+  if (t.is_null()) return nullptr;
+  std::string s = t.at("strategy").get<std::string>();
+  json out = json::object();
+  if (!old_layout) out["direction"] = t.value("direction", std::string("right")) == "left" ? "Left" : "Right";
+  out["max_length"] = t.at("max_length");
+  out["strategy"] = s == "only_first" ? "OnlyFirst" : s == "only_second" ? "OnlySecond" : "LongestFirst";
+  out["stride"] = t.at("stride");
+  return out;
+}
+
+json stored_padding(const json& p) {
+  if (p.is_null()) return nullptr;
+  json out = json::object();
+  out["strategy"] = p.at("max_length").is_null() ? json("BatchLongest") : json{{"Fixed", p["max_length"]}};
+  out["direction"] = p.value("direction", std::string("right")) == "left" ? "Left" : "Right";
+  out["pad_to_multiple_of"] = p.at("pad_to_multiple_of");
+  out["pad_id"] = 0;
+  out["pad_type_id"] = 0;
+  out["pad_token"] = "[PAD]";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("reference cases with truncation or padding stored in tokenizer.json as HF writes it",
+          "[tokenizer][reference][tokenizer-json]") {
+  if (!tz::test::have_reference("tokenizer")) return;
+  const fs::path dir = fs::temp_directory_path() / ("tz_stored_options_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  json hf;
+  std::ifstream(tz::test::reference_dir() / "tokenizer" / "tokenizer.json") >> hf;
+  REQUIRE(hf.at("truncation").is_null());
+  REQUIRE(hf.at("padding").is_null());
+
+  // One file per combination of normalizer, truncation and padding; the cases that use it follow.
+  std::map<std::string, std::vector<json>> by_file;
+  for (json& c : load_cases()) {
+    const json& o = c.at("options");
+    if (o.at("truncation").is_null() && o.at("padding").is_null()) continue;
+    json file = hf;
+    file["normalizer"]["lowercase"] = o.at("lowercase");
+    file["normalizer"]["strip_accents"] = o.at("strip_accents");
+    // Both layouts of a right-side truncation occur on the Hub; this covers each on some cases.
+    const json& t = o["truncation"];
+    bool old_layout = !t.is_null() && t.value("direction", std::string("right")) == "right" && t.value("stride", 0) == 0;
+    file["truncation"] = stored_truncation(t, old_layout);
+    file["padding"] = stored_padding(o["padding"]);
+    by_file[file.dump(2)].push_back(std::move(c));
+  }
+  REQUIRE(by_file.size() > 50);
+
+  std::size_t n_cases = 0, n_refused = 0;
+  std::vector<std::string> bad;
+  for (const auto& [text, cases] : by_file) {
+    const fs::path file = dir / "tokenizer.json";
+    std::ofstream(file) << text;
+    std::optional<WordPiece> tok;
+    try {
+      tok = WordPiece::from_tokenizer_json(file);
+    } catch (const tz::Error& e) {
+      // Only a stride the crate would panic on may be refused at load time.
+      for (const json& c : cases) {
+        ++n_cases;
+        if (c["expected"].contains("error"))
+          ++n_refused;
+        else
+          bad.push_back(c["id"].get<std::string>() + ": load refused: " + e.what());
+      }
+      continue;
+    }
+    for (const json& c : cases) {
+      ++n_cases;
+      const json& want = c["expected"];
+      const std::string id = c["id"].get<std::string>();
+      EncodeOptions o = tok->default_options();
+      o.char_offsets = true;
+      o.add_special_tokens = c["options"]["add_special_tokens"].get<bool>();
+      try {
+        bool pair = c.contains("text_pair");
+        Encoding e = pair ? tok->encode_pair(c["text"].get<std::string>(), c["text_pair"].get<std::string>(), o)
+                          : tok->encode(c["text"].get<std::string>(), o);
+        if (want.contains("error")) {
+          bad.push_back(id + ": accepted what the crate refuses");
+          continue;
+        }
+        std::vector<std::string> fields;
+        compare(*tok, e, want, fields, "");
+        for (const auto& f : fields) bad.push_back(id + ": " + f);
+        // The overloads without options apply the stored settings too.
+        if (o.add_special_tokens) {
+          Encoding plain = pair ? tok->encode_pair(c["text"].get<std::string>(), c["text_pair"].get<std::string>())
+                                : tok->encode(c["text"].get<std::string>());
+          if (json(plain.ids) != want["ids"]) bad.push_back(id + ": ids without options");
+        }
+      } catch (const tz::Error& e) {
+        if (want.contains("error"))
+          ++n_refused;
+        else
+          bad.push_back(id + ": refused: " + e.what());
+      }
+    }
+  }
+  fs::remove_all(dir);
+  INFO(n_cases << " cases in " << by_file.size() << " files; first differences:\n"
+               << [&] {
+                    std::string s;
+                    for (std::size_t k = 0; k < std::min<std::size_t>(bad.size(), 8); ++k) s += "  " + bad[k] + "\n";
+                    return s;
+                  }());
+  CHECK(n_cases > 500);
+  CHECK(n_refused > 0);
+  CHECK(bad.empty());
 }
