@@ -13,6 +13,7 @@
 #include "cli/text_inputs.h"
 #include "core/error.h"
 #include "models/registry.h"
+#include "tensor/io/sharded_checkpoint.h"
 
 namespace {
 
@@ -50,10 +51,19 @@ int run_convert(const std::vector<std::string>& args) {
                        "only once complete. Weights are float32.");
   p.positional("IN_DIR OUT_DIR", "the model directory (or Hub name) to read, and the directory to create", 0);
   p.option("to", "FORMAT", "the weights format to write: safetensors, bin or tf", "", true);
+  p.option("max-shard-size", "SIZE",
+           "with --to safetensors: shards of at most SIZE (\"200MB\", \"5GB\", bytes) and model.safetensors.index.json, as HF's max_shard_size",
+           "");
   if (!p.parse(args)) return p.exit_code();
   TZ_CHECK(p.positionals().size() == 2, "convert: give IN_DIR and OUT_DIR (got ", p.positionals().size(),
            " arguments); see tensorzoo convert --help");
   const WeightsFormat format = parse_format(p.get("to"));
+  tz::models::SaveOptions save{.format = format};
+  if (!p.get("max-shard-size").empty()) {
+    TZ_CHECK(format == WeightsFormat::Safetensors, "convert: --max-shard-size needs --to safetensors (got --to ",
+             p.get("to"), ")");
+    save.max_shard_bytes = tz::io::parse_shard_size(p.get("max-shard-size"));
+  }
   const fs::path out = p.positionals()[1];
   std::error_code ec;
   TZ_CHECK(!fs::exists(out, ec) || (fs::is_directory(out, ec) && fs::is_empty(out, ec)), "convert: '", out.string(),
@@ -77,12 +87,12 @@ int run_convert(const std::vector<std::string>& args) {
   fs::create_directories(parent);
   TemporaryDir tmp{parent / (out.filename().string() + ".convert-" + std::to_string(::getpid()))};
   fs::remove_all(tmp.path);
-  tz::models::save_pretrained(*model, tmp.path.string(), in, {.format = format});
+  tz::models::save_pretrained(*model, tmp.path.string(), in, save);
   if (fs::exists(out, ec)) fs::remove(out);  // empty (checked above)
   fs::rename(tmp.path, out);
   tmp.keep = true;
   std::cout << "converted " << in << " (" << report.weights_file << ", " << model->architecture() << ") -> "
-            << (out / tz::models::weights_file_name(format)).string() << "\n";
+            << (out / tz::models::find_weights_file(out.string())).string() << "\n";
   return 0;
 }
 

@@ -254,6 +254,10 @@ void save_pretrained(const PreTrainedModel& model, const std::string& dir, const
   config->torch_dtype = "float32";  // what model.safetensors holds
   config->save((fs::path(dir) / "config.json").string());
 
+  TZ_CHECK(options.max_shard_bytes >= 0, "save_pretrained: max_shard_bytes must be >= 0, got ", options.max_shard_bytes);
+  TZ_CHECK(options.max_shard_bytes == 0 || options.format == WeightsFormat::Safetensors,
+           "save_pretrained: sharding (max_shard_bytes) writes safetensors shards only, not ",
+           weights_file_name(options.format));
   const std::string file = weights_file_name(options.format);
   const std::string preferred = find_weights_file(dir);
   const auto& order = hub::weight_file_preference();
@@ -266,7 +270,12 @@ void save_pretrained(const PreTrainedModel& model, const std::string& dir, const
     if (!is_alias(model, name)) tensors.emplace_back(name, t);
   const std::string path = (fs::path(dir) / file).string();
   switch (options.format) {
-    case WeightsFormat::Safetensors: io::save_safetensors(path, tensors, {{"format", "pt"}}); break;
+    case WeightsFormat::Safetensors:
+      if (options.max_shard_bytes > 0)
+        io::save_safetensors_sharded(dir, tensors, options.max_shard_bytes);
+      else
+        io::save_safetensors(path, tensors, {{"format", "pt"}});
+      break;
     case WeightsFormat::PytorchBin: io::save_pytorch(path, tensors); break;
     case WeightsFormat::TfH5: save_tf_weights(model, path); break;
   }

@@ -124,6 +124,10 @@ struct SaveOptions {
   /// Also write tf_model.h5, as HF's TF class of the model saves it (the family needs a
   /// TfWeightsTable; Keras 2.4 / h5py 2 conventions, see tf_weights.h).
   bool tf_weights = false;
+  /// HF's max_shard_size for safetensors, in bytes (io::parse_shard_size reads "200MB"): above it
+  /// the weights go to model-0000i-of-0000N.safetensors with model.safetensors.index.json. 0: one
+  /// file whatever its size. Only with WeightsFormat::Safetensors.
+  int64_t max_shard_bytes = 0;
 };
 
 /// Writes config.json (with "architectures") and the weights file of options.format into `dir`

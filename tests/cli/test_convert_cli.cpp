@@ -135,6 +135,33 @@ TEST_CASE("tensorzoo convert: a BERT checkpoint to tf and bin", "[cli][tf]") {
   check_same_weights(*a, *b);
 }
 
+TEST_CASE("tensorzoo convert --max-shard-size: safetensors shards with HF's index, the same weights", "[cli][io]") {
+  if (!test::have_reference("bert")) return;
+  const fs::path source = test::reference_dir() / "bert" / "tiny-pretraining";
+  test::TempDir tmp("convert_shards");
+  const fs::path out = tmp.path / "sharded";
+  Result r = convert({source.string(), out.string(), "--to", "safetensors", "--max-shard-size", "20KB"});
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("model.safetensors.index.json"));
+  CHECK_FALSE(fs::exists(out / "model.safetensors"));
+  int shards = 0;
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.path().filename().string().rfind("model-0", 0) == 0) ++shards;
+  CHECK(shards >= 2);
+  std::string file;
+  auto a = load(source), b = load(out, &file);
+  CHECK(file == "model.safetensors.index.json");
+  check_same_weights(*a, *b);
+
+  r = convert({source.string(), (tmp.path / "bin").string(), "--to", "bin", "--max-shard-size", "20KB"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::Contains("--max-shard-size needs --to safetensors"));
+  r = convert({source.string(), (tmp.path / "bad").string(), "--to", "safetensors", "--max-shard-size", "lots"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::Contains("lots"));
+}
+
 TEST_CASE("tensorzoo convert: --help and clear errors that leave nothing behind", "[cli]") {
   Result r = convert({"--help"});
   CHECK(r.code == 0);
