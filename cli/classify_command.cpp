@@ -23,8 +23,7 @@ int run_classify(const std::vector<std::string>& args) {
               "function for problem_type regression, a sigmoid for multi_label_classification or a single\n"
               "label, a softmax otherwise. Prints the best label and its score per input, or the top k.\n"
               "Inputs: the text arguments, else the lines of --file, else stdin.");
-  p.option("model", "DIR", "model directory (config.json + weights + tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  add_model_options(p, "sequence-classification");
   p.option("top-k", "K|all", "the K best labels, best first, or all of them (HF's top_k; unset: the best only)", "");
   p.option("function", "F", "sigmoid, softmax or none (HF's function_to_apply; unset: from the config)", "");
   p.flag("return-all-scores", "every label's score in label order (HF's legacy return_all_scores)");

@@ -52,9 +52,7 @@ int run_embed(const std::vector<std::string>& args) {
               "are honoured, as SentenceTransformer.encode). Pooling runs over the real tokens ([CLS] and [SEP]\n"
               "included); none gives one vector per token (HF's feature-extraction pipeline). Inputs: the text\n"
               "arguments, else the lines of --file, else stdin.");
-  p.option("model", "DIR", "model directory (config.json + weights + tokenizer files) or sentence-transformers directory",
-           "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  add_model_options(p, "a sentence-transformers directory, or any");
   p.option("pooling", "P",
            "cls, mean, max or none (also mean_sqrt_len_tokens, weightedmean, lasttoken); unset: the "
            "sentence-transformers directory's, else mean. Given for a sentence-transformers directory, its "

@@ -28,8 +28,7 @@ int run_fill_mask(const std::vector<std::string>& args) {
               "(HF's fill-mask pipeline). For each mask of each text: the top-k tokens by probability (softmax\n"
               "over the vocabulary); several masks in one text are predicted independently from one forward\n"
               "pass. Inputs: the text arguments, else the lines of --file, else stdin.");
-  p.option("model", "DIR", "model directory (config.json + weights + tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  add_model_options(p, "masked-LM");
   p.option("top-k", "K", "predictions per mask (HF's top_k; capped at the number of targets)", "5");
   p.multi_option("targets", "W1,W2",
                  "score only these tokens (HF's targets); a word that is not one token uses its first piece, "

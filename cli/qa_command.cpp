@@ -5,7 +5,6 @@
 // --json prints one record per question as HF returns it: {score, start, end, answer}, or a list of
 // them when more than one answer is left (--top-k).
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/args.h"
@@ -19,27 +18,20 @@ namespace {
 
 // {"question": ..., "context": ...} per line of `file` ("-" or "": stdin); blank lines skipped.
 std::vector<pipelines::QAInput> read_questions(const std::string& file) {
-  std::ifstream f;
-  std::istream* in = &std::cin;
-  if (!file.empty() && file != "-") {
-    f.open(file, std::ios::binary);
-    TZ_CHECK(f.good(), "qa: cannot open input file '", file, "'");
-    in = &f;
-  }
   const std::string name = file.empty() || file == "-" ? "stdin" : file;
+  const std::vector<std::string> lines = read_lines(file);
   std::vector<pipelines::QAInput> out;
-  std::string line;
-  for (std::size_t n = 1; std::getline(*in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    if (lines[n].find_first_not_of(" \t") == std::string::npos) continue;
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
+      j = nlohmann::json::parse(lines[n]);
     } catch (const nlohmann::json::exception& e) {
-      throw Error(detail::concat("qa: ", name, ":", n, ": not a JSON object (", e.what(), ")"));
+      throw Error(detail::concat("qa: ", name, ":", n + 1, ": not a JSON object (", e.what(), ")"));
     }
     TZ_CHECK(j.is_object() && j.contains("question") && j["question"].is_string() && j.contains("context") &&
                  j["context"].is_string(),
-             "qa: ", name, ":", n, ": expected {\"question\": \"...\", \"context\": \"...\"}");
+             "qa: ", name, ":", n + 1, ": expected {\"question\": \"...\", \"context\": \"...\"}");
     out.push_back({j["question"].get<std::string>(), j["context"].get<std::string>()});
   }
   return out;
@@ -56,8 +48,7 @@ int run_qa(const std::vector<std::string>& args) {
               "character (code point) span [start, end) and its score, the product of the start and end\n"
               "probabilities. Inputs: --question (repeatable) with --context, else JSONL lines\n"
               "{\"question\", \"context\"} from --file or stdin; windows of all questions are batched together.");
-  p.option("model", "DIR", "question-answering model directory (config.json, weights, tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  add_model_options(p, "question-answering");
   p.multi_option("question", "Q", "a question about --context");
   p.option("context", "C", "the text that holds the answers", "");
   p.option("top-k", "K", "answers per question (HF's top_k)", "1");

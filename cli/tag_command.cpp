@@ -22,8 +22,7 @@ int run_tag(const std::vector<std::string>& args) {
               "into words and B-/I- runs into entities as HF does. start/end are character (code point)\n"
               "offsets into the text, end exclusive. Inputs: the text arguments, else the lines of --file,\n"
               "else stdin.");
-  p.option("model", "DIR", "token-classification model directory (config.json, weights, tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  add_model_options(p, "token-classification");
   p.option("aggregation", "S",
            "none (a row per token), simple (B-/I- runs grouped), or first|average|max (tokens merged into "
            "words first, the word's label from its first token, the mean of its scores, or its best token); "

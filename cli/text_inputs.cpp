@@ -45,6 +45,11 @@ void apply_plain_path_option(const ArgParser& p) {
   if (p.get_flag("plain-path")) models::set_inference_path_enabled(false);
 }
 
+void add_model_options(ArgParser& p, const std::string& kind) {
+  p.option("model", "DIR", kind + " model directory of any family (config.json, weights, tokenizer files)", "", true);
+  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+}
+
 void add_inference_options(ArgParser& p, const std::string& inputs) {
   p.option("file", "F", "read " + inputs + " from F, one per line ('-' = stdin), when none is given as arguments", "");
   p.option("batch-size", "N", "inputs per forward pass (only inputs of equal token length share one: nothing is padded)",
@@ -78,8 +83,7 @@ tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std:
   return tokenizer::WordPiece::from_pretrained(tokenizer_path.empty() ? model_dir : tokenizer_path);
 }
 
-std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file) {
-  if (!positionals.empty()) return positionals;
+std::vector<std::string> read_lines(const std::string& file) {
   std::ifstream f;
   std::istream* in = &std::cin;
   if (!file.empty() && file != "-") {
@@ -87,12 +91,19 @@ std::vector<std::string> read_texts(const std::vector<std::string>& positionals,
     TZ_CHECK(f.good(), "cannot open input file '", file, "'");
     in = &f;
   }
-  std::vector<std::string> texts;
+  std::vector<std::string> lines;
   std::string line;
   while (std::getline(*in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) texts.push_back(line);
+    lines.push_back(line);
   }
+  return lines;
+}
+
+std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file) {
+  if (!positionals.empty()) return positionals;
+  std::vector<std::string> texts = read_lines(file);
+  std::erase_if(texts, [](const std::string& t) { return t.empty(); });
   return texts;
 }
 

@@ -31,6 +31,9 @@ void apply_plain_path_option(const ArgParser& p);
 /// The tokenizer of a model directory, or of `tokenizer_path` when it is not empty.
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path);
 
+/// --model DIR (required; `kind` says which head, e.g. "token-classification") and --tokenizer PATH.
+void add_model_options(ArgParser& p, const std::string& kind);
+
 /// The options the text-in commands share: --file, --batch-size, --max-length, --threads, --json,
 /// --plain-path. `inputs` names what one line of --file holds.
 void add_inference_options(ArgParser& p, const std::string& inputs);
@@ -47,6 +50,9 @@ int usage_error(const std::string& message);
 /// Validates and applies the shared options (threads, plain path) into `out`; false (after
 /// usage_error) when a value is out of range.
 bool apply_inference_options(const ArgParser& p, InferenceOptions& out);
+
+/// Every line of `file` ("" or "-" = stdin), a trailing '\r' removed, empty lines kept.
+std::vector<std::string> read_lines(const std::string& file);
 
 /// The texts of a command: the positional arguments, else the lines of `file` ("-" = stdin), else
 /// the lines of stdin. Empty lines are skipped; a trailing '\r' is removed.

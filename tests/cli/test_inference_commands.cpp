@@ -20,11 +20,13 @@
 #include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
+#include "tests/run_alone.h"
 #include "tests/test_util.h"
 #include "tokenizer/wordpiece.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using tz::test::run_alone;
 
 namespace {
 
@@ -75,17 +77,6 @@ std::vector<json> jsonl(const std::string& text) {
 json read_json(const fs::path& p) {
   std::ifstream f(p);
   return json::parse(f);
-}
-
-/// One input through the model alone, as the commands run it (they never pad).
-tz::models::Output run_alone(tz::models::PreTrainedModel& model, const tz::tokenizer::Encoding& e) {
-  const int64_t T = static_cast<int64_t>(e.size());
-  tz::models::Inputs in;
-  in.input_ids = tz::raw::from_vector(e.ids, {1, T});
-  in.attention_mask = tz::raw::from_vector(e.attention_mask, {1, T});
-  in.token_type_ids = tz::raw::from_vector(e.type_ids, {1, T});
-  tz::NoGradGuard g;
-  return model.forward(in);
 }
 
 const std::vector<std::string> kTexts{"the cat sat on the mat", "hello world", "a somewhat longer sentence about nothing at all"};

@@ -18,6 +18,7 @@
 #include "models/sentence_transformers.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
+#include "tests/run_alone.h"
 #include "tests/test_util.h"
 #include "train/pipelines/feature_extraction.h"
 #include "train/pipelines/fill_mask.h"
@@ -29,6 +30,8 @@ namespace fs = std::filesystem;
 using namespace tz::pipelines;
 using tz::tokenizer::Encoding;
 using tz::tokenizer::WordPiece;
+using tz::test::run_alone;
+using tz::test::softmax_by_hand;
 
 namespace {
 
@@ -41,26 +44,6 @@ std::shared_ptr<tz::models::PreTrainedModel> load(const fs::path& dir, const std
   auto m = tz::models::from_pretrained(dir.string(), o);
   m->eval();
   return m;
-}
-
-// One encoding through the model on its own: [1, T].
-tz::models::Output forward_alone(tz::models::PreTrainedModel& model, const Encoding& e) {
-  const int64_t T = static_cast<int64_t>(e.size());
-  tz::models::Inputs in;
-  in.input_ids = tz::raw::from_vector(e.ids, {1, T});
-  in.attention_mask = tz::raw::from_vector(e.attention_mask, {1, T});
-  in.token_type_ids = tz::raw::from_vector(e.type_ids, {1, T});
-  tz::NoGradGuard g;
-  return model.forward(in);
-}
-
-std::vector<double> softmax_by_hand(const float* z, std::size_t n) {
-  double m = z[0], s = 0;
-  for (std::size_t i = 1; i < n; ++i) m = std::max<double>(m, z[i]);
-  std::vector<double> p(n);
-  for (std::size_t i = 0; i < n; ++i) s += p[i] = std::exp(z[i] - m);
-  for (double& v : p) v /= s;
-  return p;
 }
 
 struct TempDir {
@@ -110,7 +93,7 @@ TEST_CASE("fill-mask pipeline: HF's probes and the softmax of each text's own lo
     // By hand: this text alone, the softmax of the mask's row.
     auto enc = tok.encode(texts[i]);
     const std::size_t at = manifest["probes"][i]["mask_index"];
-    auto logits = tz::raw::contiguous(forward_alone(*model, enc).logits);
+    auto logits = tz::raw::contiguous(run_alone(*model, enc).logits);
     const int64_t V = logits.size(2);
     auto probs = softmax_by_hand(logits.data<float>() + static_cast<int64_t>(at) * V, static_cast<std::size_t>(V));
     std::vector<int64_t> order(static_cast<std::size_t>(V));
@@ -140,7 +123,7 @@ TEST_CASE("fill-mask pipeline: HF's probes and the softmax of each text's own lo
   opt.batch_size = 1;
   auto targeted = fill_mask(*model, tok, {texts[0]}, opt);
   auto enc = tok.encode(texts[0]);
-  auto logits = tz::raw::contiguous(forward_alone(*model, enc).logits);
+  auto logits = tz::raw::contiguous(run_alone(*model, enc).logits);
   const int64_t V = logits.size(2);
   const std::size_t at = manifest["probes"][0]["mask_index"];
   auto probs = softmax_by_hand(logits.data<float>() + static_cast<int64_t>(at) * V, static_cast<std::size_t>(V));
@@ -168,7 +151,7 @@ TEST_CASE("text-classification pipeline: softmax, sigmoid, raw scores of each in
     auto forced = classify_texts(*model, tok, texts, {.function_to_apply = ClassificationFunction::Sigmoid});
     REQUIRE(got.size() == texts.size());
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      auto logits = tz::raw::contiguous(forward_alone(*model, tok.encode(texts[i])).logits).to_vector<float>();
+      auto logits = tz::raw::contiguous(run_alone(*model, tok.encode(texts[i])).logits).to_vector<float>();
       const std::string problem = cfg.problem_type.value_or("");
       std::vector<double> want;
       if (problem == "regression") {
@@ -192,7 +175,7 @@ TEST_CASE("text-classification pipeline: softmax, sigmoid, raw scores of each in
   const std::vector<std::pair<std::string, std::string>> pairs{{"is it raining", "yes it is"}, {"a question", "an answer"}};
   auto got = classify_pairs(*model, tok, pairs);
   for (std::size_t i = 0; i < pairs.size(); ++i) {
-    auto logits = tz::raw::contiguous(forward_alone(*model, tok.encode_pair(pairs[i].first, pairs[i].second)).logits)
+    auto logits = tz::raw::contiguous(run_alone(*model, tok.encode_pair(pairs[i].first, pairs[i].second)).logits)
                       .to_vector<float>();
     auto want = softmax_by_hand(logits.data(), logits.size());
     for (std::size_t l = 0; l < want.size(); ++l) CHECK(got[i][l].score == Approx(want[l]).margin(1e-6));
@@ -211,7 +194,7 @@ TEST_CASE("token-classification pipeline: per-token argmax; stride windows score
   tz::tokenizer::EncodeOptions eo;
   eo.char_offsets = true;
   const Encoding all = tok.encode(text, eo);
-  auto logits = tz::raw::contiguous(forward_alone(*model, all).logits).to_vector<float>();
+  auto logits = tz::raw::contiguous(run_alone(*model, all).logits).to_vector<float>();
   const std::size_t L = model->config().id2label.size();
   REQUIRE(rows.size() == all.size() - 2);
   for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -245,7 +228,7 @@ TEST_CASE("token-classification pipeline: per-token argmax; stride windows score
     w.ids.push_back(all.ids.back());
     w.attention_mask.assign(w.ids.size(), 1);
     w.type_ids.assign(w.ids.size(), 0);
-    window_logits.push_back(tz::raw::contiguous(forward_alone(*model, w).logits).to_vector<float>());
+    window_logits.push_back(tz::raw::contiguous(run_alone(*model, w).logits).to_vector<float>());
     starts.push_back(s);
     if (s + 8 >= n) break;
   }
@@ -304,7 +287,7 @@ TEST_CASE("question-answering pipeline: start_p * end_p per window, merged acros
     std::vector<std::pair<std::size_t, std::size_t>> spans_of;
     double null_score = 1e6;
     for (const Encoding& w : windows) {
-      auto out = forward_alone(*model, w);
+      auto out = run_alone(*model, w);
       auto s = tz::raw::contiguous(out.start_logits).to_vector<float>();
       auto e = tz::raw::contiguous(out.end_logits).to_vector<float>();
       const std::size_t T = w.size();
@@ -365,7 +348,7 @@ TEST_CASE("feature extraction: token vectors and offsets equal each text's own l
   eo.char_offsets = true;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     auto enc = tok.encode(texts[i], eo);
-    auto h = tz::raw::contiguous(forward_alone(*model, enc).last_hidden_state).to_vector<float>();
+    auto h = tz::raw::contiguous(run_alone(*model, enc).last_hidden_state).to_vector<float>();
     CHECK(got[i].tokens == enc.tokens);
     CHECK(got[i].offsets == enc.char_offsets);
     CHECK(got[i].vectors.to_vector<float>() == h);
@@ -427,7 +410,7 @@ TEST_CASE("sentence-transformers directories: every pooling mode, Normalize, sub
   std::vector<int64_t> lengths;
   for (const auto& t : texts) {
     auto enc = tok.encode(t);
-    hidden.push_back(tz::raw::contiguous(forward_alone(*model, enc).last_hidden_state).to_vector<float>());
+    hidden.push_back(tz::raw::contiguous(run_alone(*model, enc).last_hidden_state).to_vector<float>());
     lengths.push_back(static_cast<int64_t>(enc.size()));
   }
   int n = 0;
@@ -503,7 +486,7 @@ TEST_CASE("sentence-transformers directories: every pooling mode, Normalize, sub
   five.truncation = tz::tokenizer::Truncation{5};
   auto short_enc = tok.encode("the river near new york", five);
   REQUIRE(short_enc.size() == 5);
-  auto short_h = tz::raw::contiguous(forward_alone(*model, short_enc).last_hidden_state).to_vector<float>();
+  auto short_h = tz::raw::contiguous(run_alone(*model, short_enc).last_hidden_state).to_vector<float>();
   auto want = pool_by_hand(short_h, 5, H, "mean");
   for (int64_t d = 0; d < H; ++d)
     CHECK(upper[static_cast<std::size_t>(d)] == Approx(want[static_cast<std::size_t>(d)]).margin(1e-5));
