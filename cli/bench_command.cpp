@@ -218,7 +218,7 @@ int run_bench(const std::vector<std::string>& args) {
   j["max_s"] = times.back();
   j["peak_rss_mb"] = rss;
   j["peak_tensor_mb"] = tensor_peak;  // peak bytes of live tensors (tensor/storage.h allocated_bytes)
-  j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (the convention)
+  j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (one count for every row)
   j["blas_core"] = tz::kernels::blas_core_name();
   j["cpu"] = cpu_model();
   j["sgemm_gflops"] = gemm;

@@ -34,7 +34,7 @@ int run_choose(const std::vector<std::string>& args) {
   TZ_CHECK(p.get_int("max-length") >= 3, "choose: --max-length must be at least 3, got ", p.get_int("max-length"));
 
   auto model = load_model_for(p.get("model"), models::Task::MultipleChoice, "choose");
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto tok = load_tokenizer_for(p.get("model"), "");
   const auto& endings = p.positionals();
   std::vector<float> probs = train::choose(*model, tok, p.get("context"), endings, p.get("start"),
                                            static_cast<std::size_t>(p.get_int("max-length")));

@@ -79,7 +79,7 @@ int run_embed(const std::vector<std::string>& args) {
   std::vector<std::string> texts = read_texts(p.positionals(), p.get("file"));
   if (texts.empty()) return usage_error("no input texts (give texts, --file F, or lines on stdin)");
 
-  const std::string dir = p.get("model");
+  const std::string dir = resolve_model_arg(p.get("model"), "embed");
   pipelines::EmbedOptions opt;
   opt.batch_size = io.batch_size;
   opt.max_length = io.max_length;

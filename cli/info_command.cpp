@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
 
 namespace {
@@ -12,13 +13,14 @@ int run_info(const std::vector<std::string>& args) {
                                          "parameter count and weights file; or, with --list, the zoo itself.");
   p.positional("DIR", "the model directory (config.json + model.safetensors or pytorch_model.bin)", 0);
   p.flag("list", "list the families of the zoo, their heads and named sizes");
+  p.option("seq", "T", "also print the encoder's forward FLOPs for one sequence of T tokens", "0");
   if (!p.parse(args)) return p.exit_code();
   if (p.get_flag("list")) {
     std::cout << tz::models::listing();
     return 0;
   }
   TZ_CHECK(p.positionals().size() == 1, "info: give one model directory (or --list)");
-  const std::string dir = p.positionals()[0];
+  const std::string dir = tz::cli::resolve_model_arg(p.positionals()[0], "info");
   tz::models::LoadOptions opt;
   opt.verbose = false;
   tz::models::LoadReport report;
@@ -38,6 +40,8 @@ int run_info(const std::vector<std::string>& args) {
             << ", token types: " << c.type_vocab_size << ", labels: " << c.num_labels() << "\n";
   if (!report.missing.empty()) std::cout << "newly initialised: " << report.missing.size() << " tensors\n";
   if (!report.unexpected.empty()) std::cout << "unused in file:    " << report.unexpected.size() << " tensors\n";
+  if (p.get_int("seq") > 0)
+    std::cout << "forward_flops_per_sequence=" << model->forward_flops(1, p.get_int("seq")) << "\n";
   std::cout << "config.json:\n" << c.to_json().dump(2) << "\n";
   return 0;
 }

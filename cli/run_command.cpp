@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 
@@ -14,10 +15,11 @@ int run_run(const std::vector<std::string>& args) {
   tz::cli::ArgParser p("tensorzoo run",
                        "Run a model directory of any family on input tensors and write its outputs under HF's\n"
                        "names. Inputs (by name): input_ids, attention_mask (default all ones), token_type_ids\n"
-                       "(default zeros), and the head's labels when present (labels, next_sentence_label,\n"
-                       "start_positions, end_positions). Outputs: last_hidden_state (and pooler_output) for a\n"
-                       "base model, else logits / start_logits, end_logits / prediction_logits,\n"
-                       "seq_relationship_logits; loss with labels; hidden_states.<i> and attentions.<i> on request.");
+                       "(default zeros), position_ids (default 0..T-1), head_mask (default all ones), and the\n"
+                       "head's labels when present (labels, next_sentence_label, start_positions, end_positions).\n"
+                       "Outputs: last_hidden_state (and pooler_output) for a base model, else logits /\n"
+                       "start_logits, end_logits / prediction_logits, seq_relationship_logits; loss with labels;\n"
+                       "hidden_states.<i> and attentions.<i> on request.");
   p.option("model", "DIR", "model directory (config.json + weights)", "", true);
   p.option("inputs", "IN.safetensors", "input tensors", "", true);
   p.option("output", "OUT.safetensors", "where to write the outputs", "", true);
@@ -30,7 +32,7 @@ int run_run(const std::vector<std::string>& args) {
 
   tz::models::LoadOptions opt;
   opt.architecture = p.get("head");
-  auto model = tz::models::from_pretrained(p.get("model"), opt);
+  auto model = tz::models::from_pretrained(tz::cli::resolve_model_arg(p.get("model"), "run"), opt);
   model->eval();
   tz::io::Checkpoint in = tz::io::load_safetensors(p.get("inputs"));
   auto pick = [&](const char* name) {
@@ -42,6 +44,8 @@ int run_run(const std::vector<std::string>& args) {
   TZ_CHECK(inputs.input_ids.defined(), "run: '", p.get("inputs"), "' has no tensor named input_ids");
   inputs.attention_mask = pick("attention_mask");
   inputs.token_type_ids = pick("token_type_ids");
+  inputs.position_ids = pick("position_ids");
+  inputs.head_mask = pick("head_mask");
   inputs.labels = pick("labels");
   inputs.next_sentence_label = pick("next_sentence_label");
   inputs.start_positions = pick("start_positions");

@@ -6,17 +6,34 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "core/error.h"
+#include "hub/hub_error.h"
+#include "hub/resolve.h"
 #include "tensor/parallel.h"
 
 namespace tz::cli {
 
 namespace fs = std::filesystem;
 
-std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,
+std::string resolve_model_arg(const std::string& name_or_dir, const std::string& command) {
+  static std::map<std::string, std::string> resolved;
+  auto it = resolved.find(name_or_dir);
+  if (it != resolved.end()) return it->second;
+  std::string dir;
+  try {
+    dir = hub::resolve_model_dir(name_or_dir);
+  } catch (const hub::HubError& e) {
+    if (e.kind() != hub::HubErrorKind::InvalidName) throw;
+    throw Error(detail::concat(command, ": model directory '", name_or_dir, "' does not exist (", e.what(), ")"));
+  }
+  return resolved[name_or_dir] = dir;
+}
+
+std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_or_dir, models::Task task,
                                                         const std::string& command) {
-  TZ_CHECK(fs::is_directory(dir), command, ": model directory '", dir, "' does not exist");
+  const std::string dir = resolve_model_arg(name_or_dir, command);
   TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), command, ": '", dir, "' has no config.json");
   auto config = models::load_config(dir);
   const std::string architecture = models::architecture_for(models::family(config->model_type), task);
@@ -46,8 +63,11 @@ void apply_plain_path_option(const ArgParser& p) {
 }
 
 void add_model_options(ArgParser& p, const std::string& kind) {
-  p.option("model", "DIR", kind + " model directory of any family (config.json, weights, tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
+  p.option("model", "DIR|NAME",
+           kind + " model of any family: a directory (config.json, weights, tokenizer files) or a Hub name "
+                  "org/name[@rev] from the HF cache",
+           "", true);
+  p.option("tokenizer", "PATH|NAME", "tokenizer to use instead of the model's (a file, a directory or a Hub name)", "");
 }
 
 void add_inference_options(ArgParser& p, const std::string& inputs) {
@@ -80,7 +100,11 @@ bool apply_inference_options(const ArgParser& p, InferenceOptions& o) {
 }
 
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path) {
-  return tokenizer::WordPiece::from_pretrained(tokenizer_path.empty() ? model_dir : tokenizer_path);
+  if (tokenizer_path.empty()) return tokenizer::WordPiece::from_pretrained(resolve_model_arg(model_dir, "tokenizer"));
+  // A file (vocab.txt, tokenizer.json) is read as it is; a directory or a model name resolves as --model does.
+  std::error_code ec;
+  if (fs::is_regular_file(tokenizer_path, ec)) return tokenizer::WordPiece::from_pretrained(tokenizer_path);
+  return tokenizer::WordPiece::from_pretrained(resolve_model_arg(tokenizer_path, "tokenizer"));
 }
 
 std::vector<std::string> read_lines(const std::string& file) {

@@ -17,7 +17,12 @@
 
 namespace tz::cli {
 
-/// Loads `dir` (a model directory of any family) with the head of `task`. Every weight the head
+/// The local directory of a --model argument: a directory as it is, or a model name
+/// ("org/name[@revision]") resolved through the HF cache (hub/resolve.h), downloading what is
+/// missing unless HF_HUB_OFFLINE=1. Each name is resolved once per process.
+std::string resolve_model_arg(const std::string& name_or_dir, const std::string& command);
+
+/// Loads `dir` (a model directory of any family, or a model name) with the head of `task`. Every weight the head
 /// needs must be in the checkpoint (a randomly initialised head would print nonsense), so missing
 /// weights are an error naming them.
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,
@@ -28,10 +33,11 @@ std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, 
 void add_plain_path_option(ArgParser& p);
 void apply_plain_path_option(const ArgParser& p);
 
-/// The tokenizer of a model directory, or of `tokenizer_path` when it is not empty.
+/// The tokenizer of a model directory or name, or of `tokenizer_path` when it is not empty (a file, a
+/// directory or a model name).
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path);
 
-/// --model DIR (required; `kind` says which head, e.g. "token-classification") and --tokenizer PATH.
+/// --model DIR|NAME (required; `kind` says which head, e.g. "token-classification") and --tokenizer PATH|NAME.
 void add_model_options(ArgParser& p, const std::string& kind);
 
 /// The options the text-in commands share: --file, --batch-size, --max-length, --threads, --json,

@@ -305,6 +305,7 @@ int run_train(const std::vector<std::string>& args) {
       "usage: tensorzoo train <task> [options]\n\n"
       "tasks:\n"
       "  mlm        pretrain with masked-LM on plain text\n"
+      "  rtd        pretrain with replaced-token detection (ELECTRA; the ConvBERT paper's recipe)\n"
       "  classify   fine-tune for sentence (pair) classification or regression\n"
       "  token-cls  fine-tune for token classification (tags, named entities)\n"
       "  qa         fine-tune for extractive question answering (SQuAD)\n"
@@ -324,6 +325,7 @@ int run_train(const std::vector<std::string>& args) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
   if (args[0] == "mlm") return run_mlm(rest);
+  if (args[0] == "rtd") return run_train_rtd_task(rest);
   if (args[0] == "classify") return run_classify(rest);
   if (args[0] == "token-cls") return run_train_token_cls(rest);
   if (args[0] == "qa") return run_train_qa(rest);
@@ -332,6 +334,6 @@ int run_train(const std::vector<std::string>& args) {
   return 2;
 }
 
-tz::cli::Command reg{"train", "train a model: masked-LM pretraining or fine-tuning (classify, token-cls, qa, multiple-choice)", run_train};
+tz::cli::Command reg{"train", "train a model: pretraining (mlm, rtd) or fine-tuning (classify, token-cls, qa, multiple-choice)", run_train};
 
 }  // namespace

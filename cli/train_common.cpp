@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "autograd/grad_mode.h"
+#include "cli/text_inputs.h"
 #include "distributed/communicator.h"
 #include "nn/per_example_rng.h"
 #include "tensor/ops.h"
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 namespace tr = tz::train;
 
 void add_common_options(ArgParser& p) {
-  p.option("model", "DIR", "continue from this HF model directory of any family (instead of --config)", "");
+  p.option("model", "DIR|NAME", "continue from this HF model directory or Hub name (org/name[@rev]) of any family (instead of --config)", "");
   p.option("config", "NAME|PATH",
            "new model: a named size of --arch's family, or a config.json / model directory of any family "
            "(its model_type decides)", "");
@@ -57,10 +58,11 @@ std::string tokenizer_dir_of(const std::string& path) {
 Common read_common(const ArgParser& p) {
   Common c;
   c.out = p.get("out");
-  c.model_dir = p.get("model");
+  c.model_dir = p.get("model").empty() ? "" : resolve_model_arg(p.get("model"), "train");
   c.config_spec = p.get("config");
   c.arch = p.get("arch");
   c.tokenizer_path = p.get("tokenizer").empty() ? c.model_dir : p.get("tokenizer");
+  if (!c.tokenizer_path.empty() && !fs::exists(c.tokenizer_path)) c.tokenizer_path = resolve_model_arg(c.tokenizer_path, "train");
   c.steps = p.get_int("steps");
   c.stop_after = p.get_int("stop-after");
   c.batch_size = p.get_int("batch-size");
@@ -157,7 +159,7 @@ void DataStream::load_state(const nlohmann::json& j) {
   gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
 }
 
-Setup make_setup(const Common& c, models::PreTrainedModel& model, const std::vector<int64_t>& lengths, int64_t epochs) {
+Setup make_setup(const Common& c, nn::Module& model, const std::vector<int64_t>& lengths, int64_t epochs) {
   tr::BatchSamplerOptions so;
   so.batch_size = c.batch_size;
   so.seed = c.seed;

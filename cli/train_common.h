@@ -73,7 +73,7 @@ struct Setup {
 /// epochs > 0 (fine-tuning): --steps or epochs over the data, evaluation once per epoch and
 /// checkpoints at each evaluation unless the options say otherwise. epochs == 0 (pretraining):
 /// --steps or 1000, evaluation at --eval-every (0: at the end), checkpoints every 1000 steps.
-Setup make_setup(const Common& c, models::PreTrainedModel& model, const std::vector<int64_t>& lengths, int64_t epochs);
+Setup make_setup(const Common& c, nn::Module& model, const std::vector<int64_t>& lengths, int64_t epochs);
 
 /// The trainer's callbacks that save and reload the model as an HF directory (with the tokenizer).
 void add_model_io(train::TrainCallbacks& cbs, models::PreTrainedModel& model, const Common& c);
@@ -112,3 +112,5 @@ int run_fine_tuning(const ArgParser& p, const Common& c, const tokenizer::WordPi
 int run_train_token_cls(const std::vector<std::string>& args);
 int run_train_qa(const std::vector<std::string>& args);
 int run_train_multiple_choice(const std::vector<std::string>& args);
+// cli/train_rtd_command.cpp
+int run_train_rtd_task(const std::vector<std::string>& args);

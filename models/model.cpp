@@ -46,6 +46,7 @@ constexpr std::pair<Task, const char*> kTaskNames[] = {
     {Task::TokenClassification, "token-classification"},
     {Task::QuestionAnswering, "question-answering"},
     {Task::MultipleChoice, "multiple-choice"},
+    {Task::ReplacedTokenDetection, "replaced-token-detection"},
 };
 }  // namespace
 
@@ -74,6 +75,14 @@ bool PreTrainedModel::ignorable_unexpected_key(const std::string& key) const {
 }
 
 void PreTrainedModel::init_family_module(const std::string&, nn::Module&, Generator&) {}
+
+std::shared_ptr<nn::Module> PreTrainedModel::embedding_layer() const {
+  throw Error(detail::concat(architecture(), ": this model does not expose its embedding layer for sharing"));
+}
+
+void PreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module>) {
+  throw Error(detail::concat(architecture(), ": this model cannot share another model's embedding layer"));
+}
 
 void PreTrainedModel::init_weights(Generator& gen, const std::function<bool(const std::string&)>& select) {
   const double range = config().initializer_range;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "models/config.h"
 #include "nn/module.h"
 #include "tensor/random.h"
@@ -71,9 +72,10 @@ enum class Task {
   TokenClassification,
   QuestionAnswering,
   MultipleChoice,
+  ReplacedTokenDetection,  // ELECTRA's discriminator (ElectraForPreTraining); other families: their encoder + the same head
 };
 /// "base", "masked-lm", "pretraining", "next-sentence", "sequence-classification",
-/// "token-classification", "question-answering", "multiple-choice".
+/// "token-classification", "question-answering", "multiple-choice", "replaced-token-detection".
 const char* task_name(Task task);
 /// The inverse of task_name; throws listing the names.
 Task task_from_name(const std::string& name);
@@ -97,6 +99,14 @@ class PreTrainedModel : public nn::Module {
   /// Whether forward reads token_type_ids (HF's model_input_names): DistilBERT does not.
   virtual bool takes_token_type_ids() const { return true; }
 
+  /// The encoder's embedding layer (word, position and token-type tables and their LayerNorm: the
+  /// module HF names `<prefix>.embeddings`), and replacing it by another model's, which makes the
+  /// two models share those tensors (ELECTRA-style pretraining: a generator and a discriminator
+  /// train one embedding layer). Replacing re-ties tied weights (the MLM decoder) to the new
+  /// tables. The defaults throw: a family without them cannot share embeddings.
+  virtual std::shared_ptr<nn::Module> embedding_layer() const;
+  virtual void set_embedding_layer(std::shared_ptr<nn::Module> layer);
+
   /// HF's _keys_to_ignore_on_load_missing / _unexpected: names absent from or extra in a
   /// checkpoint that loading passes over silently (buffers HF rebuilds, aliases of tied weights).
   virtual bool ignorable_missing_key(const std::string& key) const;
@@ -113,10 +123,20 @@ class PreTrainedModel : public nn::Module {
   /// by `tensorzoo bench`. Embedding lookups, norms, softmaxes and activations are not counted.
   virtual double forward_flops(int64_t B, int64_t T) const = 0;
 
- protected:
-  /// Initialises a family-specific module (anything nn::init_weights_like_hf does not know).
+  /// Initialises a family-specific module (anything nn::init_weights_like_hf does not know);
+  /// init_weights calls it for every selected module, after the standard layers.
   virtual void init_family_module(const std::string& name, nn::Module& module, Generator& gen);
 };
+
+/// The family's base model of type `Base` inside `model`: the model itself, or its child named
+/// base_model_prefix() (a head). Throws when there is none.
+template <class Base>
+Base& base_model_of(const PreTrainedModel& model) {
+  if (auto* b = dynamic_cast<const Base*>(&model)) return const_cast<Base&>(*b);
+  for (const auto& [name, child] : model.named_children())
+    if (auto* b = dynamic_cast<Base*>(child.get()); b && name == model.base_model_prefix()) return *b;
+  throw Error(detail::concat(model.architecture(), ": no base model under '", model.base_model_prefix(), "'"));
+}
 
 /// The switch of the graph-free inference paths (default on; off when the environment sets
 /// TZ_INFERENCE_PATH=0, or with `--plain-path` on the CLI's inference commands). A family that has

@@ -15,18 +15,13 @@
 #include "core/error.h"
 #include "nn/init.h"
 #include "tensor/io/checkpoint.h"
+#include "tensor/io/sharded_checkpoint.h"
 
 namespace tz::models {
 
 namespace fs = std::filesystem;
 
-std::string find_weights_file(const std::string& dir) {
-  for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
-    fs::path p = fs::path(dir) / name;
-    if (fs::exists(p)) return p.string();
-  }
-  return "";
-}
+std::string find_weights_file(const std::string& dir) { return io::find_weights_file(dir); }
 
 namespace {
 
@@ -42,7 +37,20 @@ bool is_alias(const PreTrainedModel& model, const std::string& key) {
   return false;
 }
 
-// The checkpoint's tensors under the model's names: the base-model prefix added or dropped.
+// HF's rename of the TF-era LayerNorm names that old checkpoints still carry (bert-base-uncased's
+// LayerNorm.gamma / LayerNorm.beta): every "gamma" becomes "weight", every "beta" "bias".
+std::string fix_legacy_key(std::string key) {
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t at = key.find(from); at != std::string::npos; at = key.find(from, at + to.size()))
+      key.replace(at, from.size(), to);
+  };
+  replace_all("gamma", "weight");
+  replace_all("beta", "bias");
+  return key;
+}
+
+// The checkpoint's tensors under the model's names: legacy names fixed, the base-model prefix
+// added or dropped.
 std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::Checkpoint& ckpt,
                                         std::vector<std::string>& unexpected) {
   const std::string prefix = model.base_model_prefix() + ".";
@@ -51,7 +59,7 @@ std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::
   for (const auto& name : ckpt.names) file_has_prefix |= name.rfind(prefix, 0) == 0;
   std::map<std::string, Tensor> state;
   for (const auto& name : ckpt.names) {
-    std::string key = name;
+    std::string key = fix_legacy_key(name);
     if (model_is_head && !file_has_prefix) key = prefix + key;
     if (!model_is_head && file_has_prefix) {
       if (key.rfind(prefix, 0) != 0) {  // a head weight: not part of the base model
@@ -68,11 +76,13 @@ std::map<std::string, Tensor> keyed_for(const PreTrainedModel& model, const io::
 
 }  // namespace
 
-LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const LoadOptions& opt) {
+LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, const LoadOptions& opt) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir, opt.hub);
   LoadReport report;
   report.weights_file = find_weights_file(dir);
-  TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no model.safetensors or pytorch_model.bin in '", dir, "'");
-  io::Checkpoint ckpt = io::load_checkpoint(report.weights_file);
+  TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no weights in '", dir,
+           "' (model.safetensors, pytorch_model.bin or their sharded indexes)");
+  io::Checkpoint ckpt = io::load_checkpoint_dir_weights(dir);
   std::map<std::string, Tensor> state = keyed_for(model, ckpt, report.unexpected);
 
   // Shapes are checked before anything is loaded: a mismatch is an error, or (ignore_mismatched_sizes)
@@ -145,8 +155,9 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const Lo
   return report;
 }
 
-std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const LoadOptions& opt, LoadReport* report_out) {
-  TZ_CHECK(fs::is_directory(dir), "from_pretrained: '", dir, "' is not a directory");
+std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir, const LoadOptions& opt,
+                                                 LoadReport* report_out) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir, opt.hub);
   std::shared_ptr<PretrainedConfig> config = opt.config;
   if (!config) {
     TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), "from_pretrained: no config.json in '", dir, "'");

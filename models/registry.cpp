@@ -5,7 +5,10 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "models/bert/family.h"
 #include "models/convbert/family.h"
+#include "models/distilbert/family.h"
+#include "models/electra/family.h"
 
 namespace tz::models {
 
@@ -15,6 +18,9 @@ const std::vector<Family>& families() {
   // One line per family.
   static const std::vector<Family> all{
       convbert::family(),
+      bert::family(),
+      electra::family(),
+      distilbert::family(),
   };
   return all;
 }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "hub/resolve.h"
 #include "models/config.h"
 #include "models/model.h"
 
@@ -78,6 +79,9 @@ struct LoadOptions {
   uint64_t seed = 0;
   /// Print the warnings (missing / unexpected / mismatched keys) to stderr.
   bool verbose = true;
+  /// How a model name ("org/name[@revision]") resolves to a directory: the HF cache, offline mode,
+  /// downloads (hub/resolve.h). An existing directory is used as it is.
+  hub::ResolveOptions hub{};
 };
 
 struct LoadReport {
@@ -87,7 +91,9 @@ struct LoadReport {
   std::vector<std::string> mismatched;      // skipped for their shape (ignore_mismatched_sizes)
 };
 
-/// Loads a model directory: config.json, then model.safetensors or pytorch_model.bin. Checkpoints
+/// Loads a model directory, or a model by name ("org/name[@revision]", through the HF cache as
+/// huggingface_hub: options.hub): config.json, then model.safetensors (or its sharded index),
+/// pytorch_model.bin (or its index). Checkpoints
 /// saved from the base model or from any head load into any head of the family (the base-model
 /// prefix is added or dropped as HF does); weights the file lacks (a new head) are initialised
 /// from options.seed as HF's fast init does, without drawing the others. Float32 weights of a
@@ -104,7 +110,8 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& dir, const Lo
 /// plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases are not written.
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "");
 
-/// The weights file of a model directory (model.safetensors preferred), or "" when none.
+/// The weights file of a model directory (model.safetensors, its index, pytorch_model.bin, its
+/// index, in HF's order of preference), or "" when none.
 std::string find_weights_file(const std::string& dir);
 
 }  // namespace tz::models

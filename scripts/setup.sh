@@ -7,7 +7,7 @@ build_dir=${1:-build}
 shift || true
 
 packages=(build-essential cmake ninja-build pkg-config git openmpi-bin libopenmpi-dev libxsimd-dev libopenblas-dev
-          nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev)
+          nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev libcurl4-openssl-dev)
 # Data packages a job needs besides the build (the quickstart asks for the fortune files).
 read -r -a extra <<<"${TZ_EXTRA_PACKAGES:-}"
 packages+=(${extra[@]+"${extra[@]}"})

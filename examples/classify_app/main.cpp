@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     auto tokenizer = tz::tokenizer::WordPiece::from_pretrained(dir);
     auto model = tz::models::from_pretrained(dir, {.architecture = "sequence-classification"});
     model->eval();                 // dropout off
-    tz::NoGradGuard no_grad;       // inference: no autograd graph is recorded
+    tz::NoGradGuard no_grad;       // inference: no graph is recorded, and with eval() the base model
+                                   // takes its graph-free path (models/convbert/inference.h)
     const auto& labels = model->config().id2label;
     tz::tokenizer::EncodeOptions options;
     // Longer lines are cut to the number of positions the model has.

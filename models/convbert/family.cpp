@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "models/convbert/heads.h"
+#include "models/replaced_token_detection.h"
 
 namespace tz::convbert {
 
@@ -16,6 +17,9 @@ std::shared_ptr<models::PreTrainedModel> build(const models::PretrainedConfig& b
   if (arch == "ConvBertForMultipleChoice") return std::make_shared<ForMultipleChoice>(*c);
   if (arch == "ConvBertForTokenClassification") return std::make_shared<ForTokenClassification>(*c);
   if (arch == "ConvBertForQuestionAnswering") return std::make_shared<ForQuestionAnswering>(*c);
+  // The ConvBERT paper's discriminator (not an HF class: HF loads its encoder as ConvBertModel).
+  if (arch == "ConvBertForPreTraining")
+    return std::make_shared<models::ForReplacedTokenDetection>(std::make_shared<ConvBertModel>(*c), arch);
   throw Error(detail::concat("convbert: unknown architecture '", arch, "'"));
 }
 }  // namespace
@@ -31,7 +35,8 @@ models::Family family() {
                      {Task::SequenceClassification, "ConvBertForSequenceClassification"},
                      {Task::MultipleChoice, "ConvBertForMultipleChoice"},
                      {Task::TokenClassification, "ConvBertForTokenClassification"},
-                     {Task::QuestionAnswering, "ConvBertForQuestionAnswering"}};
+                     {Task::QuestionAnswering, "ConvBertForQuestionAnswering"},
+                     {Task::ReplacedTokenDetection, "ConvBertForPreTraining"}};
   f.config_from_json = [](const nlohmann::json& j) {
     return std::make_shared<ConvBertConfig>(ConvBertConfig::from_json(j));
   };

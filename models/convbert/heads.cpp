@@ -19,16 +19,15 @@ Tensor flat_cross_entropy(const Tensor& logits, const Tensor& labels, int64_t cl
 }  // namespace
 
 // ---- masked LM -------------------------------------------------------------------------------------
-GeneratorPredictions::GeneratorPredictions(const ConvBertConfig& c) {
-  layer_norm = register_module("LayerNorm", std::make_shared<nn::LayerNorm>(c.embedding_size, c.layer_norm_eps));
-  dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.embedding_size));
-}
-
-Tensor GeneratorPredictions::forward(const Tensor& h) { return layer_norm->forward(gelu(dense->forward(h))); }
-
 ForMaskedLM::ForMaskedLM(const ConvBertConfig& c) {
   convbert = register_module("convbert", std::make_shared<ConvBertModel>(c));
-  generator_predictions = register_module("generator_predictions", std::make_shared<GeneratorPredictions>(c));
+  blocks::PredictionTransformOptions t;
+  t.in = c.hidden_size;
+  t.out = c.embedding_size;
+  t.activation = "gelu";  // HF: the erf form, whatever hidden_act says
+  t.layer_norm_eps = c.layer_norm_eps;
+  t.layer_norm_first = true;
+  generator_predictions = register_module("generator_predictions", std::make_shared<blocks::PredictionTransform>(t));
   generator_lm_head = register_module("generator_lm_head", std::make_shared<nn::Linear>(c.embedding_size, c.vocab_size));
   tie_weights();
 }
@@ -66,22 +65,10 @@ Output ForMaskedLM::forward(const Inputs& in) {
 }
 
 // ---- sequence classification -----------------------------------------------------------------------
-ClassificationHead::ClassificationHead(const ConvBertConfig& c) {
-  dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.classifier_dropout_prob()));
-  out_proj = register_module("out_proj", std::make_shared<nn::Linear>(c.hidden_size, c.num_labels()));
-  act = nn::activation(c.hidden_act);
-}
-
-Tensor ClassificationHead::forward(const Tensor& h) {
-  Tensor x = dropout->forward(select(h, 1, 0));  // the [CLS] position
-  x = dropout->forward(act(dense->forward(x)));
-  return out_proj->forward(x);
-}
-
 ForSequenceClassification::ForSequenceClassification(const ConvBertConfig& c) {
   convbert = register_module("convbert", std::make_shared<ConvBertModel>(c));
-  classifier = register_module("classifier", std::make_shared<ClassificationHead>(c));
+  classifier = register_module("classifier", std::make_shared<blocks::ClassificationHead>(
+                                                  c.hidden_size, c.num_labels(), c.classifier_dropout_prob(), c.hidden_act));
 }
 
 std::string ForSequenceClassification::problem_type_for(const Tensor& labels) const {

@@ -11,18 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "models/blocks/heads.h"
 #include "models/convbert/model.h"
 
 namespace tz::convbert {
-
-/// dense(H -> E), erf-GELU (always, whatever hidden_act says, as HF), LayerNorm(E).
-class GeneratorPredictions : public nn::Module {
- public:
-  explicit GeneratorPredictions(const ConvBertConfig& config);
-  Tensor forward(const Tensor& h);
-  std::shared_ptr<nn::LayerNorm> layer_norm;
-  std::shared_ptr<nn::Linear> dense;
-};
 
 class ForMaskedLM : public ConvBertPreTrainedModel {
  public:
@@ -39,19 +31,12 @@ class ForMaskedLM : public ConvBertPreTrainedModel {
   void tie_weights() override;
 
   std::shared_ptr<ConvBertModel> convbert;
-  std::shared_ptr<GeneratorPredictions> generator_predictions;
+  /// dense(H -> E), erf-GELU (always, whatever hidden_act says, as HF), LayerNorm(E): the shared
+  /// prediction transform, LayerNorm registered first as HF's ConvBertGeneratorPredictions does.
+  std::shared_ptr<blocks::PredictionTransform> generator_predictions;
   std::shared_ptr<nn::Linear> generator_lm_head;
 };
 
-/// dropout -> dense(H, H) -> hidden_act -> dropout -> out_proj(H, num_labels), on position 0.
-class ClassificationHead : public nn::Module {
- public:
-  explicit ClassificationHead(const ConvBertConfig& config);
-  Tensor forward(const Tensor& h);
-  std::shared_ptr<nn::Linear> dense, out_proj;
-  std::shared_ptr<nn::Dropout> dropout;
-  nn::Activation act;
-};
 
 class ForSequenceClassification : public ConvBertPreTrainedModel {
  public:
@@ -70,7 +55,8 @@ class ForSequenceClassification : public ConvBertPreTrainedModel {
   std::string problem_type_for(const Tensor& labels) const;
 
   std::shared_ptr<ConvBertModel> convbert;
-  std::shared_ptr<ClassificationHead> classifier;
+  /// dropout -> dense(H, H) -> hidden_act -> dropout -> out_proj(H, num_labels), on position 0.
+  std::shared_ptr<blocks::ClassificationHead> classifier;
 };
 
 class ForMultipleChoice : public ConvBertPreTrainedModel {

@@ -34,13 +34,23 @@ void ConvBertPreTrainedModel::init_family_module(const std::string&, nn::Module&
   }
 }
 
+std::shared_ptr<nn::Module> ConvBertPreTrainedModel::embedding_layer() const {
+  return blocks::embedding_layer_of<ConvBertModel>(*this);
+}
+
+void ConvBertPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
+  blocks::set_embedding_layer_of<ConvBertModel>(*this, layer);
+}
+
 double ConvBertPreTrainedModel::forward_flops(int64_t B, int64_t T) const {
   return convbert::forward_flops(config(), B, T);
 }
 
 ConvBertModel::ConvBertModel(const ConvBertConfig& config) : config_(config) {
   config_.validate();
-  embeddings = register_module("embeddings", std::make_shared<Embeddings>(config_));
+  blocks::EmbeddingsOptions e = blocks::EmbeddingsOptions::from(config_, config_.embedding_size);
+  e.positions_before_token_types = true;  // HF's ConvBertEmbeddings: (word + position) + token type
+  embeddings = register_module("embeddings", std::make_shared<blocks::Embeddings>(e));
   if (config_.embedding_size != config_.hidden_size)
     embeddings_project = register_module("embeddings_project",
                                          std::make_shared<nn::Linear>(config_.embedding_size, config_.hidden_size));
