@@ -3,7 +3,8 @@
 // reference models: fill-mask --targets and several masks, classify --function / --top-k /
 // --return-all-scores, tag --aggregation / --ignore-labels / --stride on a model relabelled with
 // B-/I- tags, qa on JSONL questions, embed --pooling none / npy output / sentence-transformers
-// directories. Inputs come from arguments, --file and stdin.
+// directories. Inputs come from arguments, --file and stdin. Every command also runs the BERT,
+// ELECTRA and DistilBERT reference models (each family's head for the command) as the library does.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -356,5 +357,93 @@ TEST_CASE("embed: --pooling none and max, npy output, sentence-transformers dire
       CHECK(v == Approx(vectors[i * static_cast<std::size_t>(H) + d]).margin(1e-6));
     }
     CHECK(std::sqrt(norm) == Approx(1.0).margin(1e-5));
+  }
+}
+
+TEST_CASE("fill-mask / classify / tag / qa / embed on BERT / ELECTRA / DistilBERT models equal the library", "[cli][pipelines][reference]") {
+  Scratch s;
+  for (const std::string family : {"bert", "electra", "distilbert"}) {
+    INFO(family);
+    auto dir = [&](const std::string& name) { return (tz::test::reference_dir() / family / name).string(); };
+    for (const char* name : {"tiny-seqcls", "tiny-token-cls", "tiny-qa", "tiny-model"})
+      if (!tz::test::have_reference(family + "/" + name)) return;
+    auto json_rows = [&](const std::string& args, const std::string& input = "") {
+      Result r = run(s, args, input);
+      INFO(args << "\n" << r.err);
+      REQUIRE(r.code == 0);
+      auto rows = jsonl(r.out);
+      REQUIRE(rows.size() == 1);
+      return rows[0];
+    };
+
+    const std::string mlm = dir(family == "electra" ? "tiny-generator" : "tiny-masked-lm");
+    {
+      auto model = load(mlm);
+      auto tok = tz::tokenizer::WordPiece::from_pretrained(mlm);
+      const std::string text = "the [MASK] sat on the mat .";
+      auto got = json_rows("fill-mask --json --top-k 3 --model " + mlm + " " + quote(text));
+      tz::pipelines::FillMaskOptions opt;
+      opt.top_k = 3;
+      auto want = tz::pipelines::fill_mask(*model, tok, {text}, opt)[0][0];
+      REQUIRE(got.size() == 3);
+      for (std::size_t k = 0; k < 3; ++k) {
+        CHECK(got[k]["token"] == want[k].token);
+        CHECK(got[k]["sequence"] == want[k].sequence);
+        CHECK(got[k]["score"].get<double>() == Approx(want[k].score).epsilon(1e-6));
+      }
+    }
+    {
+      auto model = load(dir("tiny-seqcls"));
+      auto tok = tz::tokenizer::WordPiece::from_pretrained(dir("tiny-seqcls"));
+      const std::string text = "a much longer sentence about the river";
+      auto got = json_rows("classify --json --top-k 3 --model " + dir("tiny-seqcls"), text + "\n");
+      auto want = tz::pipelines::top_labels(tz::pipelines::classify_texts(*model, tok, {text})[0], 3);
+      REQUIRE(got.size() == 3);
+      for (std::size_t k = 0; k < 3; ++k) {
+        CHECK(got[k]["label"] == want[k].label);
+        CHECK(got[k]["score"].get<double>() == Approx(want[k].score).epsilon(1e-6));
+      }
+    }
+    {
+      auto model = load(dir("tiny-token-cls"));
+      auto tok = tz::tokenizer::WordPiece::from_pretrained(dir("tiny-token-cls"));
+      const std::string text = "John Smith lives in New York.";
+      auto got = json_rows("tag --json --ignore-labels '' --model " + dir("tiny-token-cls") + " " + quote(text));
+      tz::pipelines::TokenClassificationOptions opt;
+      opt.ignore_labels = {};
+      auto want = tz::pipelines::classify_tokens(*model, tok, {text}, opt)[0];
+      REQUIRE(got.size() == want.size());
+      REQUIRE(!want.empty());
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        CHECK(got[k]["entity"] == want[k].entity);
+        CHECK(got[k]["word"] == want[k].word);
+        CHECK(got[k]["start"] == want[k].start);
+        CHECK(got[k]["end"] == want[k].end);
+        CHECK(got[k]["score"].get<double>() == Approx(want[k].score).epsilon(1e-6));
+      }
+    }
+    {
+      auto model = load(dir("tiny-qa"));
+      auto tok = tz::tokenizer::WordPiece::from_pretrained(dir("tiny-qa"));
+      const tz::pipelines::QAInput q{"Where did Mary move?", "His sister Mary moved to Paris in 1990, where she studied music."};
+      auto got = json_rows("qa --json --model " + dir("tiny-qa") + " --question " + quote(q.question) + " --context " +
+                           quote(q.context));
+      auto want = tz::pipelines::answer_questions(*model, tok, {q})[0];
+      REQUIRE(want.size() == 1);
+      CHECK(got["answer"] == want[0].answer);
+      CHECK(got["start"] == want[0].start);
+      CHECK(got["end"] == want[0].end);
+      CHECK(got["score"].get<double>() == Approx(want[0].score).epsilon(1e-6));
+    }
+    {
+      auto model = load(dir("tiny-model"), "base");
+      auto tok = tz::tokenizer::WordPiece::from_pretrained(dir("tiny-model"));
+      const std::string text = "the river near new york";
+      auto got = json_rows("embed --json --model " + dir("tiny-model") + " " + quote(text));
+      auto want = tz::pipelines::embed_texts(*model, tok, {text}, tz::models::PoolingConfig::mode("mean"), false)
+                      .to_vector<float>();
+      REQUIRE(got["embedding"].size() == want.size());
+      for (std::size_t d = 0; d < want.size(); ++d) CHECK(got["embedding"][d].get<double>() == Approx(want[d]).margin(1e-6));
+    }
   }
 }
