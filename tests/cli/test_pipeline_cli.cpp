@@ -7,8 +7,6 @@
 // ELECTRA and DistilBERT reference models (each family's head for the command) as the library does.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -43,29 +41,21 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("tz_test_pipeline_cli_" + std::to_string(getpid()));
-  Scratch() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-  std::string p(const std::string& name) const { return (dir / name).string(); }
-};
+using Scratch = tz::test::TempDir;  // s / "name": a file in it
 
 // `tensorzoo ARGS` (a shell fragment, already quoted), with `input` on stdin when not empty.
 Result run(const Scratch& s, const std::string& args, const std::string& input = "") {
-  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + " 2>" + s.p("stderr.txt");
+  std::string cmd = std::string(TZ_CLI_PATH) + " " + args + " 2>" + (s / "stderr.txt");
   if (!input.empty()) {
-    std::ofstream(s.p("stdin.txt")) << input;
-    cmd += " <" + s.p("stdin.txt");
+    std::ofstream(s / "stdin.txt") << input;
+    cmd += " <" + (s / "stdin.txt");
   } else {
     cmd += " </dev/null";
   }
   Result r;
   r.out = tz::test::capture_command(cmd, &r.code);
   std::stringstream err;
-  err << std::ifstream(s.p("stderr.txt")).rdbuf();
+  err << std::ifstream(s / "stderr.txt").rdbuf();
   r.err = err.str();
   return r;
 }
@@ -150,8 +140,8 @@ TEST_CASE("classify: --function, --top-k, --return-all-scores, --file", "[cli][p
   auto model = load(dir);
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
   const std::vector<std::string> texts{"the cat sat", "a much longer sentence about the river"};
-  std::ofstream(s.p("in.txt")) << texts[0] << "\n\n" << texts[1] << "\r\n";
-  Result r = run(s, "classify --json --function none --top-k 2 --model " + dir + " --file " + s.p("in.txt"));
+  std::ofstream(s / "in.txt") << texts[0] << "\n\n" << texts[1] << "\r\n";
+  Result r = run(s, "classify --json --function none --top-k 2 --model " + dir + " --file " + (s / "in.txt"));
   REQUIRE(r.code == 0);
   auto rows = jsonl(r.out);
   REQUIRE(rows.size() == 2);
@@ -182,7 +172,7 @@ TEST_CASE("tag: --aggregation, --ignore-labels and --stride on B-/I- labels", "[
   if (!tz::test::have_reference("convbert/tiny-token-cls")) return;
   Scratch s;
   // The tiny model with NER labels instead of LABEL_<i>.
-  const fs::path dir = s.dir / "ner";
+  const fs::path dir = s.path / "ner";
   fs::create_directories(dir);
   for (const char* f : {"model.safetensors", "vocab.txt", "tokenizer_config.json"})
     fs::copy_file(fs::path(ref("tiny-token-cls")) / f, dir / f);
@@ -303,20 +293,20 @@ TEST_CASE("embed: --pooling none and max, npy output, sentence-transformers dire
     for (std::size_t t = 0; t < rows[i]["embedding"].size(); ++t)
       CHECK(rows[i]["embedding"][t][3].get<double>() == Approx(v[t * H + 3]).margin(1e-6));
   }
-  Result st_none = run(s, "embed --pooling none --format safetensors --output " + s.p("tokens.safetensors") + " --model " +
+  Result st_none = run(s, "embed --pooling none --format safetensors --output " + (s / "tokens.safetensors") + " --model " +
                               dir + " " + quote(texts[0]) + " " + quote(texts[1]));
   REQUIRE(st_none.code == 0);
-  auto ck = tz::io::load_safetensors(s.p("tokens.safetensors"));
+  auto ck = tz::io::load_safetensors(s / "tokens.safetensors");
   CHECK(ck.at("lengths").to_vector<int64_t>() ==
         std::vector<int64_t>{static_cast<int64_t>(features[0].tokens.size()), static_cast<int64_t>(features[1].tokens.size())});
   CHECK(ck.at("embeddings").size(0) == ck.at("offsets").size(0));
 
   // --pooling max to a .npy file: numpy's header, then [N, H] float32.
-  Result npy = run(s, "embed --pooling max --format npy --output " + s.p("v.npy") + " --model " + dir + " " +
+  Result npy = run(s, "embed --pooling max --format npy --output " + (s / "v.npy") + " --model " + dir + " " +
                           quote(texts[0]) + " " + quote(texts[1]));
   REQUIRE(npy.code == 0);
   std::stringstream bytes;
-  bytes << std::ifstream(s.p("v.npy"), std::ios::binary).rdbuf();
+  bytes << std::ifstream(s / "v.npy", std::ios::binary).rdbuf();
   const std::string b = bytes.str();
   REQUIRE(b.size() > 10);
   const std::size_t header = static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
@@ -330,7 +320,7 @@ TEST_CASE("embed: --pooling none and max, npy output, sentence-transformers dire
   CHECK(run(s, "embed --pooling none --format npy --output x.npy --model " + dir + " a").code == 2);
 
   // A sentence-transformers directory: its pooling (cls) and Normalize, the encoder in 0_Transformer.
-  const fs::path st_dir = s.dir / "st";
+  const fs::path st_dir = s.path / "st";
   fs::create_directories(st_dir / "0_Transformer");
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"})
     fs::copy_file(fs::path(dir) / f, st_dir / "0_Transformer" / f);

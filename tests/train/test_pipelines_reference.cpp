@@ -7,12 +7,11 @@
 // model with the head it needs (ConvBERT, BERT, ELECTRA, DistilBERT).
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <numeric>
 
 #include "autograd/grad_mode.h"
@@ -33,6 +32,7 @@ using namespace tz::pipelines;
 using tz::tokenizer::Encoding;
 using tz::tokenizer::WordPiece;
 using tz::test::run_alone;
+using tz::test::TempDir;
 using tz::test::softmax_by_hand;
 
 namespace {
@@ -43,6 +43,15 @@ fs::path case_dir(const std::string& name, const std::string& family = "convbert
 
 const std::vector<std::string> kFamilies{"convbert", "bert", "electra", "distilbert"};
 
+// `check(family)` on every family's reference case `name` (e.g. "tiny-qa").
+void on_every_family(const std::string& name, const std::function<void(const std::string&)>& check) {
+  for (const std::string& family : kFamilies) {
+    if (!tz::test::have_reference(family + "/" + name)) return;
+    INFO(family);
+    check(family);
+  }
+}
+
 std::shared_ptr<tz::models::PreTrainedModel> load(const fs::path& dir, const std::string& head = "") {
   tz::models::LoadOptions o;
   o.verbose = false;
@@ -51,15 +60,6 @@ std::shared_ptr<tz::models::PreTrainedModel> load(const fs::path& dir, const std
   m->eval();
   return m;
 }
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("tz_test_pipelines_" + std::to_string(getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 void write_json(const fs::path& p, const nlohmann::json& j) {
   fs::create_directories(p.parent_path());
@@ -218,9 +218,7 @@ TEST_CASE("text-classification pipeline: softmax, sigmoid, raw scores of each in
       }
     }
   }
-  for (const std::string& family : kFamilies) {
-    if (!tz::test::have_reference(family + "/tiny-seqcls")) return;
-    INFO(family);
+  on_every_family("tiny-seqcls", [&](const std::string& family) {
     auto tok = WordPiece::from_pretrained(case_dir("tiny-seqcls", family));
     auto model = load(case_dir("tiny-seqcls", family));
     const std::vector<std::pair<std::string, std::string>> pairs{{"is it raining", "yes it is"}, {"a question", "an answer"}};
@@ -231,7 +229,7 @@ TEST_CASE("text-classification pipeline: softmax, sigmoid, raw scores of each in
       auto want = softmax_by_hand(logits.data(), logits.size());
       for (std::size_t l = 0; l < want.size(); ++l) CHECK(got[i][l].score == Approx(want[l]).margin(1e-6));
     }
-  }
+  });
 }
 
 namespace {
@@ -311,11 +309,7 @@ void check_token_classification(const std::string& family) {
 }  // namespace
 
 TEST_CASE("token-classification pipeline: per-token argmax; stride windows score tokens where most central", "[train][pipelines][reference]") {
-  for (const std::string& family : kFamilies) {
-    if (!tz::test::have_reference(family + "/tiny-token-cls")) return;
-    INFO(family);
-    check_token_classification(family);
-  }
+  on_every_family("tiny-token-cls", check_token_classification);
 }
 
 namespace {
@@ -404,11 +398,7 @@ void check_question_answering(const std::string& family) {
 }  // namespace
 
 TEST_CASE("question-answering pipeline: start_p * end_p per window, merged across windows and questions", "[train][pipelines][reference]") {
-  for (const std::string& family : kFamilies) {
-    if (!tz::test::have_reference(family + "/tiny-qa")) return;
-    INFO(family);
-    check_question_answering(family);
-  }
+  on_every_family("tiny-qa", check_question_answering);
 }
 
 namespace {
@@ -439,11 +429,7 @@ void check_feature_extraction(const std::string& family) {
 }  // namespace
 
 TEST_CASE("feature extraction: token vectors and offsets equal each text's own last_hidden_state", "[train][pipelines][reference]") {
-  for (const std::string& family : kFamilies) {
-    if (!tz::test::have_reference(family + "/tiny-model")) return;
-    INFO(family);
-    check_feature_extraction(family);
-  }
+  on_every_family("tiny-model", check_feature_extraction);
 }
 
 namespace {
