@@ -1,134 +1,170 @@
-// `tensorzoo embed`: one vector per text from a ConvBERT model directory (any head's checkpoint;
-// only the base model runs). Pooling: the mean of last_hidden_state over the attention-masked
-// positions ([CLS] and [SEP] included, as sentence-transformers' mean pooling), or the [CLS] vector.
-//   tensorzoo embed --model DIR [--pooling mean|cls] [--normalize] [--format jsonl|safetensors]
-//                   [--output F] [--file F | "text" ...]
-// safetensors output holds one float32 tensor "embeddings" [N, H] in input order.
-#include <cmath>
+// `tensorzoo embed`: vectors from a model directory of any family (only the base model runs) or a
+// sentence-transformers directory. The library side is train/pipelines/feature_extraction.h
+// (embed_texts, extract_features, encode_sentences) and models/sentence_transformers.h.
+//   tensorzoo embed --model DIR [--pooling cls|mean|max|none] [--normalize]
+//                   [--format jsonl|safetensors|npy] [--output F] [--file F | "text" ...]
+// Pooled vectors: one per text (JSONL {"embedding": [...]}, safetensors "embeddings" [N, D], .npy
+// [N, D]). --pooling none (HF's feature-extraction pipeline): one vector per token, special tokens
+// included, with its code-point offsets (JSONL {"tokens", "offsets", "embedding": [[...], ...]};
+// safetensors "embeddings" [total tokens, H], "offsets" [total tokens, 2], "lengths" [N]).
 #include <fstream>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 
-#include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/text_inputs.h"
+#include "core/error.h"
+#include "models/sentence_transformers.h"
 #include "tensor/io/checkpoint.h"
+#include "tensor/io/npy.h"
 #include "tensor/ops.h"
-#include "tensor/parallel.h"
+#include "train/pipelines/feature_extraction.h"
 
 namespace tz::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
+const char* const kPoolings[] = {"cls", "mean", "max", "none", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
+
+// JSONL lines to `output` (stdout when empty).
+class JsonlSink {
+ public:
+  explicit JsonlSink(const std::string& output) {
+    if (output.empty()) return;
+    file_.open(output, std::ios::binary | std::ios::trunc);
+    TZ_CHECK(file_.good(), "embed: cannot write '", output, "'");
+  }
+  void write(const nlohmann::ordered_json& record) {
+    std::ostream& os = file_.is_open() ? file_ : std::cout;
+    os << record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    TZ_CHECK(os.good(), "embed: error while writing the output");
+  }
+
+ private:
+  std::ofstream file_;
+};
+
 int run_embed(const std::vector<std::string>& args) {
   ArgParser p("tensorzoo embed",
-              "Sentence vectors from a ConvBERT model directory: the mean of the last hidden states over\n"
-              "the real (non-padding) tokens, or the [CLS] vector. Inputs: the text arguments, else the\n"
-              "lines of --file, else stdin.");
-  p.option("model", "DIR", "model directory (config.json + weights + tokenizer files)", "", true);
-  p.option("tokenizer", "PATH", "tokenizer to use instead of the model directory's", "");
-  p.option("pooling", "mean|cls", "how to pool the token vectors", "mean");
-  p.option("format", "jsonl|safetensors", "output format", "jsonl");
-  p.option("output", "F", "output file (jsonl: default stdout; safetensors: required)", "");
-  p.option("file", "F", "read texts from F, one per line ('-' = stdin)", "");
-  p.option("batch-size", "N", "texts per forward pass", "32");
-  p.option("max-length", "N", "truncate texts to N tokens (0: the model's limit)", "0");
-  p.option("threads", "N", "threads for the math (0: all cores)", "0");
+              "Vectors from a model directory of any family, or a sentence-transformers directory (modules.json,\n"
+              "1_Pooling/config.json, 2_Normalize: its pooling, normalisation, max_seq_length and do_lower_case\n"
+              "are honoured, as SentenceTransformer.encode). Pooling runs over the real tokens ([CLS] and [SEP]\n"
+              "included); none gives one vector per token (HF's feature-extraction pipeline). Inputs: the text\n"
+              "arguments, else the lines of --file, else stdin.");
+  add_model_options(p, "a sentence-transformers directory, or any");
+  p.option("pooling", "P",
+           "cls, mean, max or none (also mean_sqrt_len_tokens, weightedmean, lasttoken); unset: the "
+           "sentence-transformers directory's, else mean. Given for a sentence-transformers directory, its "
+           "encoder is used as a plain model",
+           "");
   p.flag("normalize", "scale every vector to unit L2 norm");
+  p.option("format", "jsonl|safetensors|npy", "output format (npy: pooled vectors only)", "jsonl");
+  p.option("output", "F", "output file (jsonl: default stdout; safetensors and npy: required)", "");
+  add_inference_options(p, "texts");
   p.positional("text", "texts to embed");
-  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
-  apply_plain_path_option(p);
+  InferenceOptions io;
+  if (!apply_inference_options(p, io)) return 2;
   const std::string pooling = p.get("pooling"), format = p.get("format"), output = p.get("output");
-  if (pooling != "mean" && pooling != "cls") {
-    std::cerr << "error: --pooling must be mean or cls, got '" << pooling << "'\n";
-    return 2;
-  }
-  if (format != "jsonl" && format != "safetensors") {
-    std::cerr << "error: --format must be jsonl or safetensors, got '" << format << "'\n";
-    return 2;
-  }
-  if (format == "safetensors" && output.empty()) {
-    std::cerr << "error: --format safetensors needs --output F\n";
-    return 2;
-  }
-  long long batch_size = p.get_int("batch-size");
-  if (batch_size <= 0) {
-    std::cerr << "error: --batch-size must be positive\n";
-    return 2;
-  }
-  if (p.get_int("threads") > 0) set_num_threads(static_cast<int>(p.get_int("threads")));
+  if (!pooling.empty() && std::find(std::begin(kPoolings), std::end(kPoolings), pooling) == std::end(kPoolings))
+    return usage_error("--pooling must be cls, mean, max or none (or mean_sqrt_len_tokens, weightedmean, "
+                       "lasttoken), got '" + pooling + "'");
+  if (format != "jsonl" && format != "safetensors" && format != "npy")
+    return usage_error("--format must be jsonl, safetensors or npy, got '" + format + "'");
+  if (io.json && format != "jsonl") return usage_error("--json prints JSONL; it does not go with --format " + format);
+  if (format != "jsonl" && output.empty()) return usage_error("--format " + format + " needs --output F");
+  if (format == "npy" && pooling == "none")
+    return usage_error("--format npy holds one array; token vectors (--pooling none) need --format safetensors or jsonl");
   std::vector<std::string> texts = read_texts(p.positionals(), p.get("file"));
-  if (texts.empty()) {
-    std::cerr << "error: no input texts (give texts, --file F, or lines on stdin)\n";
-    return 2;
-  }
+  if (texts.empty()) return usage_error("no input texts (give texts, --file F, or lines on stdin)");
 
-  tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), models::Task::Base, "embed");
-  tokenizer::EncodeOptions opts = batch_options(tok, model->config(), p.get_int("max-length"));
-  const int64_t H = model->config().hidden_size, N = static_cast<int64_t>(texts.size());
-  std::vector<float> vectors(static_cast<std::size_t>(N * H));
-
-  NoGradGuard no_grad;
-  const std::size_t bs = static_cast<std::size_t>(batch_size);
-  for (std::size_t start = 0; start < texts.size(); start += bs) {
-    std::size_t end = std::min(texts.size(), start + bs);
-    std::vector<tokenizer::Encoding> enc =
-        tok.encode_batch({texts.begin() + static_cast<std::ptrdiff_t>(start), texts.begin() + static_cast<std::ptrdiff_t>(end)}, opts);
-    Tensor h = raw::contiguous(model->forward(to_inputs(enc)).last_hidden_state);  // [B, T, H]
-    const int64_t T = h.size(1);
-    const float* x = h.data<float>();
-    for (std::size_t b = 0; b < end - start; ++b) {
-      float* out = vectors.data() + static_cast<int64_t>(start + b) * H;
-      const float* xb = x + static_cast<int64_t>(b) * T * H;
-      if (pooling == "cls") {
-        std::copy(xb, xb + H, out);
-      } else {
-        std::vector<double> acc(static_cast<std::size_t>(H), 0.0);
-        int64_t count = 0;
-        for (int64_t t = 0; t < T; ++t) {
-          if (enc[b].attention_mask[static_cast<std::size_t>(t)] == 0) continue;
-          for (int64_t d = 0; d < H; ++d) acc[static_cast<std::size_t>(d)] += xb[t * H + d];
-          ++count;
-        }
-        for (int64_t d = 0; d < H; ++d) out[d] = static_cast<float>(acc[static_cast<std::size_t>(d)] / std::max<int64_t>(count, 1));
-      }
-      if (p.get_flag("normalize")) {
-        double norm = 0;
-        for (int64_t d = 0; d < H; ++d) norm += static_cast<double>(out[d]) * out[d];
-        norm = std::sqrt(norm);
-        if (norm > 0)
-          for (int64_t d = 0; d < H; ++d) out[d] = static_cast<float>(out[d] / norm);
-      }
+  const std::string dir = resolve_model_arg(p.get("model"), "embed");
+  pipelines::EmbedOptions opt;
+  opt.batch_size = io.batch_size;
+  opt.max_length = io.max_length;
+  const bool sentence_transformers = models::is_sentence_transformers_dir(dir);
+  Tensor vectors;                                // [N, D] pooled
+  std::vector<pipelines::TokenVectors> tokens;   // --pooling none
+  std::string pooling_name = pooling;
+  bool normalized = p.get_flag("normalize");
+  if (sentence_transformers && pooling.empty()) {
+    auto st = models::SentenceTransformer::from_pretrained(dir);
+    tokenizer::WordPiece tok = load_tokenizer_for(st.config().transformer_dir, p.get("tokenizer"));
+    vectors = pipelines::encode_sentences(st, tok, texts, opt);
+    if (normalized && !st.config().normalize) vectors = models::normalize_rows(vectors);
+    normalized = normalized || st.config().normalize;
+    pooling_name = st.config().pooling.name();
+  } else {
+    const std::string model_dir = sentence_transformers ? models::read_sentence_transformers_config(dir).transformer_dir : dir;
+    tokenizer::WordPiece tok = load_tokenizer_for(model_dir, p.get("tokenizer"));
+    auto model = load_model_for(model_dir, models::Task::Base, "embed");
+    if (pooling_name.empty()) pooling_name = "mean";
+    if (pooling_name == "none") {
+      tokens = pipelines::extract_features(*model, tok, texts, opt);
+      if (normalized)
+        for (auto& t : tokens) t.vectors = models::normalize_rows(t.vectors);
+    } else {
+      vectors = pipelines::embed_texts(*model, tok, texts, models::PoolingConfig::mode(pooling_name), normalized, opt);
     }
   }
 
-  if (format == "safetensors") {
-    io::save_safetensors(output, {{"embeddings", raw::from_vector(vectors, {N, H})}},
-                         {{"format", "pt"}, {"producer", "tensorzoo embed"}, {"pooling", pooling}});
-    std::cerr << "embed: wrote " << N << " x " << H << " embeddings to " << output << "\n";
+  const std::map<std::string, std::string> metadata{
+      {"format", "pt"}, {"producer", "tensorzoo embed"}, {"pooling", pooling_name}, {"normalized", normalized ? "true" : "false"}};
+  if (format == "npy") {
+    io::save_npy(output, vectors);
+    std::cerr << "embed: wrote " << vectors.size(0) << " x " << vectors.size(1) << " vectors to " << output << "\n";
     return 0;
   }
-  std::ofstream file;
-  if (!output.empty()) {
-    file.open(output, std::ios::binary);
-    TZ_CHECK(file.good(), "embed: cannot write '", output, "'");
+  if (format == "safetensors") {
+    if (pooling_name == "none") {
+      std::vector<float> all;
+      std::vector<int64_t> offsets, lengths;
+      int64_t H = 0;
+      for (const auto& t : tokens) {
+        const std::vector<float> v = t.vectors.to_vector<float>();
+        all.insert(all.end(), v.begin(), v.end());
+        H = t.vectors.size(1);
+        for (const auto& o : t.offsets) {
+          offsets.push_back(static_cast<int64_t>(o.begin));
+          offsets.push_back(static_cast<int64_t>(o.end));
+        }
+        lengths.push_back(t.vectors.size(0));
+      }
+      const int64_t total = static_cast<int64_t>(offsets.size() / 2);
+      io::save_safetensors(output,
+                           {{"embeddings", raw::from_vector(all, {total, H})},
+                            {"offsets", raw::from_vector(offsets, {total, 2})},
+                            {"lengths", raw::from_vector(lengths, {static_cast<int64_t>(lengths.size())})}},
+                           metadata);
+      std::cerr << "embed: wrote " << total << " token vectors of " << texts.size() << " texts to " << output << "\n";
+    } else {
+      io::save_safetensors(output, {{"embeddings", vectors}}, metadata);
+      std::cerr << "embed: wrote " << vectors.size(0) << " x " << vectors.size(1) << " vectors to " << output << "\n";
+    }
+    return 0;
   }
-  std::ostream& os = output.empty() ? std::cout : file;
-  for (int64_t i = 0; i < N; ++i) {
-    std::ostringstream line;
-    line << std::setprecision(9) << "{\"text\":" << json_string(texts[static_cast<std::size_t>(i)]) << ",\"embedding\":[";
-    for (int64_t d = 0; d < H; ++d) line << (d ? "," : "") << vectors[static_cast<std::size_t>(i * H + d)];
-    line << "]}\n";
-    os << line.str();
+  JsonlSink sink(output);
+  if (pooling_name == "none") {
+    for (const auto& t : tokens) {
+      const int64_t T = t.vectors.size(0), H = t.vectors.size(1);
+      const std::vector<float> v = t.vectors.to_vector<float>();
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array(), offsets = nlohmann::ordered_json::array();
+      for (int64_t i = 0; i < T; ++i) {
+        rows.push_back(std::vector<float>(v.begin() + i * H, v.begin() + (i + 1) * H));
+        offsets.push_back({t.offsets[static_cast<std::size_t>(i)].begin, t.offsets[static_cast<std::size_t>(i)].end});
+      }
+      sink.write({{"tokens", t.tokens}, {"offsets", offsets}, {"embedding", rows}});
+    }
+    return 0;
   }
-  TZ_CHECK(os.good(), "embed: error while writing the output");
+  const int64_t N = vectors.size(0), D = vectors.size(1);
+  const std::vector<float> v = vectors.to_vector<float>();
+  for (int64_t i = 0; i < N; ++i) sink.write({{"embedding", std::vector<float>(v.begin() + i * D, v.begin() + (i + 1) * D)}});
   return 0;
 }
 
-Command reg{"embed", "sentence vectors (mean or [CLS] pooling) from a model directory", run_embed};
+Command reg{"embed", "sentence or token vectors; sentence-transformers directories too (HF's feature-extraction)", run_embed};
 
 }  // namespace
 }  // namespace tz::cli

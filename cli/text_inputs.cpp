@@ -1,4 +1,4 @@
-// Partner of text_inputs.h: shared plumbing of the fill-mask, classify and embed commands.
+// Partner of text_inputs.h: shared plumbing of the inference commands.
 #include "cli/text_inputs.h"
 
 #include <nlohmann/json.hpp>
@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "hub/hub_error.h"
 #include "hub/resolve.h"
-#include "tensor/ops.h"
+#include "tensor/parallel.h"
 
 namespace tz::cli {
 
@@ -62,13 +62,52 @@ void apply_plain_path_option(const ArgParser& p) {
   if (p.get_flag("plain-path")) models::set_inference_path_enabled(false);
 }
 
-tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path) {
-  return tokenizer::WordPiece::from_pretrained(tokenizer_path.empty() ? resolve_model_arg(model_dir, "tokenizer")
-                                                                      : tokenizer_path);
+void add_model_options(ArgParser& p, const std::string& kind) {
+  p.option("model", "DIR|NAME",
+           kind + " model of any family: a directory (config.json, weights, tokenizer files) or a Hub name "
+                  "org/name[@rev] from the HF cache",
+           "", true);
+  p.option("tokenizer", "PATH|NAME", "tokenizer to use instead of the model's (a file, a directory or a Hub name)", "");
 }
 
-std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file) {
-  if (!positionals.empty()) return positionals;
+void add_inference_options(ArgParser& p, const std::string& inputs) {
+  p.option("file", "F", "read " + inputs + " from F, one per line ('-' = stdin), when none is given as arguments", "");
+  p.option("batch-size", "N", "inputs per forward pass (only inputs of equal token length share one: nothing is padded)",
+           "32");
+  p.option("max-length", "N", "truncate inputs to N tokens (0: the model's limit)", "0");
+  p.option("threads", "N", "threads for the math (0: all cores)", "0");
+  p.flag("json", "one JSON record per input (JSONL), shaped and named as HF's pipeline returns it");
+  add_plain_path_option(p);
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return 2;
+}
+
+bool apply_inference_options(const ArgParser& p, InferenceOptions& o) {
+  const long long batch_size = p.get_int("batch-size"), max_length = p.get_int("max-length"),
+                  threads = p.get_int("threads");
+  if (batch_size <= 0) return usage_error("--batch-size must be positive, got " + std::to_string(batch_size)) == 0;
+  if (max_length < 0) return usage_error("--max-length must be 0 (the model's limit) or positive") == 0;
+  if (threads < 0) return usage_error("--threads must be 0 (all cores) or positive") == 0;
+  if (threads > 0) set_num_threads(static_cast<int>(threads));
+  apply_plain_path_option(p);
+  o.batch_size = static_cast<std::size_t>(batch_size);
+  o.max_length = static_cast<std::size_t>(max_length);
+  o.json = p.get_flag("json");
+  return true;
+}
+
+tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path) {
+  if (tokenizer_path.empty()) return tokenizer::WordPiece::from_pretrained(resolve_model_arg(model_dir, "tokenizer"));
+  // A file (vocab.txt, tokenizer.json) is read as it is; a directory or a model name resolves as --model does.
+  std::error_code ec;
+  if (fs::is_regular_file(tokenizer_path, ec)) return tokenizer::WordPiece::from_pretrained(tokenizer_path);
+  return tokenizer::WordPiece::from_pretrained(resolve_model_arg(tokenizer_path, "tokenizer"));
+}
+
+std::vector<std::string> read_lines(const std::string& file) {
   std::ifstream f;
   std::istream* in = &std::cin;
   if (!file.empty() && file != "-") {
@@ -76,46 +115,36 @@ std::vector<std::string> read_texts(const std::vector<std::string>& positionals,
     TZ_CHECK(f.good(), "cannot open input file '", file, "'");
     in = &f;
   }
-  std::vector<std::string> texts;
+  std::vector<std::string> lines;
   std::string line;
   while (std::getline(*in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) texts.push_back(line);
+    lines.push_back(line);
   }
+  return lines;
+}
+
+std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file) {
+  if (!positionals.empty()) return positionals;
+  std::vector<std::string> texts = read_lines(file);
+  std::erase_if(texts, [](const std::string& t) { return t.empty(); });
   return texts;
 }
 
-tokenizer::EncodeOptions batch_options(const tokenizer::WordPiece& tok, const models::PretrainedConfig& config,
-                                       long long max_length) {
-  tokenizer::EncodeOptions o;
-  std::size_t limit = std::min<std::size_t>(tok.config().model_max_length,
-                                            static_cast<std::size_t>(config.max_position_embeddings));
-  if (max_length > 0) limit = std::min<std::size_t>(limit, static_cast<std::size_t>(max_length));
-  o.truncation = tokenizer::Truncation{limit};
-  o.padding = tokenizer::Padding{};
-  return o;
-}
-
-models::Inputs to_inputs(const std::vector<tokenizer::Encoding>& batch) {
-  TZ_CHECK(!batch.empty(), "to_inputs: empty batch");
-  const int64_t B = static_cast<int64_t>(batch.size()), T = static_cast<int64_t>(batch[0].size());
-  std::vector<int64_t> ids, mask, types;
-  ids.reserve(static_cast<std::size_t>(B * T));
-  for (const auto& e : batch) {
-    TZ_CHECK(static_cast<int64_t>(e.size()) == T, "to_inputs: encodings of different lengths ", e.size(), " and ", T);
-    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
-    mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
-    types.insert(types.end(), e.type_ids.begin(), e.type_ids.end());
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > start) items.push_back(list.substr(start, comma - start));
+    start = comma + 1;
   }
-  models::Inputs in;
-  in.input_ids = raw::from_vector(ids, {B, T});
-  in.attention_mask = raw::from_vector(mask, {B, T});
-  in.token_type_ids = raw::from_vector(types, {B, T});
-  return in;
+  return items;
 }
 
-std::string json_string(const std::string& s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+void print_json(const nlohmann::ordered_json& record) {
+  std::cout << record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace tz::cli

@@ -1,7 +1,11 @@
-// What the text-in commands (fill-mask, classify, embed) share: loading a model directory with
-// the head a command needs, reading the input texts (arguments, a file or stdin), and turning a
-// batch of encodings into model inputs.
+// What the inference commands (fill-mask, classify, tag, qa, embed, choose) share: loading a model
+// directory with the head a command needs, the options every one of them has (--file, --batch-size,
+// --max-length, --threads, --json, --plain-path), reading the inputs (arguments, a file or stdin),
+// and printing JSON records.
+// Not here: the pipelines themselves (train/pipelines/, the library side C++ users call).
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -29,22 +33,41 @@ std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, 
 void add_plain_path_option(ArgParser& p);
 void apply_plain_path_option(const ArgParser& p);
 
-/// The tokenizer of a model directory, or of `tokenizer_path` when it is not empty.
+/// The tokenizer of a model directory or name, or of `tokenizer_path` when it is not empty (a file, a
+/// directory or a model name).
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path);
+
+/// --model DIR|NAME (required; `kind` says which head, e.g. "token-classification") and --tokenizer PATH|NAME.
+void add_model_options(ArgParser& p, const std::string& kind);
+
+/// The options the text-in commands share: --file, --batch-size, --max-length, --threads, --json,
+/// --plain-path. `inputs` names what one line of --file holds.
+void add_inference_options(ArgParser& p, const std::string& inputs);
+
+struct InferenceOptions {
+  std::size_t batch_size = 32;
+  std::size_t max_length = 0;  ///< 0: the model's limit
+  bool json = false;
+};
+
+/// Prints "error: <message>" to stderr and returns 2, the exit code of a usage error.
+int usage_error(const std::string& message);
+
+/// Validates and applies the shared options (threads, plain path) into `out`; false (after
+/// usage_error) when a value is out of range.
+bool apply_inference_options(const ArgParser& p, InferenceOptions& out);
+
+/// Every line of `file` ("" or "-" = stdin), a trailing '\r' removed, empty lines kept.
+std::vector<std::string> read_lines(const std::string& file);
 
 /// The texts of a command: the positional arguments, else the lines of `file` ("-" = stdin), else
 /// the lines of stdin. Empty lines are skipped; a trailing '\r' is removed.
 std::vector<std::string> read_texts(const std::vector<std::string>& positionals, const std::string& file);
 
-/// Encoding options for a batch: special tokens, truncation to `max_length` (0: the smaller of the
-/// tokenizer's model_max_length and the model's max_position_embeddings) and padding to the longest.
-tokenizer::EncodeOptions batch_options(const tokenizer::WordPiece& tok, const models::PretrainedConfig& config,
-                                       long long max_length);
+/// The non-empty items of a comma-separated list ("O,B-MISC" -> {"O", "B-MISC"}).
+std::vector<std::string> split_list(const std::string& list);
 
-/// input_ids, attention_mask and token_type_ids [B, T] from encodings of equal length.
-models::Inputs to_inputs(const std::vector<tokenizer::Encoding>& batch);
-
-/// A JSON string literal of `s` (ill-formed UTF-8 replaced).
-std::string json_string(const std::string& s);
+/// One JSON record on one line of stdout (ill-formed UTF-8 replaced).
+void print_json(const nlohmann::ordered_json& record);
 
 }  // namespace tz::cli

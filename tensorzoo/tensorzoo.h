@@ -14,6 +14,8 @@
 //   models/      tz::models: the model interface, from_pretrained / save_pretrained / create for every
 //                family of the zoo (tz::convbert, ...: each family's own classes, when needed)
 //   tokenizer/   tz::tokenizer::WordPiece (HF fast-tokenizer compatible)
+//   train/       training loop, data sets, task glue; train/pipelines/: tz::pipelines, HF's inference
+//                pipelines (fill-mask, text / token classification, question answering, embeddings)
 // Errors: everything throws tz::Error (a std::runtime_error) naming the bad value; nothing aborts.
 // Not here: the CLI (cli/), tests and benchmarks, and the kernels (tensor/kernels/, internal).
 #pragma once
@@ -23,6 +25,7 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/hdf5.h"
 #include "tensor/io/keras_weights.h"
+#include "tensor/io/npy.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
@@ -40,6 +43,7 @@
 #include "models/config.h"
 #include "models/model.h"
 #include "models/registry.h"
+#include "models/sentence_transformers.h"
 
 // tokenizer
 #include "tokenizer/encoding.h"
@@ -63,3 +67,11 @@
 #include "train/text_dataset.h"
 #include "train/token_classification.h"
 #include "train/trainer.h"
+
+// the inference pipelines (HF's transformers.pipelines), tz::pipelines
+#include "train/pipelines/feature_extraction.h"
+#include "train/pipelines/fill_mask.h"
+#include "train/pipelines/pipeline.h"
+#include "train/pipelines/question_answering.h"
+#include "train/pipelines/text_classification.h"
+#include "train/pipelines/token_classification.h"

@@ -159,6 +159,9 @@ class WordPiece {
   /// Tokens of `ids` joined back into text (WordPiece decoder: "##" pieces glued, spaces before
   /// punctuation cleaned up). Unknown ids are skipped.
   std::string decode(std::span<const int64_t> ids, bool skip_special_tokens = false) const;
+  /// HF's convert_tokens_to_string: token strings (in the vocabulary or not) joined by the decoder,
+  /// as decode joins the tokens of ids.
+  std::string convert_tokens_to_string(const std::vector<std::string>& tokens) const;
   std::vector<std::string> decode_batch(const std::vector<std::vector<int64_t>>& batch,
                                         bool skip_special_tokens = false) const;
 

@@ -10,21 +10,30 @@
 namespace tz::tokenizer {
 
 std::string WordPiece::decode(std::span<const int64_t> ids, bool skip_special_tokens) const {
-  const WordPieceConfig& c = model_->config;
-  std::string out;
-  bool first = true;
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
   for (int64_t id : ids) {
     std::optional<std::string> token = id_to_token(id);
     if (!token || (skip_special_tokens && is_special_token(*token))) continue;
+    tokens.push_back(std::move(*token));
+  }
+  return convert_tokens_to_string(tokens);
+}
+
+std::string WordPiece::convert_tokens_to_string(const std::vector<std::string>& tokens) const {
+  const WordPieceConfig& c = model_->config;
+  std::string out;
+  bool first = true;
+  for (const std::string& token : tokens) {
     std::string piece;
     if (!c.decoder_wordpiece) {
-      piece = first ? *token : " " + *token;
+      piece = first ? token : " " + token;
     } else if (first) {
-      piece = *token;
-    } else if (token->compare(0, c.decoder_prefix.size(), c.decoder_prefix) == 0) {
-      piece = token->substr(c.decoder_prefix.size());
+      piece = token;
+    } else if (token.compare(0, c.decoder_prefix.size(), c.decoder_prefix) == 0) {
+      piece = token.substr(c.decoder_prefix.size());
     } else {
-      piece = " " + *token;
+      piece = " " + token;
     }
     if (c.decoder_wordpiece && c.decoder_cleanup) {
       // The crate cleans each token (with its leading space) on its own, in this order.

@@ -397,27 +397,4 @@ std::map<std::string, double> evaluate_qa(models::PreTrainedModel& model, const 
   return m;
 }
 
-QAPrediction answer_question(models::PreTrainedModel& model, const tokenizer::WordPiece& tok,
-                             const std::string& question, const std::string& context, const QAOptions& options,
-                             const QAPostprocessOptions& post) {
-  std::vector<QAExample> examples{QAExample{"0", question, context, {}, {}}};
-  std::vector<QAFeature> features = prepare_qa_features(tok, examples, options);
-  std::vector<std::size_t> all(features.size());
-  std::iota(all.begin(), all.end(), 0);
-  models::Inputs in = collate_qa(features, all, tok.pad_id() < 0 ? 0 : tok.pad_id(), false);
-  NoGradGuard no_grad;
-  models::Output out = model.forward(in);
-  TZ_CHECK(out.start_logits.defined() && out.end_logits.defined(), "answer_question: ", model.architecture(),
-           " gives no start/end logits (expected ConvBertForQuestionAnswering)");
-  std::vector<float> s = raw::contiguous(out.start_logits).to_vector<float>();
-  std::vector<float> e = raw::contiguous(out.end_logits).to_vector<float>();
-  const std::size_t T = static_cast<std::size_t>(out.start_logits.size(1));
-  std::vector<std::vector<float>> starts, ends;
-  for (std::size_t k = 0; k < features.size(); ++k) {
-    starts.emplace_back(s.begin() + k * T, s.begin() + (k + 1) * T);
-    ends.emplace_back(e.begin() + k * T, e.begin() + (k + 1) * T);
-  }
-  return postprocess_qa_predictions(examples, features, starts, ends, post).at(0);
-}
-
 }  // namespace tz::train

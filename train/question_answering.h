@@ -16,7 +16,8 @@
 //     run_qa's unbounded loop runs into [SEP] when the answer starts on the window's last token;
 //   - the top-n logits are taken over the feature's own tokens, not over padding (which can never
 //     make a valid span, but in run_qa can take top-n slots depending on how the batch was padded).
-// Not here: the training loop (trainer.h), the model heads (models/<family>/, through models/model.h).
+// Not here: the training loop (trainer.h), the model heads (models/<family>/, through models/model.h),
+// answering new questions (HF's question-answering pipeline: train/pipelines/question_answering.h).
 #pragma once
 
 #include <cstddef>
@@ -123,11 +124,6 @@ std::map<std::string, double> evaluate_qa(models::PreTrainedModel& model, const 
                                           const std::vector<QAFeature>& features, std::size_t batch_size,
                                           int64_t pad_id, const QAPostprocessOptions& post = {},
                                           std::vector<QAPrediction>* predictions = nullptr);
-
-/// Runs a ForQuestionAnswering model on every window of one (question, context) and post-processes.
-QAPrediction answer_question(models::PreTrainedModel& model, const tokenizer::WordPiece& tok,
-                             const std::string& question, const std::string& context, const QAOptions& options = {},
-                             const QAPostprocessOptions& post = {});
 
 /// Byte offset of code point `cp` in UTF-8 `text` (text.size() when past the end).
 std::size_t byte_offset_of_code_point(const std::string& text, std::size_t cp);

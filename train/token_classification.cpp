@@ -1,4 +1,4 @@
-// Token classification data, alignment, post-processing and inference (see token_classification.h).
+// Token classification data, alignment and evaluation (see token_classification.h).
 #include "train/token_classification.h"
 
 #include <algorithm>
@@ -47,48 +47,11 @@ std::vector<std::string> read_tags(const nlohmann::json& tags, const std::vector
   return out;
 }
 
-void softmax_row(const float* x, std::size_t n, std::vector<float>& out) {
-  out.resize(n);
-  float m = *std::max_element(x, x + n);
-  double sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += out[i] = std::exp(x[i] - m);
-  for (auto& v : out) v = static_cast<float>(v / sum);
-}
-
 std::size_t argmax_row(const float* x, std::size_t n) {
   return static_cast<std::size_t>(std::max_element(x, x + n) - x);  // first maximum, as torch/numpy
 }
 
-// Byte offset of code point `cp` in `text` (text.size() past the end).
-std::size_t byte_of_code_point(const std::string& text, std::size_t cp) {
-  std::size_t i = 0, n = 0;
-  while (i < text.size() && n < cp) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    ++n;
-  }
-  return std::min(i, text.size());
-}
-
 }  // namespace
-
-std::vector<Entity> group_entities(const std::vector<std::string>& tags) {
-  // HF's pipeline: "B-X" begins X, "I-X" continues X, any other label L acts as "I-L"; "O" is no entity.
-  auto split = [](const std::string& t) -> std::pair<char, std::string> {
-    if (t.rfind("B-", 0) == 0) return {'B', t.substr(2)};
-    if (t.rfind("I-", 0) == 0) return {'I', t.substr(2)};
-    return {'I', t};
-  };
-  std::vector<Entity> out;
-  std::string open_type;  // type of the group being built, "" when none
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    auto [bi, type] = split(tags[i]);
-    bool continues = i > 0 && bi != 'B' && type == split(tags[i - 1]).second;
-    if (!continues && type != "O") out.push_back({type, i, i});
-    if (continues && type != "O") out.back().last = i;
-  }
-  return out;
-}
 
 TagSet::TagSet(std::vector<std::string> names) : names_(std::move(names)) {
   for (std::size_t i = 0; i < names_.size(); ++i) {
@@ -344,72 +307,6 @@ std::map<std::string, double> evaluate_token_classification(models::PreTrainedMo
           {"recall", r.overall.recall},
           {"f1", r.overall.f1},
           {"accuracy", r.accuracy}};
-}
-
-TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& encoding, const float* logits,
-                           const TagSet& labels) {
-  TZ_CHECK(encoding.char_offsets.size() == encoding.size(),
-           "tags_from_logits: the encoding needs char_offsets (EncodeOptions::char_offsets)");
-  const std::size_t L = labels.size();
-  TagResult r;
-  std::vector<float> probs;
-  int32_t current = -1;
-  for (std::size_t t = 0; t < encoding.size(); ++t) {
-    int32_t w = encoding.word_ids[t];
-    if (w < 0) continue;
-    if (w != current) {
-      softmax_row(logits + t * L, L, probs);
-      std::size_t best = argmax_row(logits + t * L, L);
-      TaggedWord word;
-      word.label = labels.name(static_cast<int64_t>(best));
-      word.score = probs[best];
-      word.begin = encoding.char_offsets[t].begin;
-      r.words.push_back(word);
-      current = w;
-    }
-    r.words.back().end = encoding.char_offsets[t].end;
-  }
-  for (auto& w : r.words) {
-    std::size_t b = byte_of_code_point(text, w.begin), e = byte_of_code_point(text, w.end);
-    w.text = text.substr(b, e - b);
-  }
-  std::vector<std::string> tags;
-  for (const auto& w : r.words) tags.push_back(w.label);
-  for (const Entity& c : group_entities(tags)) {
-    TaggedEntity e;
-    e.type = c.type;
-    e.first_word = c.first;
-    e.last_word = c.last;
-    e.begin = r.words[c.first].begin;
-    e.end = r.words[c.last].end;
-    std::size_t b = byte_of_code_point(text, e.begin), end = byte_of_code_point(text, e.end);
-    e.text = text.substr(b, end - b);
-    double sum = 0;
-    for (std::size_t i = c.first; i <= c.last; ++i) sum += r.words[i].score;
-    e.score = static_cast<float>(sum / static_cast<double>(c.last - c.first + 1));
-    r.entities.push_back(e);
-  }
-  return r;
-}
-
-TagResult tag_text(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
-                   std::size_t max_length) {
-  tokenizer::EncodeOptions opt;
-  opt.char_offsets = true;
-  opt.truncation = tokenizer::Truncation{max_length};
-  tokenizer::Encoding e = tok.encode(text, opt);
-  Shape shape{1, static_cast<int64_t>(e.size())};
-  models::Inputs in;
-  in.input_ids = raw::from_vector(e.ids, shape);
-  in.token_type_ids = raw::from_vector(e.type_ids, shape);
-  in.attention_mask = raw::from_vector(e.attention_mask, shape);
-  NoGradGuard no_grad;
-  models::Output out = model.forward(in);
-  TagSet labels(model.config().id2label);
-  TZ_CHECK(out.logits.defined() && out.logits.dim() == 3 && out.logits.size(2) == static_cast<int64_t>(labels.size()),
-           "tag_text: expected token-classification logits [1, T, ", labels.size(), "] from ", model.architecture());
-  std::vector<float> logits = raw::contiguous(out.logits).to_vector<float>();
-  return tags_from_logits(text, e, logits.data(), labels);
 }
 
 }  // namespace tz::train

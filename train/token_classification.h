@@ -3,10 +3,9 @@
 //   (b) preprocessing: the words are encoded as pre-split words; the first piece of each word gets
 //       the word's label, other pieces and special tokens get -100 (or, with label_all_pieces, every
 //       piece gets it, B-X turned into I-X after the first piece as run_ner does); dynamic padding;
-//   (c) post-processing: logits back to one tag per word, BIO spans merged into entities with
-//       character offsets (what `tensorzoo tag` prints);
-//   (d) the metric: seqeval (seqeval.h) over the positions whose label is not -100, as run_ner.
-// Not here: the training loop (trainer.h), the model (models/model.h).
+//   (c) the metric: seqeval (seqeval.h) over the positions whose label is not -100, as run_ner.
+// Not here: the training loop (trainer.h), the model (models/model.h), tagging new text (HF's
+// token-classification pipeline: train/pipelines/token_classification.h).
 #pragma once
 
 #include <cstddef>
@@ -111,43 +110,5 @@ std::map<std::string, double> evaluate_token_classification(models::PreTrainedMo
                                                             const std::vector<TokenClassificationFeature>& features,
                                                             const TagSet& tags, std::size_t batch_size, int64_t pad_id,
                                                             SeqevalReport* report = nullptr);
-
-// ---- inference -----------------------------------------------------------------------------------
-
-/// A word of the input text (as the tokenizer's pre-tokenizer splits it) with its predicted tag: the
-/// tag of its first piece and that tag's softmax probability. begin/end are code-point offsets.
-struct TaggedWord {
-  std::string text, label;
-  float score = 0;
-  std::size_t begin = 0, end = 0;
-};
-
-/// HF's token-classification pipeline grouping: "B-X" starts an X entity, "I-X" continues the
-/// previous word's X entity or starts one (after O or another type), a label without a B-/I- prefix
-/// (e.g. "LABEL_3") acts as "I-LABEL_3", and "O" words belong to no entity. On B/I/O tags this is
-/// exactly seqeval's default-mode chunking (get_entities); it differs only on other tag shapes.
-std::vector<Entity> group_entities(const std::vector<std::string>& tags);
-
-/// A span of words (group_entities over the words' tags) with the text it covers.
-struct TaggedEntity {
-  std::string type, text;
-  float score = 0;  ///< mean of its words' scores
-  std::size_t begin = 0, end = 0;  ///< code-point offsets into the text
-  std::size_t first_word = 0, last_word = 0;
-};
-
-struct TagResult {
-  std::vector<TaggedWord> words;
-  std::vector<TaggedEntity> entities;
-};
-
-/// Words and entities from a text's encoding (made with char_offsets) and its logits [T, L].
-TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& encoding, const float* logits,
-                           const TagSet& labels);
-
-/// Encodes `text` (truncated to max_length), runs a ForTokenClassification model and calls
-/// tags_from_logits with the labels of the model's config.
-TagResult tag_text(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
-                   std::size_t max_length = 512);
 
 }  // namespace tz::train

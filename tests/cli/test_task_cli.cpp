@@ -1,6 +1,6 @@
 // `tensorzoo tag | qa | choose` against the tiny reference models: the CLI's JSON output must equal
-// the library computed in this process, and the batched QA windows must equal running each window
-// alone (padding and the attention mask must not change a window's logits).
+// the library computed in this process (train/pipelines/, train/multiple_choice.h), and questions
+// answered in one call (their windows batched together) must equal each question answered alone.
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 
 #include "autograd/grad_mode.h"
 #include "models/registry.h"
@@ -16,8 +17,8 @@
 #include "tests/test_util.h"
 #include "tokenizer/wordpiece.h"
 #include "train/multiple_choice.h"
-#include "train/question_answering.h"
-#include "train/token_classification.h"
+#include "train/pipelines/question_answering.h"
+#include "train/pipelines/token_classification.h"
 
 #include "tests/cli/run_cli.h"
 
@@ -72,92 +73,101 @@ TEST_CASE("task commands have --help and refuse the wrong head", "[cli][tasks]")
   CHECK_THAT(r.out, Catch::Contains("no trained weights for ConvBertForTokenClassification"));
 }
 
-TEST_CASE("tensorzoo tag equals tag_text", "[cli][tasks][reference]") {
+TEST_CASE("tensorzoo tag equals classify_tokens; rows are each token's argmax", "[cli][tasks][reference]") {
   if (!tz::test::have_reference("convbert/tiny-token-cls")) return;
   std::string dir = model_dir("tiny-token-cls");
   std::vector<std::string> texts{"John lives in New York.", "Zo\u00eb visited the Hugging Face office, didn't she?"};
-  Result r = run("tag --json --model " + dir + " " + quote(texts[0]) + " " + quote(texts[1]), false);
-  REQUIRE(r.code == 0);
   auto model = load(dir);
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-  std::istringstream lines(r.out);
-  for (const auto& text : texts) {
-    std::string line;
-    REQUIRE(std::getline(lines, line));
-    auto j = nlohmann::json::parse(line);
-    auto want = tz::train::tag_text(*model, tok, text);
-    CHECK(j["text"] == text);
-    REQUIRE(j["words"].size() == want.words.size());
-    for (std::size_t i = 0; i < want.words.size(); ++i) {
-      CHECK(j["words"][i]["word"] == want.words[i].text);
-      CHECK(j["words"][i]["label"] == want.words[i].label);
-      CHECK(j["words"][i]["score"].get<double>() == Approx(want.words[i].score).margin(1e-6));
-      CHECK(j["words"][i]["start"] == want.words[i].begin);
-      CHECK(j["words"][i]["end"] == want.words[i].end);
-    }
-    REQUIRE(j["entities"].size() == want.entities.size());
-    for (std::size_t i = 0; i < want.entities.size(); ++i) {
-      CHECK(j["entities"][i]["text"] == want.entities[i].text);
-      CHECK(j["entities"][i]["entity"] == want.entities[i].type);
+  for (const char* strategy : {"none", "simple", "first", "average", "max"}) {
+    INFO(strategy);
+    Result r = run(std::string("tag --json --ignore-labels '' --aggregation ") + strategy + " --model " + dir + " " +
+                       quote(texts[0]) + " " + quote(texts[1]),
+                   false);
+    REQUIRE(r.code == 0);
+    tz::pipelines::TokenClassificationOptions opt;
+    opt.aggregation = tz::pipelines::aggregation_strategy_from_name(strategy);
+    opt.ignore_labels = {};
+    auto want = tz::pipelines::classify_tokens(*model, tok, texts, opt);
+    std::istringstream lines(r.out);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      std::string line;
+      REQUIRE(std::getline(lines, line));
+      auto j = nlohmann::json::parse(line);
+      REQUIRE(j.size() == want[i].size());
+      const char* key = std::string(strategy) == "none" ? "entity" : "entity_group";
+      for (std::size_t k = 0; k < want[i].size(); ++k) {
+        CHECK(j[k][key] == want[i][k].entity);
+        CHECK(j[k]["word"] == want[i][k].word);
+        CHECK(j[k]["score"].get<double>() == Approx(want[i][k].score).margin(1e-6));
+        CHECK(j[k]["start"] == want[i][k].start);
+        CHECK(j[k]["end"] == want[i][k].end);
+        CHECK(j[k].contains("index") == (std::string(strategy) == "none"));
+      }
     }
   }
-  // The first text by hand: John [0,4) lives [5,10) in [11,13) New [14,17) York [18,22) . [22,23)
-  auto first = tz::train::tag_text(*model, tok, texts[0]);
-  REQUIRE(first.words.size() == 6);
-  CHECK(first.words[4].text == "York");
-  CHECK(first.words[4].begin == 18);
-  // Word labels come from the first piece's argmax over the model's logits.
+  // The first text by hand: john [0,4) live [5,9) ##s [9,10) in [11,13) new [14,17) york [18,22)
+  // . [22,23); each row's label is the argmax of that token's logits.
+  Result r = run("tag --json --ignore-labels '' --model " + dir + " " + quote(texts[0]), false);
+  REQUIRE(r.code == 0);
+  auto rows = nlohmann::json::parse(r.out);
   tz::tokenizer::EncodeOptions opt;
   opt.char_offsets = true;
   auto enc = tok.encode(texts[0], opt);
+  REQUIRE(rows.size() == enc.size() - 2);
+  CHECK(rows[2]["word"] == "##s");
+  CHECK(rows[5]["start"] == 18);
+  CHECK(rows[5]["word"] == "york");
   tz::models::Inputs in;
   in.input_ids = tz::raw::from_vector(enc.ids, {1, static_cast<int64_t>(enc.size())});
   tz::NoGradGuard no_grad;
   auto logits = tz::raw::contiguous(model->forward(in).logits).to_vector<float>();
   const std::size_t L = model->config().id2label.size();
-  std::size_t word = 0;
-  for (std::size_t t = 0; t < enc.size(); ++t) {
-    if (enc.word_ids[t] < 0 || (t > 0 && enc.word_ids[t] == enc.word_ids[t - 1])) continue;
+  for (std::size_t t = 1; t + 1 < enc.size(); ++t) {
     auto row = logits.begin() + static_cast<std::ptrdiff_t>(t * L);
     auto best = static_cast<std::size_t>(std::max_element(row, row + static_cast<std::ptrdiff_t>(L)) - row);
-    CHECK(first.words[word++].label == model->config().id2label[best]);
+    CHECK(rows[t - 1]["entity"] == model->config().id2label[best]);
+    CHECK(rows[t - 1]["index"] == t);
   }
 }
 
-TEST_CASE("tensorzoo qa equals answer_question; batched windows equal windows run alone", "[cli][tasks][reference]") {
+TEST_CASE("tensorzoo qa equals answer_questions; questions batched together equal each alone", "[cli][tasks][reference]") {
   if (!tz::test::have_reference("convbert/tiny-qa")) return;
   std::string dir = model_dir("tiny-qa");
-  const std::string question = "Where did Mary move?";
-  Result r = run("qa --json --model " + dir + " --max-length 40 --doc-stride 10 --question " + quote(question) +
-                     " --context " + quote(kContext),
-                 false);
+  const std::vector<std::string> questions{"Where did Mary move?", "Who lives in New York?", "When?"};
+  std::string args = "qa --json --model " + dir + " --max-length 40 --doc-stride 10 --context " + quote(kContext);
+  for (const auto& q : questions) args += " --question " + quote(q);
+  Result r = run(args, false);
   REQUIRE(r.code == 0);
-  auto j = nlohmann::json::parse(r.out);
   auto model = load(dir);
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-  tz::train::QAOptions opt{.max_length = 40, .doc_stride = 10};
-  auto want = tz::train::answer_question(*model, tok, question, kContext, opt);
-  CHECK(j["answer"] == want.text);
-  CHECK(j["start"] == want.begin);
-  CHECK(j["end"] == want.end);
-  CHECK(j["score"].get<double>() == Approx(want.score).margin(1e-5));
-  CHECK(kContext.substr(want.begin, want.end - want.begin) == want.text);  // ASCII context
-
-  // The same prediction from each window run on its own (no padding).
-  std::vector<tz::train::QAExample> ex{{"0", question, kContext, {}, {}}};
-  auto feats = tz::train::prepare_qa_features(tok, ex, opt);
-  REQUIRE(feats.size() >= 3);  // the context needs several windows at this length
-  std::vector<std::vector<float>> starts, ends;
-  tz::NoGradGuard no_grad;
-  for (std::size_t k = 0; k < feats.size(); ++k) {
-    auto in = tz::train::collate_qa(feats, std::vector<std::size_t>{k}, 0, false);
-    auto out = model->forward(in);
-    starts.push_back(tz::raw::contiguous(out.start_logits).to_vector<float>());
-    ends.push_back(tz::raw::contiguous(out.end_logits).to_vector<float>());
+  tz::pipelines::QuestionAnsweringOptions opt;
+  opt.max_seq_len = 40;
+  opt.doc_stride = 10;
+  std::vector<tz::pipelines::QAInput> inputs;
+  for (const auto& q : questions) inputs.push_back({q, kContext});
+  auto want = tz::pipelines::answer_questions(*model, tok, inputs, opt);
+  std::istringstream lines(r.out);
+  for (std::size_t i = 0; i < questions.size(); ++i) {
+    std::string line;
+    REQUIRE(std::getline(lines, line));
+    auto j = nlohmann::json::parse(line);  // top_k 1: HF's single answer record
+    REQUIRE(j.is_object());
+    CHECK(j["answer"] == want[i][0].answer);
+    CHECK(j["start"] == want[i][0].start);
+    CHECK(j["end"] == want[i][0].end);
+    CHECK(j["score"].get<double>() == Approx(want[i][0].score).epsilon(1e-6));
+    CHECK(kContext.substr(want[i][0].start, want[i][0].end - want[i][0].start) == want[i][0].answer);  // ASCII
+    // The same question alone.
+    Result alone = run("qa --json --model " + dir + " --max-length 40 --doc-stride 10 --context " + quote(kContext) +
+                           " --question " + quote(questions[i]),
+                       false);
+    REQUIRE(alone.code == 0);
+    auto a = nlohmann::json::parse(alone.out);
+    CHECK(a["answer"] == j["answer"]);
+    CHECK(a["score"].get<double>() == Approx(j["score"].get<double>()).epsilon(1e-5));
   }
-  auto alone = tz::train::postprocess_qa_predictions(ex, feats, starts, ends).at(0);
-  CHECK(alone.text == want.text);
-  CHECK(alone.score == Approx(want.score).margin(1e-4));
+  REQUIRE(tz::pipelines::question_windows(tok, inputs[0], 40, 10).size() >= 3);  // several windows per question
 }
 
 TEST_CASE("tensorzoo choose equals choose(); probabilities are the softmax of the logits", "[cli][tasks][reference]") {

@@ -138,7 +138,7 @@ TEST_CASE("the cache scan reports repos Python left and skips corrupt ones with 
   CHECK(hub::scan_cache((dir.path / "no-such-cache").string()).repos.empty());
 }
 
-TEST_CASE("tensorzoo classify --model org/name: from the Hub, then offline from the cache", "[hub][cli]") {
+TEST_CASE("tensorzoo classify and embed --model org/name: from the Hub, then offline from the cache", "[hub][cli]") {
   if (!have_reference("convbert/tiny-seqcls")) return;
   HubCase c;
   const std::string repo = "tz-test/tiny-seqcls", commit = "0123456789abcdef0123456789abcdef01234567";
@@ -156,6 +156,14 @@ TEST_CASE("tensorzoo classify --model org/name: from the Hub, then offline from 
   CHECK(by_name.code == 0);
   CHECK(by_name.out == local.out);
   CHECK(fs::exists(c.cache / "models--tz-test--tiny-seqcls" / "snapshots" / commit / "model.safetensors"));
+  // --tokenizer takes a name too; embed resolves its --model itself (sentence-transformers directories).
+  Run tokenizer_by_name = cli("classify --model " + src.string() + " --tokenizer " + repo + text);
+  CHECK(tokenizer_by_name.code == 0);
+  CHECK(tokenizer_by_name.out == local.out);
+  Run embed_local = cli("embed --model " + src.string() + text), embed_by_name = cli("embed --model " + repo + text);
+  REQUIRE(embed_local.code == 0);
+  CHECK(embed_by_name.code == 0);
+  CHECK(embed_by_name.out == embed_local.out);
 
   // The Hub gone, offline: the cache answers without a request.
   c.hub.stop();

@@ -1,5 +1,6 @@
 // Token classification: readers, label alignment to word pieces (first piece / every piece, special
-// tokens, truncation), dynamic padding, and BIO merging with character offsets, on a tiny vocabulary.
+// tokens, truncation) and dynamic padding, on a tiny vocabulary. Tagging new text (aggregation, BIO
+// grouping, offsets) is tested with the pipeline in test_pipeline_logic.cpp.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -135,58 +136,6 @@ TEST_CASE("token classification: tags for the metric come from labelled position
   tags_for_metric(f, logits.data(), 6, kTags, truth, pred);
   CHECK(truth == std::vector<std::string>{"B-PER", "O"});
   CHECK(pred == std::vector<std::string>{"B-PER", "B-LOC"});
-}
-
-TEST_CASE("token classification: words and BIO entities with character offsets", "[train][tokcls]") {
-  auto tok = tiny_tokenizer();
-  std::string text = "Zo\u00eb lives in New York.";
-  tz::tokenizer::EncodeOptions opt;
-  opt.char_offsets = true;
-  auto enc = tok.encode(text, opt);
-  // [CLS] zoe lives in new york . [SEP]
-  REQUIRE(enc.ids == std::vector<int64_t>{2, 14, 15, 8, 9, 10, 16, 3});
-  std::vector<float> logits(enc.size() * 6, 0.f);
-  auto set = [&](std::size_t t, int label, float v) { logits[t * 6 + static_cast<std::size_t>(label)] = v; };
-  set(1, 2, 3.f);  // zoe B-PER
-  set(2, 5, 3.f);  // lives O
-  set(3, 5, 3.f);  // in O
-  set(4, 0, 2.f);  // new B-LOC
-  set(5, 3, 4.f);  // york I-LOC
-  set(6, 5, 3.f);  // . O
-  set(0, 1, 9.f);  // [CLS] is never a word
-  auto r = tags_from_logits(text, enc, logits.data(), kTags);
-  REQUIRE(r.words.size() == 6);
-  CHECK(r.words[0].text == "Zo\u00eb");
-  CHECK(r.words[0].begin == 0);
-  CHECK(r.words[0].end == 3);  // code points, not bytes
-  CHECK(r.words[0].label == "B-PER");
-  CHECK(r.words[0].score == Approx(std::exp(3.0) / (std::exp(3.0) + 5)));
-  CHECK(r.words[4].text == "York");
-  CHECK(r.words[4].begin == 17);
-  REQUIRE(r.entities.size() == 2);
-  CHECK(r.entities[0].type == "PER");
-  CHECK(r.entities[0].text == "Zo\u00eb");
-  CHECK(r.entities[1].type == "LOC");
-  CHECK(r.entities[1].text == "New York");
-  CHECK(r.entities[1].begin == 13);
-  CHECK(r.entities[1].end == 21);
-  CHECK(r.entities[1].first_word == 3);
-  CHECK(r.entities[1].last_word == 4);
-  float s3 = static_cast<float>(std::exp(2.0) / (std::exp(2.0) + 5)), s4 = static_cast<float>(std::exp(4.0) / (std::exp(4.0) + 5));
-  CHECK(r.entities[1].score == Approx((s3 + s4) / 2));
-}
-
-TEST_CASE("group_entities: seqeval's chunks on B/I/O tags; plain labels group by name", "[train][tokcls]") {
-  // Every B/I/O sequence of length 5 over two types: the pipeline grouping equals seqeval's.
-  const std::vector<std::string> alphabet{"O", "B-A", "I-A", "B-B", "I-B"};
-  for (int code = 0; code < 5 * 5 * 5 * 5 * 5; ++code) {
-    std::vector<std::string> tags;
-    for (int k = 0, c = code; k < 5; ++k, c /= 5) tags.push_back(alphabet[static_cast<std::size_t>(c % 5)]);
-    INFO(tags[0] << " " << tags[1] << " " << tags[2] << " " << tags[3] << " " << tags[4]);
-    CHECK(group_entities(tags) == get_entities(tags));
-  }
-  CHECK(group_entities({"LABEL_3", "LABEL_3", "O", "LABEL_2"}) ==
-        std::vector<Entity>{{"LABEL_3", 0, 1}, {"LABEL_2", 3, 3}});
 }
 
 #include <cmath>
