@@ -33,13 +33,15 @@ int run_qa(const std::vector<std::string>& args) {
   p.option("null-threshold", "X", "with --allow-no-answer: answer \"\" when null - best > X", "0");
   p.flag("json", "print {answer, start, end, score, probability, null_score_diff} as JSON");
   add_plain_path_option(p);
+  add_precision_option(p);
   if (!p.parse(args)) return p.exit_code();
   apply_plain_path_option(p);
+  const auto precision = precision_option(p);
   for (const char* name : {"max-length", "doc-stride", "n-best", "max-answer-length"})
     TZ_CHECK(p.get_int(name) >= (std::string(name) == "doc-stride" ? 0 : 1), "qa: --", name,
              " must be positive, got ", p.get_int(name));
 
-  auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa");
+  auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa", precision);
   auto tok = load_tokenizer_for(p.get("model"), "");
 
   train::QAOptions qa{static_cast<std::size_t>(p.get_int("max-length")), static_cast<std::size_t>(p.get_int("doc-stride"))};

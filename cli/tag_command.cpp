@@ -33,12 +33,14 @@ int run_tag(const std::vector<std::string>& args) {
   p.flag("json", "print one JSON object per text: {text, words: [...], entities: [...]}");
   p.positional("text", "texts to tag", 1);
   add_plain_path_option(p);
+  add_precision_option(p);
   if (!p.parse(args)) return p.exit_code();
   apply_plain_path_option(p);
+  const auto precision = precision_option(p);
   long long max_length = p.get_int("max-length");
   TZ_CHECK(max_length >= 3, "tag: --max-length must be at least 3, got ", max_length);
 
-  auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag");
+  auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag", precision);
   auto tok = load_tokenizer_for(p.get("model"), "");
 
   for (const std::string& text : p.positionals()) {

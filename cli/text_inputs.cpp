@@ -32,7 +32,8 @@ std::string resolve_model_arg(const std::string& name_or_dir, const std::string&
 }
 
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_or_dir, models::Task task,
-                                                        const std::string& command) {
+                                                        const std::string& command,
+                                                        std::optional<nn::Precision> precision) {
   const std::string dir = resolve_model_arg(name_or_dir, command);
   TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), command, ": '", dir, "' has no config.json");
   auto config = models::load_config(dir);
@@ -41,6 +42,7 @@ std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_
   opt.architecture = architecture;
   opt.config = config;
   opt.verbose = false;  // unexpected keys (another head's weights) are fine; missing ones are not
+  opt.precision = precision;
   models::LoadReport report;
   auto model = models::from_pretrained(dir, opt, &report);
   if (!report.missing.empty()) {
@@ -60,6 +62,21 @@ void add_plain_path_option(ArgParser& p) {
 
 void apply_plain_path_option(const ArgParser& p) {
   if (p.get_flag("plain-path")) models::set_inference_path_enabled(false);
+}
+
+void add_precision_option(ArgParser& p) {
+  p.option("precision", "f32|bf16|int8",
+           "dense layers' precision at inference (default: the model directory's own, f32 unless quantized)", "");
+}
+
+std::optional<nn::Precision> precision_option(const ArgParser& p) {
+  const std::string v = p.get("precision");
+  if (v.empty()) return std::nullopt;
+  try {
+    return nn::parse_precision(v);
+  } catch (const Error&) {
+    throw Error("--precision: '" + v + "' is not one of f32, bf16, int8");
+  }
 }
 
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path) {

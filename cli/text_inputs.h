@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,13 +22,21 @@ std::string resolve_model_arg(const std::string& name_or_dir, const std::string&
 /// Loads `dir` (a model directory of any family, or a model name) with the head of `task`. Every weight the head
 /// needs must be in the checkpoint (a randomly initialised head would print nonsense), so missing
 /// weights are an error naming them.
+/// `precision` as LoadOptions::precision (unset: what the directory holds).
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,
-                                                        const std::string& command);
+                                                        const std::string& command,
+                                                        std::optional<nn::Precision> precision = std::nullopt);
 
 /// --plain-path: run op by op through the differentiable op set instead of the graph-free
 /// inference path (models::set_inference_path_enabled), to check or trace the definition.
 void add_plain_path_option(ArgParser& p);
 void apply_plain_path_option(const ArgParser& p);
+
+/// --precision f32|bf16|int8: the dense layers' inference precision (nn/low_precision.h); absent,
+/// the model directory's own (float32, or what `tensorzoo quantize` stored).
+void add_precision_option(ArgParser& p);
+/// The value of --precision, unset when not given; throws tz::Error naming a bad value.
+std::optional<nn::Precision> precision_option(const ArgParser& p);
 
 /// The tokenizer of a model directory, or of `tokenizer_path` when it is not empty.
 tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std::string& tokenizer_path);
