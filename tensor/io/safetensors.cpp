@@ -21,6 +21,7 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/mapped_file.h"
 #include "tensor/io/stored_dtype.h"
+#include "tensor/kernels/gemm_bf16.h"
 
 namespace tz::io {
 
@@ -219,7 +220,7 @@ std::vector<uint8_t> narrowed_bytes(const std::string& name, const Tensor& t, St
   if (dt == StoredDType::BF16) {
     const std::vector<float> v = t.to_vector<float>();
     for (size_t i = 0; i < v.size(); ++i) {
-      const uint16_t b = float_to_bfloat16(v[i]);
+      const uint16_t b = kernels::float_to_bf16(v[i]);
       std::memcpy(out.data() + 2 * i, &b, 2);
     }
     return out;

@@ -4,7 +4,6 @@
 #include "tensor/io/stored_dtype.h"
 
 #include <bit>
-#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -104,14 +103,6 @@ float half_to_float(uint16_t h) {
 }
 
 float bfloat16_to_float(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
-
-uint16_t float_to_bfloat16(float x) {
-  const uint32_t u = std::bit_cast<uint32_t>(x);
-  if (std::isnan(x)) return static_cast<uint16_t>((u >> 16) | 0x40);
-  // Adding 0x7FFF plus the lowest kept bit carries into the kept half exactly when the dropped
-  // half is above one half, or equal to it with an odd kept half: round to nearest, ties to even.
-  return static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-}
 
 void decode_elements(StoredDType dt, const uint8_t* src, int64_t n, void* dst, const std::string& what) {
   float* f = static_cast<float*>(dst);

@@ -29,8 +29,6 @@ DType compute_dtype(StoredDType dt);
 float half_to_float(uint16_t bits);
 /// bfloat16 -> binary32, exact (bfloat16 is the top half of a binary32).
 float bfloat16_to_float(uint16_t bits);
-/// binary32 -> bfloat16, rounded to nearest even (NaN stays a quiet NaN), as torch's .to(bfloat16).
-uint16_t float_to_bfloat16(float x);
 
 /// Decodes `n` contiguous stored elements at `src` into `dst` (float* or int64_t*, as
 /// compute_dtype says). Throws naming `what` when a U64 value does not fit in int64.
