@@ -91,8 +91,8 @@ struct StoredInt8 {
   Tensor q, scale;
 };
 
-// Takes the int8 weights out of `state` (an int64 "<layer>.weight" with a "<layer>.weight_scale"
-// beside it): each is replaced by its float32 value q * scale for the parameter, and returned
+// Takes the int8 weights out of `state` (a dense layer's "<layer>.weight" stored as integers, with
+// "<layer>.weight_scale" beside it): each is replaced by its float32 value q * scale for the parameter, and returned
 // with its layer so the prepared copy can use the stored values as they are.
 std::vector<StoredInt8> take_int8_weights(PreTrainedModel& model, std::map<std::string, Tensor>& state,
                                           const std::string& file) {
@@ -100,21 +100,13 @@ std::vector<StoredInt8> take_int8_weights(PreTrainedModel& model, std::map<std::
   for (auto& [path, m] : model.named_modules())
     if (auto* d = dynamic_cast<nn::LowPrecisionDense*>(m.get())) dense[path.empty() ? "weight" : path + ".weight"] = d;
   std::vector<StoredInt8> out;
-  for (auto it = state.begin(); it != state.end();) {
-    const std::string& key = it->first;
-    const std::string suffix = "_scale";
-    if (key.size() <= suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      ++it;
-      continue;
-    }
-    const std::string weight_key = key.substr(0, key.size() - suffix.size());
+  for (const auto& [weight_key, layer] : dense) {
     auto w = state.find(weight_key);
-    TZ_CHECK(w != state.end() && w->second.dtype() == DType::Int64, "from_pretrained: '", file, "' has the scale '",
-             key, "' but no int8 weight '", weight_key, "' beside it");
-    auto d = dense.find(weight_key);
-    TZ_CHECK(d != dense.end(), "from_pretrained: '", file, "' stores '", weight_key,
-             "' as int8, but it is not the weight of a dense layer of ", model.architecture());
-    StoredInt8 s{d->second, w->second, it->second};
+    if (w == state.end() || w->second.dtype() != DType::Int64) continue;  // absent, or float32
+    auto scale = state.find(weight_key + "_scale");
+    TZ_CHECK(scale != state.end(), "from_pretrained: '", file, "' stores the dense weight '", weight_key,
+             "' as integers but has no '", weight_key, "_scale' beside it");
+    StoredInt8 s{layer, w->second, scale->second};
     const nn::DenseLayout l = s.layer->dense_layout();
     TZ_CHECK(s.q.numel() == l.groups * l.N * l.K && s.scale.numel() == l.groups * l.N &&
                  s.scale.dtype() == DType::Float32,
@@ -132,7 +124,7 @@ std::vector<StoredInt8> take_int8_weights(PreTrainedModel& model, std::map<std::
         }
     w->second = f;
     out.push_back(std::move(s));
-    it = state.erase(it);
+    state.erase(scale);
   }
   return out;
 }

@@ -258,3 +258,33 @@ TEST_CASE("precision names parse, and a bad one is refused by name", "[nn][low-p
   CHECK(nn::parse_precision("f32") == nn::Precision::Float32);
   CHECK_THROWS_WITH(nn::parse_precision("fp16"), Catch::Contains("'fp16'") && Catch::Contains("f32, bf16, int8"));
 }
+
+TEST_CASE("a quantized directory with a missing scale or a value outside [-127, 127] is refused by name",
+          "[models][reference][low-precision]") {
+  if (!test::have_reference("bert")) return;
+  const std::string src = (test::reference_dir() / "bert" / "tiny-model").string();
+  auto model = load(src, nn::Precision::Int8);
+  test::TempDir tmp("quantized_bad");
+  save_quantized(*model, tmp.path.string(), nn::Precision::Int8);
+  const std::string file = tmp / "model.safetensors";
+  const io::Checkpoint good = io::load_safetensors(file);
+  const std::string key = "encoder.layer.0.attention.self.query.weight";
+  REQUIRE(good.source_dtype.at(key) == "I8");
+  auto rewrite = [&](bool drop_scale, int64_t first_value) {
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    io::StoreAs store_as;
+    for (const auto& name : good.names) {
+      if (drop_scale && name == key + "_scale") continue;
+      Tensor t = raw::clone(good.at(name));
+      if (name == key) t.data<int64_t>()[0] = first_value;
+      if (good.source_dtype.at(name) == "I8" && first_value <= 127) store_as[name] = io::StoredDType::I8;
+      tensors.emplace_back(name, t);
+    }
+    io::save_safetensors(file, tensors, good.metadata, store_as);
+  };
+  rewrite(true, 0);
+  CHECK_THROWS_WITH(load(tmp.path.string(), std::nullopt),
+                    Catch::Contains(key) && Catch::Contains("no '" + key + "_scale'"));
+  rewrite(false, 128);  // stored as I64 (128 does not fit I8): still integers, still refused
+  CHECK_THROWS_WITH(load(tmp.path.string(), std::nullopt), Catch::Contains("128") && Catch::Contains("[-127, 127]"));
+}
