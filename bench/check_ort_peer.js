@@ -1,5 +1,6 @@
-// Checks a peer model made by bench/derive_ort_peer.py: runs the derived ONNX graph in ONNX Runtime
-// and the matching model directory in `tensorzoo run` on the same ids, and compares last_hidden_state.
+// Checks a peer model made by bench/derive_ort_peer.py or bench/bert_peer.py --export: runs the ONNX
+// graph in ONNX Runtime and the matching model directory in `tensorzoo run` on the same ids, and
+// compares last_hidden_state.
 // Usage: node bench/check_ort_peer.js MODEL.onnx MODEL_DIR TENSORZOO_BINARY [BATCH] [SEQ]
 // Needs onnxruntime-node resolvable (NODE_PATH=<dir>/node_modules, see ../shared/bench/onnxruntime-peer).
 // Prints one JSON line (max_abs_diff, max_abs_value) and exits 1 when the outputs differ by more than

@@ -125,9 +125,9 @@ class DenseLayerNorm(nn.Module):  # HF's ConvBertSelfOutput / ConvBertOutput
 
 
 class Attention(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, self_attention):
         super().__init__()
-        self.self = SelfAttention(c)
+        self.self = self_attention(c)
         self.output = DenseLayerNorm(c["hidden"], c["hidden"], 1)
 
     def forward(self, h, mask):
@@ -143,10 +143,10 @@ class Intermediate(nn.Module):
         return nn.functional.gelu(self.dense(x))
 
 
-class Layer(nn.Module):
-    def __init__(self, c):
+class Layer(nn.Module):  # BertLayer's shape; ConvBERT's own parts are its attention and grouped FFN
+    def __init__(self, c, self_attention):
         super().__init__()
-        self.attention = Attention(c)
+        self.attention = Attention(c, self_attention)
         self.intermediate = Intermediate(c)
         self.output = DenseLayerNorm(c["intermediate"], c["hidden"], c["groups"])
 
@@ -155,10 +155,10 @@ class Layer(nn.Module):
         return self.output(self.intermediate(a), a)
 
 
-class Encoder(nn.Module):
-    def __init__(self, c):
+class Encoder(nn.Module):  # also BERT's and ELECTRA's (bench/bert_peer.py): their attention, groups 1
+    def __init__(self, c, layers=LAYERS, self_attention=SelfAttention):
         super().__init__()
-        self.layer = nn.ModuleList(Layer(c) for _ in range(LAYERS))
+        self.layer = nn.ModuleList(Layer(c, self_attention) for _ in range(layers))
 
 
 class ConvBertModel(nn.Module):

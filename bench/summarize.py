@@ -16,6 +16,8 @@ OpenBLAS core (`blas_core` of tensorzoo's lines in the pass):
 - paired scaling (`--paired-scaling` lines, which carry `paired_speedup`): every run's speedup and
   the median.
 
+A row is (family, config, batch, seq, threads); lines without "arch" are ConvBERT, whose rows keep
+the bare config name (small, base), while the other families' rows read "bert minilm-l6".
 Ratios are throughputs, peer seconds / our seconds: above 1 means tensorzoo is faster.
 Lines whose system is neither tensorzoo nor a known peer (e.g. another build's) are ignored.
 """
@@ -24,7 +26,8 @@ import statistics
 import sys
 
 PEERS = (("onnxruntime", "ORT"), ("pytorch", "PyTorch"))
-CONFIG_ORDER = {"small": 0, "medium-small": 1, "base": 2}
+ARCH_ORDER = {"convbert": 0, "bert": 1, "electra": 2, "distilbert": 3}
+CONFIG_ORDER = {"small": 0, "medium-small": 1, "minilm-l6": 2, "base": 3}
 
 
 def peer_of(system):
@@ -54,7 +57,10 @@ def mode_of(j):
 
 
 def row_key(j):
-    return (CONFIG_ORDER.get(j["config"], 9), j["config"], j["batch"], j["seq"], j["threads"])
+    """(order..., label, batch, seq, threads); lines without "arch" (older ConvBERT runs) are ConvBERT."""
+    arch = j.get("arch", "convbert")
+    label = j["config"] if arch == "convbert" else f"{arch} {j['config']}"
+    return (ARCH_ORDER.get(arch, 9), arch, CONFIG_ORDER.get(j["config"], 9), label, j["batch"], j["seq"], j["threads"])
 
 
 def fmt_range(ratios):
@@ -78,7 +84,7 @@ def collect(passes, core, mode):
             if j.get("path") == "plain":
                 continue
             if mode != "paired" and row_key(j) in ours:
-                sys.exit(f"summarize: row {row_key(j)[1:]} appears twice in one pass; mark passes with '# pass' lines")
+                sys.exit(f"summarize: row {row_key(j)[3:]} appears twice in one pass; mark passes with '# pass' lines")
             ours[row_key(j)] = j
             rows.setdefault(row_key(j), {}).setdefault("ours", []).append(j)
         for key, j in ours.items():
@@ -117,7 +123,7 @@ def inference_table(rows):
         flop = ours[0]["gflops"] * ours[0]["median_s"]  # the row's GFLOP, the same in every pass
         gfs = flop / t
         sgemm = statistics.median(j["sgemm_gflops"] for j in ours)
-        cells = [key[1], f"{key[2]}x{key[3]}", str(key[4]), f"{t:.3f}", f"{gfs:.1f}", f"{100 * gfs / sgemm:.0f}% of {sgemm:.0f}"]
+        cells = [key[3], f"{key[4]}x{key[5]}", str(key[6]), f"{t:.3f}", f"{gfs:.1f}", f"{100 * gfs / sgemm:.0f}% of {sgemm:.0f}"]
         if has_plain:
             pl = r.get("plain", [])
             cells += [seconds([j["median_s"] for j, _ in pl], 3), fmt_range([x for _, x in pl])]
@@ -137,7 +143,7 @@ def training_table(rows):
     for key in sorted(rows):
         r = rows[key]
         ours = r["ours"]
-        cells = [key[1], f"{key[2]}x{key[3]}", str(key[4]), seconds([j["median_s"] for j in ours], 2)]
+        cells = [key[3], f"{key[4]}x{key[5]}", str(key[6]), seconds([j["median_s"] for j in ours], 2)]
         torch = r.get("PyTorch", [])
         if has_torch:
             cells += [seconds([j["median_s"] for j, _ in torch], 2), fmt_range([x for _, x in torch])]
@@ -151,7 +157,7 @@ def paired_table(rows):
     for key in sorted(rows):
         ours = rows[key]["ours"]
         speedups = [j["paired_speedup"] for j in ours]
-        print(f"| {key[1]} | {key[2]}x{key[3]} | 1 vs {key[4]} | {len(ours)} |"
+        print(f"| {key[3]} | {key[4]}x{key[5]} | 1 vs {key[6]} | {len(ours)} |"
               f" {seconds([j['median_s_1t'] for j in ours], 3)} |"
               f" {', '.join(f'{s:.2f}' for s in speedups)} | {statistics.median(speedups):.2f}x |")
 

@@ -96,14 +96,13 @@ int run_bench(const std::vector<std::string>& args) {
                        "path where the family has one), or with --train one masked-LM step (15% of positions "
                        "labelled, forward, backward, AdamW). Prints one JSON line last; progress goes to stderr.");
   p.option("arch", "FAMILY", "model family (tensorzoo info --list)", "convbert");
-  p.option("config", "NAME|PATH", "a named size of the family (convbert: small, medium-small, base), or a config.json",
-           "small");
+  p.option("config", "NAME|PATH", "a named size of the family (tensorzoo info --list), or a config.json", "small");
   p.option("batch", "B", "batch size", "1");
   p.option("seq", "S", "sequence length", "128");
   p.option("threads", "T", "threads (ours and OpenBLAS's)", "1");
   p.option("reps", "N", "timed runs (default 5; 10 at batch 1)", "0");
   p.option("warmup", "N", "untimed warm-up runs", "2");
-  p.option("layers", "L", "number of layers (default: 12 for named configs, the file's for a path)", "0");
+  p.option("layers", "L", "number of layers (default: the named size's, or the file's for a path)", "0");
   p.option("seed", "N", "seed for the weights and inputs", "0");
   p.flag("train", "time one masked-LM training step instead of inference");
   p.flag("full-mlm-head", "--train: run the LM head at every position, as HF does (default: labelled positions only, as `train mlm` does)");

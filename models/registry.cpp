@@ -2,6 +2,7 @@
 // registry.h. Loading and saving model directories: pretrained.cpp.
 #include "models/registry.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -34,7 +35,12 @@ std::string known_model_types() {
 
 std::string heads_of(const Family& f) {
   std::string s;
-  for (const auto& [task, arch] : f.architectures) s += (s.empty() ? "" : ", ") + arch;
+  std::vector<std::string> seen;  // a class may serve two tasks (ElectraForPreTraining)
+  for (const auto& [task, arch] : f.architectures) {
+    if (std::find(seen.begin(), seen.end(), arch) != seen.end()) continue;
+    seen.push_back(arch);
+    s += (s.empty() ? "" : ", ") + arch;
+  }
   return s;
 }
 }  // namespace

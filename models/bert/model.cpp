@@ -3,6 +3,7 @@
 #include "models/bert/model.h"
 
 #include "autograd/ops.h"
+#include "models/blocks/inference.h"
 #include "models/blocks/inputs.h"
 
 namespace tz::bert {
@@ -30,6 +31,13 @@ BertModel::BertModel(const BertConfig& config, bool add_pooling_layer) : config_
 
 Output BertModel::forward(const Inputs& in) {
   blocks::check_inputs(in, config_, "bert", config_.hidden_size);
+  // The graph-free path (models/blocks/inference.h) when only the last hidden state is needed.
+  if (blocks::can_use_inference_path(*this, in, config_.hidden_act)) {
+    Output out;
+    out.last_hidden_state = blocks::encode_inference(*embeddings, nullptr, *encoder, config_, in);
+    if (pooler) out.pooler_output = pooler->forward(out.last_hidden_state);
+    return out;
+  }
   Tensor h = embeddings->forward(in.input_ids, in.token_type_ids, in.position_ids, in.inputs_embeds);
   Output out = blocks::encode(*encoder, config_, h, in, blocks::kMaskedScore, "bert");
   if (pooler) out.pooler_output = pooler->forward(out.last_hidden_state);

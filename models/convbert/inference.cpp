@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "autograd/grad_mode.h"
+#include "models/blocks/dense_product.h"
 #include "tensor/kernels/fused.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/kernels/kernel_mode.h"
@@ -184,8 +185,7 @@ void column_split(int64_t m, std::initializer_list<DenseProduct> list,
   const int64_t total = start[list.size()], P = get_num_threads();
   parallel_for(0, P, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t lo = std::min(total, (total * t / P + 8) / 16 * 16);
-      const int64_t hi = t + 1 == P ? total : std::min(total, (total * (t + 1) / P + 8) / 16 * 16);
+      const auto [lo, hi] = blocks::thread_column_band(total, t, P);
       for (size_t i = 0; i < list.size(); ++i) {
         const int64_t c0 = std::max(lo, start[i]) - start[i], c1 = std::min(hi, start[i + 1]) - start[i];
         if (c0 >= c1) continue;

@@ -3,9 +3,11 @@
 #include "models/distilbert/model.h"
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "autograd/ops.h"
+#include "models/blocks/inference.h"
 #include "models/blocks/inputs.h"
 #include "nn/init.h"
 #include "tensor/ops.h"
@@ -14,6 +16,31 @@ namespace tz::distilbert {
 
 using models::Inputs;
 using models::Output;
+
+namespace {
+
+// The transformer's layers as the graph-free path reads them (models/blocks/inference.h).
+blocks::EncoderWeights inference_weights(const Transformer& transformer, const DistilBertConfig& c) {
+  blocks::EncoderWeights e;
+  e.hidden = c.hidden_size;
+  e.heads = c.num_attention_heads;
+  e.intermediate = c.intermediate_size;
+  auto act = blocks::fused_activation(c.hidden_act);
+  TZ_CHECK(act.has_value(), "distilbert: activation '", c.hidden_act, "' has no fused kernel");
+  e.act = *act;
+  for (size_t i = 0; i < transformer.layer->size(); ++i) {
+    const TransformerBlock& block = *transformer.layer->get<TransformerBlock>(i);
+    const MultiHeadSelfAttention& sa = *block.attention;
+    e.layers.push_back({blocks::dense_weights(*sa.q_lin), blocks::dense_weights(*sa.k_lin),
+                        blocks::dense_weights(*sa.v_lin), blocks::dense_weights(*sa.out_lin),
+                        blocks::dense_weights(*block.ffn->lin1), blocks::dense_weights(*block.ffn->lin2),
+                        blocks::layer_norm_weights(*block.sa_layer_norm),
+                        blocks::layer_norm_weights(*block.output_layer_norm)});
+  }
+  return e;
+}
+
+}  // namespace
 
 void fill_sinusoidal(const Tensor& table) {
   TZ_CHECK(table.dim() == 2 && table.dtype() == DType::Float32 && table.is_contiguous(),
@@ -56,6 +83,19 @@ Output DistilBertModel::forward(const Inputs& in) {
   const auto& c = config_;
   TZ_CHECK(!in.position_ids.defined(), "distilbert: position_ids are not an input of DistilBERT (positions are 0..T-1)");
   const Shape shape = blocks::check_inputs(in, c, "distilbert", c.hidden_size, /*token_types=*/false);
+  // The graph-free path (models/blocks/inference.h) when only the last hidden state is needed. Its
+  // mask rule is HF's masked_fill(mask == 0, -inf) as an additive -inf; q is scaled inside q k^T.
+  if (blocks::can_use_inference_path(*this, in, c.hidden_act)) {
+    const blocks::EncoderWeights e = inference_weights(*transformer, c);
+    const blocks::MaskRule rule{blocks::MaskRule::Kind::ZeroIsMasked, -std::numeric_limits<float>::infinity()};
+    Output out;
+    out.last_hidden_state =
+        in.inputs_embeds.defined()
+            ? blocks::encoder_forward_inference(e, in.inputs_embeds, in.attention_mask, rule)
+            : blocks::model_forward_inference(blocks::embeddings_weights(*embeddings), e, in.input_ids, Tensor(),
+                                              Tensor(), in.attention_mask, rule);
+    return out;
+  }
   // HF: scores.masked_fill(attention_mask == 0, -inf); any non-zero mask value attends.
   Tensor masked_keys;
   if (in.attention_mask.defined()) {

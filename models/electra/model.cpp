@@ -3,6 +3,7 @@
 #include "models/electra/model.h"
 
 #include "autograd/ops.h"
+#include "models/blocks/inference.h"
 #include "models/blocks/inputs.h"
 
 namespace tz::electra {
@@ -35,6 +36,12 @@ ElectraModel::ElectraModel(const ElectraConfig& config) : config_(config) {
 
 Output ElectraModel::forward(const Inputs& in) {
   blocks::check_inputs(in, config_, "electra", config_.embedding_size);
+  // The graph-free path (models/blocks/inference.h) when only the last hidden state is needed.
+  if (blocks::can_use_inference_path(*this, in, config_.hidden_act)) {
+    Output out;
+    out.last_hidden_state = blocks::encode_inference(*embeddings, embeddings_project.get(), *encoder, config_, in);
+    return out;
+  }
   Tensor h = embeddings->forward(in.input_ids, in.token_type_ids, in.position_ids, in.inputs_embeds);
   if (embeddings_project) h = embeddings_project->forward(h);
   return blocks::encode(*encoder, config_, h, in, blocks::kMaskedScore, "electra");

@@ -3,6 +3,7 @@
 // scalar reference product, the tile kernels (AVX2, AVX-VNNI, AVX-512 VNNI, AMX), run-time
 // dispatch and the threaded wrapper. The loop nest over tiles is lowp_tiles.h; the tests are
 // tests/tensor/test_gemm_int8.cpp.
+// Long by design: every ISA's tile kernel sits beside the one packing layout and scalar reference it must match.
 //
 // Why every kernel gets the same int32 sums: the VNNI and AMX kernels feed q_x (uint8) straight
 // into vpdpbusd / tdpbusd and subtract z[m] * row_sum[n] at the end; the AVX2 kernel works on the signed bytes

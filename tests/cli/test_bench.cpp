@@ -15,6 +15,7 @@
 
 #include "models/convbert/config.h"
 #include "models/convbert/inference.h"
+#include "models/registry.h"
 
 #include "tests/cli/run_cli.h"
 
@@ -91,5 +92,58 @@ TEST_CASE("tensorzoo bench prints one JSON line with the contract's keys", "[cli
   CHECK(code != 0);  // nothing to pair with
   run_stdout("bench --help", &code);
   CHECK(code == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("tensorzoo bench --arch times every family's named sizes", "[cli][bench]") {
+  // One layer of each size the peers know (bench/bert_peer.py), so the test stays small; the JSON
+  // line names the family, and gflops counts that family's forward.
+  const std::array<std::array<const char*, 2>, 4> sizes{
+      {{"bert", "minilm-l6"}, {"electra", "small"}, {"distilbert", "base"}, {"convbert", "small"}}};
+  for (const auto& [arch, size] : sizes) {
+    int code = -1;
+    std::string out = run_stdout(std::string("bench --arch ") + arch + " --config " + size +
+                                     " --layers 1 --batch 1 --seq 8 --threads 1 --reps 1 --warmup 0",
+                                 &code);
+    INFO(arch << " " << size << ": " << out);
+    REQUIRE(code == 0);
+    auto j = nlohmann::json::parse(last_line(out));
+    CHECK(j["arch"] == arch);
+    CHECK(j["config"] == size);
+    CHECK(j["layers"] == 1);
+    CHECK(j["path"] == "inference");
+    auto config = tz::models::named_config(arch, size);
+    config->num_hidden_layers = 1;
+    const double flops = tz::models::create(*config, "base", 0)->forward_flops(1, 8);
+    CHECK(j["gflops"].get<double>() == Approx(flops / j["median_s"].get<double>() / 1e9).epsilon(1e-6));
+  }
+  int code = -1;
+  run_stdout("bench --arch bert --config no-such-size", &code);
+  CHECK(code != 0);
+}
+
+TEST_CASE("bench/compare_peers.sh rows of any family reach bench/summarize.py's table", "[cli][bench]") {
+  // No peer is configured (NODE_PATH and TORCH_PYTHON unset), so the script runs tensorzoo only:
+  // the graph-free and the plain path of a ConvBERT row and a BERT row. The table then has one
+  // line per row and thread count with the plain-path ratio.
+  auto dir = std::filesystem::temp_directory_path() / "tz_test_compare_peers";
+  std::filesystem::create_directories(dir);
+  const std::string results = (dir / "results.jsonl").string();
+  const std::string build = std::filesystem::path(TZ_CLI_PATH).parent_path().string();
+  const std::string source = TZ_SOURCE_DIR;
+  int code = -1;
+  tz::test::capture_command("env -u NODE_PATH -u TORCH_PYTHON THREADS=1 REPS=1 bash " + source +
+                                "/bench/compare_peers.sh " + build + " bert:tiny:1:8 small:1:8 > " + results +
+                                " 2>/dev/null",
+                            &code);
+  REQUIRE(code == 0);
+  std::string table = tz::test::capture_command("python3 " + source + "/bench/summarize.py " + results, &code);
+  INFO(table);
+  REQUIRE(code == 0);
+  CHECK(table.find("| small | 1x8 | 1 |") != std::string::npos);
+  CHECK(table.find("| bert tiny | 1x8 | 1 |") != std::string::npos);
+  CHECK(table.find("vs plain") != std::string::npos);
+  tz::test::capture_command("bash " + source + "/bench/compare_peers.sh " + build + " bert:tiny 2>/dev/null", &code);
+  CHECK(code == 2);  // a row of two fields is neither form
   std::filesystem::remove_all(dir);
 }
