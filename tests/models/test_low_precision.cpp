@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "autograd/grad_mode.h"
+#include "models/blocks/inference.h"
 #include "models/convbert/encoder.h"
 #include "models/convbert/inference.h"
 #include "models/registry.h"
@@ -134,29 +135,44 @@ TEST_CASE("int8 and bf16 outputs stay within the rounding bound of float32 on ev
   }
 }
 
-TEST_CASE("ConvBERT's inference path runs the prepared int8 weights, and agrees with the op-by-op forward",
+TEST_CASE("the graph-free inference paths run the prepared weights, and agree with the op-by-op forward",
           "[models][reference][low-precision]") {
-  if (!test::have_reference("convbert")) return;
-  for (const auto& dir : test::case_dirs("convbert")) {
+  for (const auto& family : test::reference_families())
+    if (!test::have_reference(family)) return;
+  // ConvBERT's path and the BERT-style one (BERT, ELECTRA, DistilBERT) count their runs apart.
+  auto path_calls = [] { return convbert::inference_path_calls() + blocks::inference_path_calls(); };
+  for (const auto& dir : test::all_case_dirs()) {
     test::CaseData c = test::load_case(dir);
     Inputs in = test::inputs_from(c);
     if (in.inputs_embeds.defined() || in.head_mask.defined()) continue;
     SECTION(c.name) {
-      auto model = load(c.dir.string(), nn::Precision::Int8);
-      const int64_t before = convbert::inference_path_calls();
-      const auto fast = outputs(*model, in);
-      REQUIRE(convbert::inference_path_calls() > before);
-      set_inference_path_enabled(false);
-      const auto plain = outputs(*model, in);
-      set_inference_path_enabled(true);
-      // Both paths run the same int8 kernels on activations that differ by float rounding (the
-      // attention and LayerNorms are computed in another order); a last-bit difference can move
-      // a value across a quantization step (s_x of its row), so the bound is the int8 one of
-      // the test above.
-      for (size_t i = 0; i < fast.size(); ++i) {
-        const auto a = raw::contiguous(fast[i].second).to_vector<float>();
-        const auto b = raw::contiguous(plain[i].second).to_vector<float>();
-        CHECK(max_abs_diff(a, b) <= relative_bound(nn::Precision::Int8, model->config().num_hidden_layers) * rms(b));
+      for (nn::Precision p : {nn::Precision::Int8, nn::Precision::Bfloat16}) {
+        INFO(c.name << " " << nn::precision_name(p));
+        auto model = load(c.dir.string(), p);
+        const int64_t before = path_calls();
+        const auto fast = outputs(*model, in);
+        REQUIRE(path_calls() > before);
+        set_inference_path_enabled(false);
+        const auto plain = outputs(*model, in);
+        set_inference_path_enabled(true);
+        // Both paths run the same kernels on activations that differ by float rounding (attention
+        // and LayerNorms computed in another order); a last-bit difference can move an int8 value
+        // across a quantization step, so the bound is the one of the test above.
+        for (size_t i = 0; i < fast.size(); ++i) {
+          INFO(fast[i].first);
+          const auto a = raw::contiguous(fast[i].second).to_vector<float>();
+          const auto b = raw::contiguous(plain[i].second).to_vector<float>();
+          CHECK(max_abs_diff(a, b) <= relative_bound(p, model->config().num_hidden_layers) * rms(b));
+        }
+        // And the fast path did not fall back to float32: its outputs moved as the plain path's did.
+        auto f32 = load(c.dir.string(), nn::Precision::Float32);
+        const auto ref = outputs(*f32, in);
+        for (size_t i = 0; i < fast.size(); ++i) {
+          if (fast[i].first != "last_hidden_state") continue;
+          const auto a = raw::contiguous(fast[i].second).to_vector<float>();
+          const auto b = raw::contiguous(ref[i].second).to_vector<float>();
+          CHECK(max_abs_diff(a, b) > 0);
+        }
       }
     }
   }
