@@ -3,10 +3,20 @@
 
 #include <algorithm>
 
+#include <vector>
+
 #include "core/error.h"
+#include "tensor/kernels/fused.h"
+#include "tensor/kernels/gemm_bf16.h"
+#include "tensor/kernels/gemm_int8.h"
 #include "tensor/ops.h"
 
 namespace tz::nn {
+
+struct LowPrecisionDense::Prepared {
+  std::vector<kernels::Int8Weight> int8;  // one per group, or empty
+  std::vector<kernels::Bf16Weight> bf16;  // one per group, or empty
+};
 
 const char* precision_name(Precision p) {
   switch (p) {
@@ -35,20 +45,21 @@ void check_layout(const DenseLayout& l, const Tensor& w) {
 }  // namespace
 
 void LowPrecisionDense::set_precision(Precision p) {
-  int8_.clear();
-  bf16_.clear();
+  prepared_.reset();
   precision_ = Precision::Float32;
   if (p == Precision::Float32) return;
   const Tensor& w = dense_weight();
   const DenseLayout l = dense_layout();
   check_layout(l, w);
+  auto prepared = std::make_shared<Prepared>();
   for (int64_t g = 0; g < l.groups; ++g) {
     const float* W = w.data<float>() + g * l.group_stride;
     if (p == Precision::Int8)
-      int8_.push_back(kernels::quantize_int8_weight(l.N, l.K, W, l.stride_n, l.stride_k));
+      prepared->int8.push_back(kernels::quantize_int8_weight(l.N, l.K, W, l.stride_n, l.stride_k));
     else
-      bf16_.push_back(kernels::convert_bf16_weight(l.N, l.K, W, l.stride_n, l.stride_k));
+      prepared->bf16.push_back(kernels::convert_bf16_weight(l.N, l.K, W, l.stride_n, l.stride_k));
   }
+  prepared_ = std::move(prepared);
   precision_ = p;
 }
 
@@ -63,7 +74,7 @@ void LowPrecisionDense::set_int8_weight(const Tensor& q, const Tensor& scale) {
   const std::vector<int64_t> qv = raw::contiguous(q).to_vector<int64_t>();
   const std::vector<float> sv = raw::contiguous(scale).to_vector<float>();
   std::vector<int8_t> rows(static_cast<size_t>(l.N * l.K));
-  std::vector<kernels::Int8Weight> packed;
+  auto prepared = std::make_shared<Prepared>();
   for (int64_t g = 0; g < l.groups; ++g) {
     for (int64_t n = 0; n < l.N; ++n)
       for (int64_t k = 0; k < l.K; ++k) {
@@ -72,10 +83,9 @@ void LowPrecisionDense::set_int8_weight(const Tensor& q, const Tensor& scale) {
                  " column ", k, " is outside [-127, 127]");
         rows[static_cast<size_t>(n * l.K + k)] = static_cast<int8_t>(v);
       }
-    packed.push_back(kernels::pack_int8_weight(l.N, l.K, rows.data(), l.K, sv.data() + g * l.N));
+    prepared->int8.push_back(kernels::pack_int8_weight(l.N, l.K, rows.data(), l.K, sv.data() + g * l.N));
   }
-  int8_ = std::move(packed);
-  bf16_.clear();
+  prepared_ = std::move(prepared);
   precision_ = Precision::Int8;
 }
 
@@ -88,7 +98,7 @@ std::pair<Tensor, Tensor> LowPrecisionDense::int8_weight() const {
   Tensor scale = Tensor::empty({l.groups * l.N});
   std::vector<int8_t> rows(static_cast<size_t>(l.N * l.K));
   for (int64_t g = 0; g < l.groups; ++g) {
-    kernels::unpack_int8_weight(int8_[static_cast<size_t>(g)], rows.data(), l.K, scale.data<float>() + g * l.N);
+    kernels::unpack_int8_weight(prepared_->int8[static_cast<size_t>(g)], rows.data(), l.K, scale.data<float>() + g * l.N);
     for (int64_t n = 0; n < l.N; ++n)
       for (int64_t k = 0; k < l.K; ++k)
         q.data<int64_t>()[g * l.group_stride + n * l.stride_n + k * l.stride_k] = rows[static_cast<size_t>(n * l.K + k)];
@@ -104,9 +114,9 @@ void LowPrecisionDense::run_columns(int64_t M, const float* X, int64_t ldx, cons
     const int64_t j0 = std::max(c0, g * l.N) - g * l.N, j1 = std::min(c1, (g + 1) * l.N) - g * l.N;
     const float* b = bias ? bias + g * l.N : nullptr;
     if (precision_ == Precision::Int8)
-      kernels::linear_int8(M, X + g * l.K, ldx, int8_[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy, j0, j1);
+      kernels::linear_int8(M, X + g * l.K, ldx, prepared_->int8[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy, j0, j1);
     else
-      kernels::linear_bf16(M, X + g * l.K, ldx, bf16_[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy, j0, j1);
+      kernels::linear_bf16(M, X + g * l.K, ldx, prepared_->bf16[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy, j0, j1);
   }
 }
 
@@ -117,9 +127,9 @@ void LowPrecisionDense::run(int64_t M, const float* X, int64_t ldx, const float*
   for (int64_t g = 0; g < l.groups; ++g) {
     const float* b = bias ? bias + g * l.N : nullptr;
     if (precision_ == Precision::Int8)
-      kernels::linear_int8_parallel(M, X + g * l.K, ldx, int8_[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy);
+      kernels::linear_int8_parallel(M, X + g * l.K, ldx, prepared_->int8[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy);
     else
-      kernels::linear_bf16_parallel(M, X + g * l.K, ldx, bf16_[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy);
+      kernels::linear_bf16_parallel(M, X + g * l.K, ldx, prepared_->bf16[static_cast<size_t>(g)], b, act, Y + g * l.N, ldy);
   }
 }
 

@@ -10,15 +10,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "nn/module.h"
-#include "tensor/kernels/fused.h"
-#include "tensor/kernels/gemm_bf16.h"
-#include "tensor/kernels/gemm_int8.h"
 #include "tensor/tensor.h"
+
+namespace tz::kernels {
+enum class FusedAct;  // tensor/kernels/fused.h: internal, like every kernel header
+}  // namespace tz::kernels
 
 namespace tz::nn {
 
@@ -71,9 +72,9 @@ class LowPrecisionDense {
   Tensor forward_low_precision(const Tensor& x, const Tensor& bias) const;
 
  private:
+  struct Prepared;  // the packed weights of the kernels, one per group (low_precision.cpp)
   Precision precision_ = Precision::Float32;
-  std::vector<kernels::Int8Weight> int8_;  // one per group
-  std::vector<kernels::Bf16Weight> bf16_;  // one per group
+  std::shared_ptr<const Prepared> prepared_;
 };
 
 /// set_precision on every LowPrecisionDense module of the tree under `root`.
