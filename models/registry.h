@@ -88,7 +88,7 @@ struct LoadOptions {
   /// weights are prepared beside the float32 parameters, which training and saving keep using.
   /// Unset: what the directory holds (float32, or the int8 / bf16 of `tensorzoo quantize`, whose
   /// int8 weights are used as stored, without quantizing again).
-  std::optional<nn::Precision> precision;
+  std::optional<nn::Precision> precision{};
 };
 
 struct LoadReport {
