@@ -17,7 +17,9 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/text_inputs.h"
 #include "models/registry.h"
+#include "nn/low_precision.h"
 #include "nn/per_example_rng.h"
 #include "nn/optim.h"
 #include "tensor/kernels/gemm.h"
@@ -105,6 +107,7 @@ int run_bench(const std::vector<std::string>& args) {
   p.flag("train", "time one masked-LM training step instead of inference");
   p.flag("full-mlm-head", "--train: run the LM head at every position, as HF does (default: labelled positions only, as `train mlm` does)");
   p.flag("plain-path", "inference through the op-by-op path instead of the graph-free one (for comparison)");
+  tz::cli::add_precision_option(p);
   p.flag("paired-scaling",
          "also time every run at 1 thread, alternating with the --threads T run, and add median_s_1t and "
          "paired_speedup (median over pairs of 1-thread time / T-thread time) to the JSON line");
@@ -120,6 +123,9 @@ int run_bench(const std::vector<std::string>& args) {
            B, ", ", S, ", ", threads);
   if (layers > 0) c.num_hidden_layers = layers;
   const bool train = p.get_flag("train"), paired = p.get_flag("paired-scaling");
+  const tz::nn::Precision precision = tz::cli::precision_option(p).value_or(tz::nn::Precision::Float32);
+  TZ_CHECK(!train || precision == tz::nn::Precision::Float32, "bench: --train runs float32 (training has no ",
+           tz::nn::precision_name(precision), " path); drop --precision");
   TZ_CHECK(!paired || threads > 1, "bench: --paired-scaling compares --threads T with 1 thread, so T must be >= 2, got ",
            threads);
   tz::set_num_threads(static_cast<int>(threads));
@@ -129,7 +135,7 @@ int run_bench(const std::vector<std::string>& args) {
 
   std::cerr << "bench: " << c.model_type << " " << p.get("config") << " (" << c.num_hidden_layers << " layers, hidden " << c.hidden_size
             << "), batch " << B << ", seq " << S << ", threads " << threads << ", "
-            << (train ? "train" : "infer") << "\n";
+            << (train ? "train" : "infer") << ", precision " << tz::nn::precision_name(precision) << "\n";
   // One timed run (a forward, or a training step) as a function of the run index.
   std::shared_ptr<tz::models::PreTrainedModel> infer_model, train_model;
   std::unique_ptr<tz::optim::AdamW> opt;
@@ -138,6 +144,7 @@ int run_bench(const std::vector<std::string>& args) {
   if (!train) {
     infer_model = tz::models::create(c, "base", seed);
     infer_model->eval();
+    tz::nn::set_precision(*infer_model, precision);
     run_once = [&](int64_t) {
       tz::NoGradGuard no_grad;
       auto t0 = Clock::now();
@@ -208,6 +215,7 @@ int run_bench(const std::vector<std::string>& args) {
   j["system"] = "tensorzoo";
   j["arch"] = c.model_type;
   j["config"] = p.get("config");
+  j["precision"] = tz::nn::precision_name(precision);
   j["batch"] = B;
   j["seq"] = S;
   j["threads"] = threads;

@@ -29,11 +29,13 @@ int run_choose(const std::vector<std::string>& args) {
   p.flag("json", "print {probabilities: [...], best: index} as JSON");
   p.positional("ending", "the candidate endings", 1);
   add_plain_path_option(p);
+  add_precision_option(p);
   if (!p.parse(args)) return p.exit_code();
   apply_plain_path_option(p);
+  const auto precision = precision_option(p);
   TZ_CHECK(p.get_int("max-length") >= 3, "choose: --max-length must be at least 3, got ", p.get_int("max-length"));
 
-  auto model = load_model_for(p.get("model"), models::Task::MultipleChoice, "choose");
+  auto model = load_model_for(p.get("model"), models::Task::MultipleChoice, "choose", precision);
   auto tok = load_tokenizer_for(p.get("model"), "");
   const auto& endings = p.positionals();
   std::vector<float> probs = train::choose(*model, tok, p.get("context"), endings, p.get("start"),

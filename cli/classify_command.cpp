@@ -76,7 +76,7 @@ int run_classify(const std::vector<std::string>& args) {
   }
 
   tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), models::Task::SequenceClassification, "classify");
+  auto model = load_model_for(p.get("model"), models::Task::SequenceClassification, "classify", io.precision);
   const std::vector<std::vector<pipelines::LabelScore>> results =
       pair ? pipelines::classify_pairs(*model, tok, pairs, opt) : pipelines::classify_texts(*model, tok, lines, opt);
 

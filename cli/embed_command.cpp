@@ -89,7 +89,7 @@ int run_embed(const std::vector<std::string>& args) {
   std::string pooling_name = pooling;
   bool normalized = p.get_flag("normalize");
   if (sentence_transformers && pooling.empty()) {
-    auto st = models::SentenceTransformer::from_pretrained(dir);
+    auto st = models::SentenceTransformer::from_pretrained(dir, io.precision);
     tokenizer::WordPiece tok = load_tokenizer_for(st.config().transformer_dir, p.get("tokenizer"));
     vectors = pipelines::encode_sentences(st, tok, texts, opt);
     if (normalized && !st.config().normalize) vectors = models::normalize_rows(vectors);
@@ -98,7 +98,7 @@ int run_embed(const std::vector<std::string>& args) {
   } else {
     const std::string model_dir = sentence_transformers ? models::read_sentence_transformers_config(dir).transformer_dir : dir;
     tokenizer::WordPiece tok = load_tokenizer_for(model_dir, p.get("tokenizer"));
-    auto model = load_model_for(model_dir, models::Task::Base, "embed");
+    auto model = load_model_for(model_dir, models::Task::Base, "embed", io.precision);
     if (pooling_name.empty()) pooling_name = "mean";
     if (pooling_name == "none") {
       tokens = pipelines::extract_features(*model, tok, texts, opt);

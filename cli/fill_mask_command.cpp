@@ -55,7 +55,7 @@ int run_fill_mask(const std::vector<std::string>& args) {
   for (const std::string& t : texts)
     if (t.find(mask) == std::string::npos) return usage_error("text has no " + mask + ": \"" + t + "\"");
 
-  auto model = load_model_for(p.get("model"), models::Task::MaskedLM, "fill-mask");
+  auto model = load_model_for(p.get("model"), models::Task::MaskedLM, "fill-mask", io.precision);
   std::vector<std::string> warnings;
   std::vector<pipelines::FillMaskResult> results = pipelines::fill_mask(*model, tok, texts, opt, &warnings);
   for (const std::string& w : warnings) std::cerr << "fill-mask: warning: " << w << "\n";

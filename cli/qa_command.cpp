@@ -92,7 +92,7 @@ int run_qa(const std::vector<std::string>& args) {
   if (inputs.empty()) return usage_error("no questions (give --question and --context, --file F, or JSONL on stdin)");
 
   tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa");
+  auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa", io.precision);
   const auto results = pipelines::answer_questions(*model, tok, inputs, opt);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (io.json) {

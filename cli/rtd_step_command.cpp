@@ -58,6 +58,7 @@ int run_rtd_step(const std::vector<std::string>& args) {
   if (!p.parse(args)) return p.exit_code();
 
   models::LoadOptions lo;
+  lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
   lo.strict = true;
   lo.verbose = false;
   lo.architecture = "masked-lm";

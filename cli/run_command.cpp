@@ -27,11 +27,13 @@ int run_run(const std::vector<std::string>& args) {
   p.flag("hidden-states", "also write hidden_states.<i> (0 = embeddings output)");
   p.flag("attentions", "also write attentions.<i> (attention probabilities)");
   p.flag("plain-path", "run op by op through the differentiable op set, never the graph-free inference path");
+  tz::cli::add_precision_option(p);
   if (!p.parse(args)) return p.exit_code();
   if (p.get_flag("plain-path")) tz::models::set_inference_path_enabled(false);
 
   tz::models::LoadOptions opt;
   opt.architecture = p.get("head");
+  opt.precision = tz::cli::precision_option(p);
   auto model = tz::models::from_pretrained(tz::cli::resolve_model_arg(p.get("model"), "run"), opt);
   model->eval();
   tz::io::Checkpoint in = tz::io::load_safetensors(p.get("inputs"));

@@ -55,7 +55,7 @@ int run_tag(const std::vector<std::string>& args) {
   if (texts.empty()) return usage_error("no input texts (give texts, --file F, or lines on stdin)");
 
   tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag");
+  auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag", io.precision);
   const auto results = pipelines::classify_tokens(*model, tok, texts, opt);
   const bool grouped = opt.aggregation != pipelines::AggregationStrategy::None;
   for (std::size_t i = 0; i < texts.size(); ++i) {

@@ -32,7 +32,8 @@ std::string resolve_model_arg(const std::string& name_or_dir, const std::string&
 }
 
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_or_dir, models::Task task,
-                                                        const std::string& command) {
+                                                        const std::string& command,
+                                                        std::optional<nn::Precision> precision) {
   const std::string dir = resolve_model_arg(name_or_dir, command);
   TZ_CHECK(fs::exists(fs::path(dir) / "config.json"), command, ": '", dir, "' has no config.json");
   auto config = models::load_config(dir);
@@ -41,6 +42,7 @@ std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& name_
   opt.architecture = architecture;
   opt.config = config;
   opt.verbose = false;  // unexpected keys (another head's weights) are fine; missing ones are not
+  opt.precision = precision;
   models::LoadReport report;
   auto model = models::from_pretrained(dir, opt, &report);
   if (!report.missing.empty()) {
@@ -70,6 +72,21 @@ void add_model_options(ArgParser& p, const std::string& kind) {
   p.option("tokenizer", "PATH|NAME", "tokenizer to use instead of the model's (a file, a directory or a Hub name)", "");
 }
 
+void add_precision_option(ArgParser& p) {
+  p.option("precision", "f32|bf16|int8",
+           "dense layers' precision at inference (default: the model directory's own, f32 unless quantized)", "");
+}
+
+std::optional<nn::Precision> precision_option(const ArgParser& p) {
+  const std::string v = p.get("precision");
+  if (v.empty()) return std::nullopt;
+  try {
+    return nn::parse_precision(v);
+  } catch (const Error&) {
+    throw Error("--precision: '" + v + "' is not one of f32, bf16, int8");
+  }
+}
+
 void add_inference_options(ArgParser& p, const std::string& inputs) {
   p.option("file", "F", "read " + inputs + " from F, one per line ('-' = stdin), when none is given as arguments", "");
   p.option("batch-size", "N", "inputs per forward pass (only inputs of equal token length share one: nothing is padded)",
@@ -78,6 +95,7 @@ void add_inference_options(ArgParser& p, const std::string& inputs) {
   p.option("threads", "N", "threads for the math (0: all cores)", "0");
   p.flag("json", "one JSON record per input (JSONL), shaped and named as HF's pipeline returns it");
   add_plain_path_option(p);
+  add_precision_option(p);
 }
 
 int usage_error(const std::string& message) {
@@ -96,6 +114,7 @@ bool apply_inference_options(const ArgParser& p, InferenceOptions& o) {
   o.batch_size = static_cast<std::size_t>(batch_size);
   o.max_length = static_cast<std::size_t>(max_length);
   o.json = p.get_flag("json");
+  o.precision = precision_option(p);
   return true;
 }
 

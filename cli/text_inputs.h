@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,13 +26,22 @@ std::string resolve_model_arg(const std::string& name_or_dir, const std::string&
 /// Loads `dir` (a model directory of any family, or a model name) with the head of `task`. Every weight the head
 /// needs must be in the checkpoint (a randomly initialised head would print nonsense), so missing
 /// weights are an error naming them.
+/// `precision` as LoadOptions::precision (unset: what the directory holds).
 std::shared_ptr<models::PreTrainedModel> load_model_for(const std::string& dir, models::Task task,
-                                                        const std::string& command);
+                                                        const std::string& command,
+                                                        std::optional<nn::Precision> precision = std::nullopt);
 
 /// --plain-path: run op by op through the differentiable op set instead of the graph-free
 /// inference path (models::set_inference_path_enabled), to check or trace the definition.
 void add_plain_path_option(ArgParser& p);
 void apply_plain_path_option(const ArgParser& p);
+
+/// --precision f32|bf16|int8: the dense layers' inference precision (nn/low_precision.h); absent,
+/// the model directory's own (float32, or what `tensorzoo quantize` stored).
+void add_precision_option(ArgParser& p);
+/// The value of --precision, unset when not given; throws tz::Error naming a bad value.
+std::optional<nn::Precision> precision_option(const ArgParser& p);
+
 
 /// The tokenizer of a model directory or name, or of `tokenizer_path` when it is not empty (a file, a
 /// directory or a model name).
@@ -41,13 +51,14 @@ tokenizer::WordPiece load_tokenizer_for(const std::string& model_dir, const std:
 void add_model_options(ArgParser& p, const std::string& kind);
 
 /// The options the text-in commands share: --file, --batch-size, --max-length, --threads, --json,
-/// --plain-path. `inputs` names what one line of --file holds.
+/// --plain-path, --precision. `inputs` names what one line of --file holds.
 void add_inference_options(ArgParser& p, const std::string& inputs);
 
 struct InferenceOptions {
   std::size_t batch_size = 32;
   std::size_t max_length = 0;  ///< 0: the model's limit
   bool json = false;
+  std::optional<nn::Precision> precision;  ///< --precision; unset: what the model directory holds
 };
 
 /// Prints "error: <message>" to stderr and returns 2, the exit code of a usage error.

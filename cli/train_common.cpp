@@ -129,6 +129,7 @@ std::shared_ptr<models::PreTrainedModel> make_model(const Common& c, const token
   if (adjust) adjust(*config);
   config->validate();
   models::LoadOptions lo;
+  lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
   lo.architecture = head;
   lo.config = config;
   lo.ignore_mismatched_sizes = true;  // a new label set gives the head new shapes
@@ -190,6 +191,7 @@ void add_model_io(tr::TrainCallbacks& cbs, models::PreTrainedModel& model, const
   cbs.save_model = [&model, tokdir](const std::string& dir) { models::save_pretrained(model, dir, tokdir); };
   cbs.load_model = [&model](const std::string& dir) {
     models::LoadOptions lo;
+    lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
     lo.verbose = false;
     models::load_weights(model, dir, lo);
   };
@@ -291,6 +293,7 @@ int run_fine_tuning(const ArgParser& p, const Common& c, const tokenizer::WordPi
 
   if (t.evaluate_test) {
     models::LoadOptions lo;
+    lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
     lo.architecture = model->architecture();
     lo.verbose = false;
     auto best = models::from_pretrained((fs::path(c.out) / "model").string(), lo);

@@ -171,6 +171,7 @@ int run_train_rtd(const std::vector<std::string>& args) {
   if (!c.model_dir.empty()) {
     TZ_CHECK(!p.get("generator-model").empty(), "train rtd: --model DIR (a discriminator) needs --generator-model DIR");
     models::LoadOptions lo;
+    lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
     lo.architecture = "replaced-token-detection";
     lo.verbose = !c.quiet;
     lo.seed = c.seed;

@@ -18,6 +18,7 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/keras_weights.h"
 #include "tensor/io/sharded_checkpoint.h"
+#include "tensor/ops.h"
 
 namespace tz::models {
 
@@ -56,6 +57,13 @@ std::string join(const std::vector<std::string>& v) {
 bool is_alias(const PreTrainedModel& model, const std::string& key) {
   for (const auto& [alias, canonical] : model.tied_weights())
     if (alias == key) return true;
+  return false;
+}
+
+// Either side of a tie (an embedding table a dense layer shares).
+bool is_tied(const PreTrainedModel& model, const std::string& key) {
+  for (const auto& [alias, canonical] : model.tied_weights())
+    if (alias == key || canonical == key) return true;
   return false;
 }
 
@@ -136,6 +144,61 @@ void save_tf_weights(const PreTrainedModel& model, const std::string& path) {
                                              model.config().num_hidden_layers));
 }
 
+// The metadata key save_quantized writes: the precision the file's dense weights are stored in.
+constexpr const char* kPrecisionKey = "tensorzoo.precision";
+
+// A dense layer's int8 weight as a quantized directory stores it: the values and their scales.
+struct StoredInt8 {
+  nn::LowPrecisionDense* layer;
+  Tensor q, scale;
+};
+
+// Takes the int8 weights out of `state` (a dense layer's "<layer>.weight" stored as integers, with
+// "<layer>.weight_scale" beside it): each is replaced by its float32 value q * scale for the parameter, and returned
+// with its layer so the prepared copy can use the stored values as they are.
+std::vector<StoredInt8> take_int8_weights(PreTrainedModel& model, std::map<std::string, Tensor>& state,
+                                          const std::string& file) {
+  std::map<std::string, nn::LowPrecisionDense*> dense;
+  for (auto& [path, m] : model.named_modules())
+    if (auto* d = dynamic_cast<nn::LowPrecisionDense*>(m.get())) dense[path.empty() ? "weight" : path + ".weight"] = d;
+  std::vector<StoredInt8> out;
+  for (const auto& [weight_key, layer] : dense) {
+    auto w = state.find(weight_key);
+    if (w == state.end() || w->second.dtype() != DType::Int64) continue;  // absent, or float32
+    auto scale = state.find(weight_key + "_scale");
+    TZ_CHECK(scale != state.end(), "from_pretrained: '", file, "' stores the dense weight '", weight_key,
+             "' as integers but has no '", weight_key, "_scale' beside it");
+    StoredInt8 s{layer, w->second, scale->second};
+    const nn::DenseLayout l = s.layer->dense_layout();
+    TZ_CHECK(s.q.numel() == l.groups * l.N * l.K && s.scale.numel() == l.groups * l.N &&
+                 s.scale.dtype() == DType::Float32,
+             "from_pretrained: int8 weight '", weight_key, "' ", shape_str(s.q.shape()), " with scale ",
+             shape_str(s.scale.shape()), " does not fit ", l.groups, " groups of [", l.N, ", ", l.K, "]");
+    // float value of every element, for the float32 parameter (exact: |q| <= 127 needs 7 bits).
+    const std::vector<int64_t> q = raw::contiguous(s.q).to_vector<int64_t>();
+    const std::vector<float> sc = raw::contiguous(s.scale).to_vector<float>();
+    Tensor f = Tensor::empty(s.q.shape());
+    for (int64_t g = 0; g < l.groups; ++g)
+      for (int64_t n = 0; n < l.N; ++n)
+        for (int64_t k = 0; k < l.K; ++k) {
+          const int64_t at = g * l.group_stride + n * l.stride_n + k * l.stride_k;
+          f.data<float>()[at] = static_cast<float>(q[static_cast<size_t>(at)]) * sc[static_cast<size_t>(g * l.N + n)];
+        }
+    w->second = f;
+    out.push_back(std::move(s));
+    state.erase(scale);
+  }
+  return out;
+}
+
+// The precision a checkpoint's dense weights are stored in: int8 when it has int8 weights, else
+// what its metadata names (bf16 from save_quantized), else float32.
+nn::Precision stored_precision(const io::Checkpoint& ckpt, bool has_int8) {
+  if (has_int8) return nn::Precision::Int8;
+  auto it = ckpt.metadata.find(kPrecisionKey);
+  return it == ckpt.metadata.end() ? nn::Precision::Float32 : nn::parse_precision(it->second);
+}
+
 }  // namespace
 
 LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, const LoadOptions& opt) {
@@ -145,10 +208,15 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, 
   TZ_CHECK(!report.weights_file.empty(), "from_pretrained: no weights in '", dir,
            "' (model.safetensors, pytorch_model.bin, their sharded indexes, or tf_model.h5)");
   std::vector<std::string> tf_mismatched;  // a TF file's variables are checked against TF shapes
-  std::map<std::string, Tensor> state =
-      report.weights_file == kTfWeightsFile
-          ? tf_state(model, (fs::path(dir) / kTfWeightsFile).string(), report.unexpected, tf_mismatched)
-          : keyed_for(model, io::load_checkpoint_dir_weights(dir), report.unexpected);
+  io::Checkpoint ckpt;                      // stays empty for tf_model.h5 (float32 only)
+  std::map<std::string, Tensor> state;
+  if (report.weights_file == kTfWeightsFile) {
+    state = tf_state(model, (fs::path(dir) / kTfWeightsFile).string(), report.unexpected, tf_mismatched);
+  } else {
+    ckpt = io::load_checkpoint_dir_weights(dir);
+    state = keyed_for(model, ckpt, report.unexpected);
+  }
+  std::vector<StoredInt8> int8 = take_int8_weights(model, state, report.weights_file);
 
   // Shapes are checked before anything is loaded: a mismatch is an error, or (ignore_mismatched_sizes)
   // the weight is left out and initialised like a missing one.
@@ -204,6 +272,18 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, 
     model.tie_weights();
   }
 
+  // The dense layers' inference precision, prepared once every weight is final: stored int8
+  // weights as they are, the rest from their float32 values.
+  const nn::Precision precision = opt.precision.value_or(stored_precision(ckpt, !int8.empty()));
+  std::set<const nn::LowPrecisionDense*> from_file;
+  if (precision == nn::Precision::Int8)
+    for (const StoredInt8& s : int8) {
+      s.layer->set_int8_weight(s.q, s.scale);
+      from_file.insert(s.layer);
+    }
+  for (auto& [path, m] : model.named_modules())
+    if (auto* d = dynamic_cast<nn::LowPrecisionDense*>(m.get()); d && !from_file.count(d)) d->set_precision(precision);
+
   if (opt.strict)
     TZ_CHECK(report.missing.empty() && report.unexpected.empty() && report.mismatched.empty(), "from_pretrained: '",
              report.weights_file, "' does not match ", model.architecture(), " (strict): missing [",
@@ -222,6 +302,37 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, 
                 << ": " << join(report.unexpected) << "\n";
   }
   return report;
+}
+
+void save_quantized(PreTrainedModel& model, const std::string& dir, nn::Precision precision,
+                    const std::string& tokenizer_dir) {
+  TZ_CHECK(precision != nn::Precision::Float32, "save_quantized: precision f32 is what save_pretrained writes");
+  save_pretrained(model, dir, tokenizer_dir);  // config.json and the tokenizer files; the weights follow
+  std::map<std::string, nn::LowPrecisionDense*> dense;
+  for (auto& [path, m] : model.named_modules())
+    if (auto* d = dynamic_cast<nn::LowPrecisionDense*>(m.get())) dense[path.empty() ? "weight" : path + ".weight"] = d;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  io::StoreAs store_as;
+  for (auto& [name, t] : model.state_dict()) {
+    if (is_alias(model, name)) continue;
+    auto d = dense.find(name);
+    // A weight tied to an embedding table stays float32: the lookup reads it as it is, and the
+    // dense layer prepares its copy at load time, as for a float checkpoint.
+    if (d == dense.end() || is_tied(model, name)) {
+      tensors.emplace_back(name, t);
+    } else if (precision == nn::Precision::Bfloat16) {
+      tensors.emplace_back(name, t);
+      store_as[name] = io::StoredDType::BF16;
+    } else {
+      if (d->second->precision() != nn::Precision::Int8) d->second->set_precision(nn::Precision::Int8);
+      auto [q, scale] = d->second->int8_weight();
+      tensors.emplace_back(name, q);
+      tensors.emplace_back(name + "_scale", scale);
+      store_as[name] = io::StoredDType::I8;
+    }
+  }
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors,
+                       {{"format", "pt"}, {kPrecisionKey, nn::precision_name(precision)}}, store_as);
 }
 
 std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir, const LoadOptions& opt,

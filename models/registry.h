@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "models/config.h"
 #include "models/model.h"
 #include "models/tf_weights.h"
+#include "nn/low_precision.h"
 
 namespace tz::models {
 
@@ -86,6 +88,11 @@ struct LoadOptions {
   /// How a model name ("org/name[@revision]") resolves to a directory: the HF cache, offline mode,
   /// downloads (hub/resolve.h). An existing directory is used as it is.
   hub::ResolveOptions hub{};
+  /// The precision of the dense layers' products at inference (nn/low_precision.h): int8 or bf16
+  /// weights are prepared beside the float32 parameters, which training and saving keep using.
+  /// Unset: what the directory holds (float32, or the int8 / bf16 of `tensorzoo quantize`, whose
+  /// int8 weights are used as stored, without quantizing again).
+  std::optional<nn::Precision> precision{};
 };
 
 struct LoadReport {
@@ -136,6 +143,13 @@ struct SaveOptions {
 /// written (model.safetensors before pytorch_model.bin, ...) is an error, not silently shadowing it.
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
                      const SaveOptions& options = {});
+
+/// Writes `model` as a model directory like save_pretrained, with every dense layer's weight in
+/// `precision`: int8 as I8 values in the parameter's own shape plus "<name>_scale" (F32, one scale
+/// per output channel), bf16 as BF16 (docs/checkpoints.md). from_pretrained loads it back in that
+/// precision. Tied aliases and the other parameters (embeddings, LayerNorms, biases) stay F32.
+void save_quantized(PreTrainedModel& model, const std::string& dir, nn::Precision precision,
+                    const std::string& tokenizer_dir = "");
 
 /// The weights file of a model directory, as a file name: model.safetensors, its index,
 /// pytorch_model.bin, its index, tf_model.h5 (HF's order of preference), or "" when none.

@@ -270,10 +270,11 @@ SentenceTransformerConfig read_sentence_transformers_config(const std::string& d
   return c;
 }
 
-SentenceTransformer SentenceTransformer::from_pretrained(const std::string& dir) {
+SentenceTransformer SentenceTransformer::from_pretrained(const std::string& dir, std::optional<nn::Precision> precision) {
   SentenceTransformer st;
   st.config_ = read_sentence_transformers_config(dir);
   LoadOptions opt;
+  opt.precision = precision;
   opt.architecture = task_name(Task::Base);
   opt.verbose = false;  // a head's weights beside the encoder are expected; missing encoder weights are not
   LoadReport report;

@@ -28,6 +28,7 @@
 #include <string>
 
 #include "models/model.h"
+#include "nn/low_precision.h"
 
 namespace tz::models {
 
@@ -84,8 +85,9 @@ SentenceTransformerConfig read_sentence_transformers_config(const std::string& d
 
 class SentenceTransformer {
  public:
-  /// Reads the directory and loads the encoder (its base model) through models::from_pretrained.
-  static SentenceTransformer from_pretrained(const std::string& dir);
+  /// Reads the directory and loads the encoder (its base model) through models::from_pretrained,
+  /// with `precision` as LoadOptions::precision (unset: what the directory holds).
+  static SentenceTransformer from_pretrained(const std::string& dir, std::optional<nn::Precision> precision = std::nullopt);
 
   /// Sentence vectors [B, D] for one batch of inputs (input_ids and attention_mask [B, T];
   /// token_type_ids when the encoder takes them): the encoder's last_hidden_state, pooled, then

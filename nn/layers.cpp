@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "nn/init.h"
 #include "nn/per_example_rng.h"
@@ -31,6 +32,7 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias) : in_features(in), out_fe
 Tensor Linear::forward(const Tensor& x) {
   TZ_CHECK(x.dim() >= 1 && x.size(-1) == in_features, "Linear: input ", shape_str(x.shape()),
            " does not end in in_features = ", in_features);
+  if (precision() != Precision::Float32 && !is_grad_enabled()) return forward_low_precision(x, bias);
   return linear(x, weight, bias);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "nn/activation.h"
+#include "nn/low_precision.h"
 #include "nn/module.h"
 #include "tensor/random.h"
 
@@ -16,10 +17,14 @@ namespace tz::nn {
 /// y = x W^T + b.  x [..., in] -> [..., out]; weight [out, in], bias [out].
 /// Default init as torch.nn.Linear: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)) from
 /// default_generator().
-class Linear : public Module {
+/// With an int8 or bf16 weight prepared (set_precision, nn/low_precision.h), forward uses it
+/// whenever grad mode is off; with grad mode on it always runs the float32 weight.
+class Linear : public Module, public LowPrecisionDense {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
   Tensor forward(const Tensor& x);
+  const Tensor& dense_weight() const override { return weight; }
+  DenseLayout dense_layout() const override { return {1, out_features, in_features, 0, in_features, 1}; }
   /// Ties the weight to `shared` (e.g. an embedding table) in the registry and the member at once.
   void tie_weight(const Tensor& shared);
 

@@ -106,6 +106,7 @@ void RtdModels::save(const std::string& dir, const std::string& tokenizer_dir) c
 
 void RtdModels::load(const std::string& dir) {
   models::LoadOptions lo;
+  lo.precision = tz::nn::Precision::Float32;  // training runs float32 (a quantized directory loads as its float values)
   lo.strict = true;
   lo.verbose = false;
   // The generator's file holds the shared tables too (identical values): they land in the same tensors.

@@ -25,10 +25,12 @@ DenseWeights dense_weights(const nn::Linear& layer) {
              shape_str(layer.bias.shape()));
     d.bias = layer.bias.data<float>();
   }
+  if (layer.precision() != nn::Precision::Float32) d.lowp = &layer;
   return d;
 }
 
 // Which kernel computes a band:
+// - a prepared int8 / bf16 weight: its kernel, with the bias and activation fused into the output;
 // - few rows against a long, wide weight (kernels::sgemm_nt_direct_pays): sgemm_nt_direct reads
 //   the weight in place instead of packing it, and adds the bias as it writes Y;
 // - otherwise OpenBLAS: the bias rows are written first and the GEMM accumulates onto them (beta
@@ -37,6 +39,7 @@ DenseWeights dense_weights(const nn::Linear& layer) {
 void dense_columns(bool vec, const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (c0 >= c1 || m <= 0) return;
   const DenseWeights& w = *p.w;
+  if (w.lowp) return w.lowp->run_columns(m, p.X, p.ldx, w.bias, p.act, p.Y, p.ldy, c0, c1);
   const int64_t n = c1 - c0;
   const float* W = w.weight + c0 * w.in;
   const float* bias = w.bias ? w.bias + c0 : nullptr;

@@ -3,9 +3,8 @@
 // on raw row-major buffers, for a band of output columns or a band of rows, and several such
 // products shared out between threads by output columns as if their weights were one matrix.
 // Every weight product of that path goes through dense_columns, so the weight's format is decided
-// in this one place: float32 here; an int8 or bf16 weight would be one more member of DenseWeights
-// and one more branch of dense_columns (tensor/kernels/gemm_int8.h linear_int8 and gemm_bf16.h
-// linear_bf16 take the same X, W, bias, activation, Y and column band).
+// in this one place: float32, or the int8 / bf16 copy a layer holds (nn/low_precision.h), whose
+// kernels take the same X, bias, activation, Y and column band.
 // Not here: the attention products (q k^T and probs v, inference.cpp), the GEMM kernels
 // themselves (tensor/kernels/gemm.h).
 #pragma once
@@ -26,9 +25,11 @@ struct DenseWeights {
   const float* weight = nullptr;
   const float* bias = nullptr;
   int64_t in = 0, out = 0;
+  const nn::LowPrecisionDense* lowp = nullptr;  // the layer's int8 / bf16 copy, when it has one
 };
 
-/// The weights of `layer` (float32 and contiguous: throws naming the layer's shape otherwise).
+/// The weights of `layer` (float32 and contiguous: throws naming the layer's shape otherwise),
+/// with its prepared int8 / bf16 copy when set_precision gave it one.
 DenseWeights dense_weights(const nn::Linear& layer);
 
 /// One product to run: X [m, w.in] with leading dim ldx into Y [m, w.out] with leading dim ldy,

@@ -1,6 +1,7 @@
 // The encoder stack and its feed-forward; see encoder.h.
 #include "models/convbert/encoder.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
 namespace tz::convbert {
@@ -13,6 +14,7 @@ GroupedLinear::GroupedLinear(int64_t in_, int64_t out_, int64_t groups_) : in(in
 }
 
 Tensor GroupedLinear::forward(const Tensor& x) {
+  if (precision() != nn::Precision::Float32 && !is_grad_enabled()) return forward_low_precision(x, bias);
   const int64_t B = x.size(0);
   Tensor g = permute(reshape(x, {-1, groups, in / groups}), {1, 0, 2});  // [G, N, in/G]
   Tensor y = permute(matmul(g, weight), {1, 0, 2});                        // [N, G, out/G]

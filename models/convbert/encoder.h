@@ -10,15 +10,22 @@
 #include "models/convbert/config.h"
 #include "models/convbert/self_attention.h"
 #include "nn/layers.h"
+#include "nn/low_precision.h"
 #include "nn/module.h"
 
 namespace tz::convbert {
 
 /// y = concat_g(x_g @ weight[g]) + bias, where x_g is group g's slice of the features.
-class GroupedLinear : public nn::Module {
+/// An int8 or bf16 weight prepared with set_precision (nn/low_precision.h) is used when grad
+/// mode is off, one prepared matrix per group.
+class GroupedLinear : public nn::Module, public nn::LowPrecisionDense {
  public:
   GroupedLinear(int64_t in, int64_t out, int64_t groups);
   Tensor forward(const Tensor& x);  // [B, T, in] -> [B, T, out]
+  const Tensor& dense_weight() const override { return weight; }
+  nn::DenseLayout dense_layout() const override {
+    return {groups, out / groups, in / groups, (in / groups) * (out / groups), 1, out / groups};
+  }
   Tensor weight, bias;              // [G, in/G, out/G], [out]
   int64_t in, out, groups;
 };

@@ -86,9 +86,10 @@ void parallel_rows(int64_t N, const std::function<void(int64_t, int64_t)>& fn) {
   parallel_for(0, N, std::max<int64_t>(1, (N + threads - 1) / threads), fn);
 }
 
-// One dense layer's product with its bias, Y[m, out] = X[m, in] W^T + bias, as a list entry whose
-// output columns can be shared out between threads (see column_split). W is a Linear weight
-// [out, in] (grouped = false) or a GroupedLinear weight [G, in/G, out/G].
+// One dense layer's product with its bias (and activation), Y[m, out] = act(X[m, in] W^T + bias),
+// as a list entry whose output columns can be shared out between threads (see column_split). W
+// is a Linear weight [out, in] (grouped = false) or a GroupedLinear weight [G, in/G, out/G]; when
+// the layer holds a prepared int8 or bf16 weight (nn/low_precision.h), `lowp` runs it instead.
 struct DenseProduct {
   const float* W;
   int64_t in, out, groups;
@@ -98,13 +99,21 @@ struct DenseProduct {
   int64_t ldx;
   float* Y;
   int64_t ldy;
+  const nn::LowPrecisionDense* lowp = nullptr;
+  FusedAct act = FusedAct::None;
 };
 
-DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y, int64_t ldy) {
+const nn::LowPrecisionDense* prepared(const nn::LowPrecisionDense& d) {
+  return d.precision() == nn::Precision::Float32 ? nullptr : &d;
+}
+
+DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y, int64_t ldy,
+                        FusedAct act = FusedAct::None) {
   if (auto* lin = dynamic_cast<nn::Linear*>(&dense))
-    return {fptr(lin->weight), lin->weight.size(1), lin->weight.size(0), 1, false, bias_of(*lin), X, ldx, Y, ldy};
+    return {fptr(lin->weight), lin->weight.size(1), lin->weight.size(0), 1, false, bias_of(*lin), X, ldx, Y, ldy,
+            prepared(*lin), act};
   auto& g = static_cast<GroupedLinear&>(dense);
-  return {fptr(g.weight), g.in, g.out, g.groups, true, fptr(g.bias), X, ldx, Y, ldy};
+  return {fptr(g.weight), g.in, g.out, g.groups, true, fptr(g.bias), X, ldx, Y, ldy, prepared(g), act};
 }
 
 // Columns [c0, c1) of one DenseProduct on m rows (0..out: the whole product); single-threaded (we
@@ -117,8 +126,19 @@ DenseProduct product_of(nn::Module& dense, const float* X, int64_t ldx, float* Y
 //   float additions changes (OpenBLAS adds its K-blocks into C one by one either way), well inside
 //   the parity tolerance (tests/models/test_inference_path.cpp). A GroupedLinear runs one GEMM per
 //   group the columns touch, on column slices of X and Y (no copies).
+// - A prepared int8 / bf16 weight: its kernel, with the bias and activation fused into the output.
+// The float path applies the activation afterwards on the same columns (bias_act_rows).
+void dense_bias_cols_f32(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1);
+
 void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
+  if (p.lowp) return p.lowp->run_columns(m, p.X, p.ldx, p.bias, p.act, p.Y, p.ldy, c0, c1);
+  dense_bias_cols_f32(p, m, c0, c1);
+  if (p.act != FusedAct::None)
+    kernels::bias_act_rows(!kernels::use_reference(), p.act, m, c1 - c0, p.Y + c0, p.ldy, nullptr);
+}
+
+void dense_bias_cols_f32(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   if (!p.grouped && kernels::sgemm_nt_direct_pays(m, c1 - c0, p.in))
     return kernels::sgemm_nt_direct(m, c1 - c0, p.in, p.X, p.ldx, p.W + c0 * p.in, p.in, p.bias ? p.bias + c0 : nullptr,
                                     p.Y + c0, p.ldy);
@@ -138,7 +158,8 @@ void dense_bias_cols(const DenseProduct& p, int64_t m, int64_t c0, int64_t c1) {
   }
 }
 
-// Y[m, N] = X[m, K] W^T + bias for a Linear weight W [N, K] (bias may be null), as dense_bias_cols.
+// Y[m, N] = X[m, K] W^T + bias for a float32 weight W [N, K] (bias may be null), as dense_bias_cols:
+// the separable conv's pointwise product, which stays float32 at every precision.
 void linear_bias_rows(int64_t m, const float* X, int64_t ldx, const Tensor& W, const float* bias, float* Y,
                       int64_t ldy) {
   const int64_t out = W.size(0), in = W.size(1);
@@ -253,15 +274,14 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
     // The dynamic kernels by rows (a small weight; the softmax needs whole rows).
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
       float* kr = buf.kernel + r0 * nh * K;
-      linear_bias_rows(r1 - r0, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer),
-                       kr, nh * K);
+      dense_bias_cols(product_of(*sa.conv_kernel_layer, buf.k_span + r0 * A, A, kr, nh * K), r1 - r0, 0, nh * K);
       kernels::softmax_add_rows(vec, (r1 - r0) * nh, K, kr, K, nullptr);
     });
   } else {
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
       const int64_t m = r1 - r0;
       const float* xr = x + r0 * H;
-      auto proj = [&](nn::Linear& l, float* out) { linear_bias_rows(m, xr, H, l.weight, bias_of(l), out + r0 * A, A); };
+      auto proj = [&](nn::Linear& l, float* out) { dense_bias_cols(product_of(l, xr, H, out + r0 * A, A), m, 0, A); };
       proj(*sa.query, buf.q);
       proj(*sa.key, buf.k);
       proj(*sa.value, buf.v);
@@ -270,8 +290,7 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
       linear_bias_rows(m, buf.dw + r0 * H, H, pw, fptr(sa.key_conv_attn_layer->bias), buf.k_span + r0 * A, A);
       kernels::bias_mul_rows(vec, m, A, buf.k_span + r0 * A, A, nullptr, buf.q + r0 * A, A);
       float* kr = buf.kernel + r0 * nh * K;
-      linear_bias_rows(m, buf.k_span + r0 * A, A, sa.conv_kernel_layer->weight, bias_of(*sa.conv_kernel_layer), kr,
-                       nh * K);
+      dense_bias_cols(product_of(*sa.conv_kernel_layer, buf.k_span + r0 * A, A, kr, nh * K), m, 0, nh * K);
       kernels::softmax_add_rows(vec, m * nh, K, kr, K, nullptr);
     });
   }
@@ -286,10 +305,7 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
                                              fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps,
                                              buf.attn_out + r0 * H, H);
     });
-    column_split(N, {product_of(*layer.intermediate->dense, buf.attn_out, H, buf.inter, I)},
-                 [&](size_t, int64_t c0, int64_t c1) {
-                   kernels::bias_act_rows(vec, act, N, c1 - c0, buf.inter + c0, I, nullptr);
-                 });
+    column_split(N, {product_of(*layer.intermediate->dense, buf.attn_out, H, buf.inter, I, act)});
     column_split(N, {product_of(*layer.output->dense, buf.inter, I, buf.tmp, H)});
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
       kernels::bias_residual_layer_norm_rows(vec, r1 - r0, H, buf.tmp + r0 * H, H, nullptr, buf.attn_out + r0 * H, H,
@@ -302,11 +318,10 @@ void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec
       float* tmp = buf.tmp + r0 * H;
       float* a = buf.attn_out + r0 * H;
       float* inter = buf.inter + r0 * I;
-      linear_bias_rows(m, buf.context + r0 * H, H, so.dense->weight, bias_of(*so.dense), tmp, H);
+      dense_bias_cols(product_of(*so.dense, buf.context + r0 * H, H, tmp, H), m, 0, H);
       kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, x + r0 * H, H,
                                              fptr(so.layer_norm->weight), fptr(so.layer_norm->bias), eps, a, H);
-      dense_bias_cols(product_of(*layer.intermediate->dense, a, H, inter, I), m, 0, I);
-      kernels::bias_act_rows(vec, act, m, I, inter, I, nullptr);
+      dense_bias_cols(product_of(*layer.intermediate->dense, a, H, inter, I, act), m, 0, I);
       dense_bias_cols(product_of(*layer.output->dense, inter, I, tmp, H), m, 0, H);
       kernels::bias_residual_layer_norm_rows(vec, m, H, tmp, H, nullptr, a, H,
                                              fptr(layer.output->layer_norm->weight),
@@ -484,8 +499,7 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
     column_split(N, {product_of(*model.embeddings_project, emb, E, hidden, H)});
   } else if (project) {
     parallel_rows(N, [&](int64_t r0, int64_t r1) {
-      linear_bias_rows(r1 - r0, emb + r0 * E, E, model.embeddings_project->weight,
-                       bias_of(*model.embeddings_project), hidden + r0 * H, H);
+      dense_bias_cols(product_of(*model.embeddings_project, emb + r0 * E, E, hidden + r0 * H, H), r1 - r0, 0, H);
     });
   }
   return run_encoder(*model.encoder, c, B, T, hidden, mask);

@@ -17,6 +17,10 @@
 // How the two are kept equal: tests/models/test_inference_path.cpp runs every reference case
 // through both (1 and 2 threads, both work splits) and compares them with each other and with
 // HF's outputs; they agree to float rounding, not bit for bit.
+// Low precision: a dense layer (Linear, GroupedLinear) holding a prepared int8 or bf16 weight
+// (nn/low_precision.h, chosen by models::LoadOptions::precision) runs it here too, with the bias
+// and the feed-forward's activation fused into its output; the separable conv's pointwise product,
+// the attention and the dynamic convolution, the embeddings and the LayerNorms stay float32.
 // Forcing the op-by-op path: models::set_inference_path_enabled(false), TZ_INFERENCE_PATH=0 in the
 // environment, or --plain-path on the CLI's inference commands. docs/05-convbert.md tells the
 // same story for readers.

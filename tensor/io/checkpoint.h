@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/io/stored_dtype.h"
 #include "tensor/tensor.h"
 
 namespace tz::io {
@@ -43,15 +44,20 @@ Checkpoint load_safetensors(const std::string& path);
 /// The same from bytes in memory (always copies; the caller keeps ownership of `data`).
 Checkpoint load_safetensors_from_memory(const uint8_t* data, size_t size);
 
-/// Writes float32 tensors as F32 and int64 tensors as I64, in the given order, with `metadata`
-/// as `__metadata__`. Non-contiguous tensors are written in logical (row-major) order. The file
-/// appears atomically: the bytes go to a temporary file in the same folder, which is renamed
-/// over `path` only once complete.
+/// Narrower element types for some tensors, by name: BF16 for a float32 tensor (rounded to
+/// nearest even), I8 for an int64 one (every value must fit, else tz::Error).
+using StoreAs = std::map<std::string, StoredDType>;
+
+/// Writes float32 tensors as F32 and int64 tensors as I64 (or as `store_as` names), in the given
+/// order, with `metadata` as `__metadata__`. Non-contiguous tensors are written in logical
+/// (row-major) order. The file appears atomically: the bytes go to a temporary file in the same
+/// folder, which is renamed over `path` only once complete.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {}, const StoreAs& store_as = {});
 /// The bytes save_safetensors writes.
 std::vector<uint8_t> safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>& tensors,
-                                       const std::map<std::string, std::string>& metadata = {});
+                                       const std::map<std::string, std::string>& metadata = {},
+                                       const StoreAs& store_as = {});
 
 // ---- PyTorch -----------------------------------------------------------------------------------
 /// Reads a torch.save(state_dict) file in the zip format of PyTorch >= 1.6. Understands only what

@@ -15,6 +15,7 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/mapped_file.h"
 #include "tensor/io/stored_dtype.h"
+#include "tensor/kernels/gemm_bf16.h"
 
 namespace tz::io {
 
@@ -191,8 +192,42 @@ Checkpoint parse_safetensors(const uint8_t* data, size_t size, const std::shared
 
 // ---- writing ---------------------------------------------------------------------------------
 
+// The element type a tensor is written as: F32 / I64 by its dtype, or the narrower type `store_as`
+// names for it (BF16 for a float32 tensor, I8 for an int64 one).
+StoredDType written_dtype(const std::string& name, const Tensor& t, const StoreAs& store_as) {
+  const StoredDType own = t.dtype() == DType::Float32 ? StoredDType::F32 : StoredDType::I64;
+  auto it = store_as.find(name);
+  if (it == store_as.end() || it->second == own) return own;
+  const bool fits = (it->second == StoredDType::BF16 && t.dtype() == DType::Float32) ||
+                    (it->second == StoredDType::I8 && t.dtype() == DType::Int64);
+  TZ_CHECK(fits, "save_safetensors: tensor '", name, "' is ", dtype_name(t.dtype()), " and cannot be stored as ",
+           stored_dtype_name(it->second), " (float32 as BF16 or F32, int64 as I8 or I64)");
+  return it->second;
+}
+
+// A narrowed copy of t's elements in row-major order: bfloat16 rounded to nearest even, or int8
+// (every value checked to fit).
+std::vector<uint8_t> narrowed_bytes(const std::string& name, const Tensor& t, StoredDType dt) {
+  std::vector<uint8_t> out(static_cast<size_t>(t.numel()) * stored_dtype_size(dt));
+  if (dt == StoredDType::BF16) {
+    const std::vector<float> v = t.to_vector<float>();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const uint16_t b = kernels::float_to_bf16(v[i]);
+      std::memcpy(out.data() + 2 * i, &b, 2);
+    }
+    return out;
+  }
+  const std::vector<int64_t> v = t.to_vector<int64_t>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    TZ_CHECK(v[i] >= -128 && v[i] <= 127, "save_safetensors: tensor '", name, "' element ", i, " = ", v[i],
+             " does not fit I8 [-128, 127]");
+    out[i] = static_cast<uint8_t>(static_cast<int8_t>(v[i]));
+  }
+  return out;
+}
+
 void write_safetensors(const detail::ByteSink& sink, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata, const StoreAs& store_as) {
   json header = json::object();
   if (!metadata.empty()) {
     json meta = json::object();
@@ -205,8 +240,9 @@ void write_safetensors(const detail::ByteSink& sink, const std::vector<std::pair
     TZ_CHECK(t.defined(), "save_safetensors: tensor '", name, "' is undefined");
     TZ_CHECK(name != "__metadata__", "save_safetensors: '__metadata__' is reserved and cannot name a tensor");
     TZ_CHECK(names.insert(name).second, "save_safetensors: tensor name '", name, "' appears more than once");
-    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
-    header[name] = {{"dtype", t.dtype() == DType::Float32 ? "F32" : "I64"},
+    const StoredDType dt = written_dtype(name, t, store_as);
+    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * stored_dtype_size(dt);
+    header[name] = {{"dtype", stored_dtype_name(dt)},
                     {"shape", t.shape()},
                     {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
@@ -224,7 +260,10 @@ void write_safetensors(const detail::ByteSink& sink, const std::vector<std::pair
   sink(text.data(), text.size());
   for (const auto& [name, t] : tensors) {
     if (t.numel() == 0) continue;
-    if (t.is_contiguous()) {
+    if (const StoredDType dt = written_dtype(name, t, store_as); dt == StoredDType::BF16 || dt == StoredDType::I8) {
+      const std::vector<uint8_t> bytes = narrowed_bytes(name, t, dt);
+      sink(bytes.data(), bytes.size());
+    } else if (t.is_contiguous()) {
       sink(t.dtype() == DType::Float32 ? static_cast<const void*>(t.data<float>()) : t.data<int64_t>(),
            static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
     } else if (t.dtype() == DType::Float32) {
@@ -253,19 +292,19 @@ Checkpoint load_safetensors_from_memory(const uint8_t* data, size_t size) {
 }
 
 std::vector<uint8_t> safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>& tensors,
-                                       const std::map<std::string, std::string>& metadata) {
+                                       const std::map<std::string, std::string>& metadata, const StoreAs& store_as) {
   std::vector<uint8_t> out;
   write_safetensors([&](const void* p, size_t n) {
     const auto* b = static_cast<const uint8_t*>(p);
     out.insert(out.end(), b, b + n);
-  }, tensors, metadata);
+  }, tensors, metadata, store_as);
   return out;
 }
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, const StoreAs& store_as) {
   detail::write_atomically(path, "save_safetensors",
-                           [&](const detail::ByteSink& sink) { write_safetensors(sink, tensors, metadata); });
+                           [&](const detail::ByteSink& sink) { write_safetensors(sink, tensors, metadata, store_as); });
 }
 
 }  // namespace tz::io

@@ -41,7 +41,7 @@ TEST_CASE("tensorzoo bench prints one JSON line with the contract's keys", "[cli
   c.intermediate_size = 64, c.num_hidden_layers = 2, c.max_position_embeddings = 64;
   const std::string path = (dir / "config.json").string();
   c.save(path);
-  for (const char* mode : {"", " --train"}) {
+  for (const char* mode : {"", " --train", " --precision int8", " --precision bf16"}) {
     int code = -1;
     std::string out = run_stdout("bench --config " + path + " --batch 2 --seq 16 --threads 1 --reps 1 --warmup 0" +
                                      mode, &code);
@@ -54,7 +54,9 @@ TEST_CASE("tensorzoo bench prints one JSON line with the contract's keys", "[cli
     CHECK(j["system"] == "tensorzoo");
     CHECK(j["batch"] == 2);
     CHECK(j["seq"] == 16);
-    CHECK(j["mode"] == (std::string(mode).empty() ? "infer" : "train"));
+    CHECK(j["mode"] == (std::string(mode) == " --train" ? "train" : "infer"));
+    const std::string precision = std::string(mode).rfind(" --precision ", 0) == 0 ? std::string(mode).substr(13) : "f32";
+    CHECK(j["precision"] == precision);
     CHECK(j["median_s"].get<double>() > 0);
     CHECK(j["peak_rss_mb"].get<double>() > 0);
     // gflops is the forward FLOP count over the median.

@@ -343,3 +343,48 @@ TEST_CASE("--plain-path gives the graph-free path's scores through the op-by-op 
   Result help = run({"embed", "--help"});
   CHECK_THAT(help.out, Catch::Contains("--plain-path"));
 }
+
+TEST_CASE("--precision on every inference command; a bad value is refused by name", "[cli]") {
+  for (const char* command : {"run", "classify", "embed", "tag", "qa", "choose", "fill-mask", "bench", "quantize"}) {
+    Result help = run({command, "--help"});
+    INFO(command);
+    CHECK_THAT(help.out, Catch::Contains("--precision") && Catch::Contains("f32|bf16|int8"));
+  }
+  Result bad = run({"classify", "--model", "/nonexistent", "--precision", "fp16", "text"});
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("--precision: 'fp16' is not one of f32, bf16, int8"));
+  Result none = run({"quantize", "/nonexistent", "/tmp/out"});
+  CHECK(none.code != 0);
+  CHECK_THAT(none.err, Catch::Contains("--precision int8 or bf16 is required"));
+}
+
+TEST_CASE("quantize writes a directory that classify runs as stored, like --precision on the float one",
+          "[cli][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-seqcls")) return;
+  const std::string dir = (tz::test::reference_dir() / "convbert" / "tiny-seqcls").string();
+  tz::test::TempDir tmp("quantize_cli");
+  const std::vector<std::string> texts{"the cat sat on the mat", "a much longer sentence about nothing much at all"};
+  Result f32 = run({"classify", "--model", dir, "--json", texts[0], texts[1]});
+  REQUIRE(f32.code == 0);
+  for (const char* precision : {"int8", "bf16"}) {
+    INFO(precision);
+    const std::string out = tmp / precision;
+    Result q = run({"quantize", dir, out, "--precision", precision});
+    INFO(q.err);
+    REQUIRE(q.code == 0);
+    CHECK(fs::exists(fs::path(out) / "vocab.txt"));
+    Result stored = run({"classify", "--model", out, "--json", texts[0], texts[1]});
+    Result on_the_fly = run({"classify", "--model", dir, "--json", "--precision", precision, texts[0], texts[1]});
+    INFO(stored.err << on_the_fly.err);
+    REQUIRE(stored.code == 0);
+    REQUIRE(on_the_fly.code == 0);
+    CHECK(stored.out == on_the_fly.out);
+    CHECK(stored.out != f32.out);  // the dense layers did run in low precision
+    // The scores are probabilities: low precision moves them, but not far (docs/precision.md).
+    auto a = jsonl(stored.out), b = jsonl(f32.out);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      for (const auto& [label, score] : b[i]["scores"].items())
+        CHECK(a[i]["scores"][label].get<double>() == Approx(score.get<double>()).margin(0.1));
+  }
+}

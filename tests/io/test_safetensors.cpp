@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -137,4 +138,46 @@ TEST_CASE("save_safetensors replaces files atomically and cleans up on failure",
                     Catch::Contains("save_safetensors: cannot create"));
   CHECK_THROWS_WITH(io::load_safetensors(dir / "missing.safetensors"),
                     Catch::Contains("safetensors: cannot open") && Catch::Contains("No such file"));
+}
+
+TEST_CASE("safetensors stores float32 as BF16 and int64 as I8 when asked, and refuses what does not fit",
+          "[io][safetensors]") {
+  TempDir dir;
+  // 1 + 2^-8 is a tie between two bfloat16 values: to even (1); 1 + 3 * 2^-8 rounds up to 1 + 2^-6.
+  const float tie = 1.f + std::ldexp(1.f, -8), up = 1.f + 3.f * std::ldexp(1.f, -8);
+  std::vector<std::pair<std::string, Tensor>> in = {
+      {"w", floats({0.5f, -2.f, tie, up, -0.f, 3e38f}, {2, 3})},
+      {"q", longs({-127, -1, 0, 127}, {2, 2})},
+      {"f", floats({0.1f}, {1})},
+  };
+  const std::string path = dir / "q.safetensors";
+  io::save_safetensors(path, in, {}, {{"w", io::StoredDType::BF16}, {"q", io::StoredDType::I8}});
+  auto ck = io::load_safetensors(path);
+  CHECK(ck.source_dtype.at("w") == "BF16");
+  CHECK(ck.source_dtype.at("q") == "I8");
+  CHECK(ck.source_dtype.at("f") == "F32");
+  CHECK(ck.at("w").shape() == Shape{2, 3});
+  const std::vector<float> w = ck.at("w").to_vector<float>();
+  CHECK(w[0] == 0.5f);
+  CHECK(w[1] == -2.f);
+  CHECK(w[2] == 1.f);
+  CHECK(w[3] == 1.f + std::ldexp(1.f, -6));
+  CHECK(std::signbit(w[4]));
+  CHECK(std::fabs(w[5] - 3e38f) <= 3e38f * std::ldexp(1.f, -8));
+  CHECK(ck.at("q").to_vector<int64_t>() == std::vector<int64_t>{-127, -1, 0, 127});
+  CHECK(ck.at("f").item() == Approx(0.1f).epsilon(0));
+  // 2 bytes per BF16 element, 1 per I8: the data section is 12 + 4 + 4 bytes.
+  uint64_t header_len = 0;
+  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(&header_len), 8);
+  CHECK(fs::file_size(path) == 8 + header_len + 12 + 4 + 4);
+  const auto bytes = io::safetensors_bytes(in, {}, {{"w", io::StoredDType::BF16}, {"q", io::StoredDType::I8}});
+  CHECK(bytes.size() == fs::file_size(path));
+
+  CHECK_THROWS_WITH(io::save_safetensors(dir / "bad.safetensors", {{"q", longs({128}, {1})}}, {},
+                                         {{"q", io::StoredDType::I8}}),
+                    Catch::Contains("'q'") && Catch::Contains("128") && Catch::Contains("does not fit I8"));
+  CHECK_THROWS_WITH(io::save_safetensors(dir / "bad.safetensors", {{"w", floats({1}, {1})}}, {},
+                                         {{"w", io::StoredDType::I8}}),
+                    Catch::Contains("'w'") && Catch::Contains("cannot be stored as I8"));
+  CHECK(!fs::exists(dir / "bad.safetensors"));
 }
