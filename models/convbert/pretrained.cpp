@@ -8,6 +8,7 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "tensor/io/atomic_directory.h"
 #include "tensor/io/checkpoint.h"
 #include "nn/init.h"
 #include "tensor/ops.h"
@@ -171,25 +172,29 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
 }
 
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir) {
-  fs::create_directories(dir);
-  ConvBertConfig config = model.config();
-  config.architectures = {model.architecture()};
-  config.save((fs::path(dir) / "config.json").string());
+  // The directory is written whole and swapped in (tensor/io/atomic_directory.h): a process killed
+  // between config.json and model.safetensors must not leave one file of each version.
+  io::ReplaceDirectoryOptions options;
+  options.keep_other_entries = true;
+  io::replace_directory(dir, [&](const std::string& tmp) {
+    ConvBertConfig config = model.config();
+    config.architectures = {model.architecture()};
+    config.save((fs::path(tmp) / "config.json").string());
 
-  std::vector<std::string> skip;
-  for (const auto& [alias, canonical] : model.tied_weights()) skip.push_back(alias);
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (auto& [name, t] : model.state_dict())
-    if (std::find(skip.begin(), skip.end(), name) == skip.end()) tensors.emplace_back(name, t);
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    std::vector<std::string> skip;
+    for (const auto& [alias, canonical] : model.tied_weights()) skip.push_back(alias);
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    for (auto& [name, t] : model.state_dict())
+      if (std::find(skip.begin(), skip.end(), name) == skip.end()) tensors.emplace_back(name, t);
+    io::save_safetensors((fs::path(tmp) / "model.safetensors").string(), tensors, {{"format", "pt"}});
 
-  if (!tokenizer_dir.empty()) {
-    for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
-      fs::path src = fs::path(tokenizer_dir) / f;
-      if (fs::exists(src) && fs::absolute(src) != fs::absolute(fs::path(dir) / f))
-        fs::copy_file(src, fs::path(dir) / f, fs::copy_options::overwrite_existing);
+    if (!tokenizer_dir.empty()) {
+      for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+        fs::path src = fs::path(tokenizer_dir) / f;
+        if (fs::exists(src)) fs::copy_file(src, fs::path(tmp) / f, fs::copy_options::overwrite_existing);
+      }
     }
-  }
+  }, options);
 }
 
 }  // namespace tz::convbert

@@ -42,6 +42,8 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
 
 /// Writes config.json (with "architectures") and model.safetensors into `dir` (created if needed),
 /// plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases are not written.
+/// The directory is replaced as a whole (other files in it are kept): a process killed during the
+/// save leaves the previous model or the new one, never a mix of the two.
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "");
 
 /// Initialises every weight as HF's _init_weights does (normal(0, initializer_range) for Linear,
