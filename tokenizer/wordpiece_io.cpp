@@ -5,6 +5,7 @@
 // (vocab.txt, JSON syntax) or the JSON field. Partner: wordpiece.h; encoding is in wordpiece.cpp.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -329,10 +330,12 @@ WordPiece WordPiece::from_pretrained(const fs::path& path) {
     if (config.contains("added_tokens_decoder") && config["added_tokens_decoder"].is_object())
       for (auto it = config["added_tokens_decoder"].begin(); it != config["added_tokens_decoder"].end(); ++it) {
         AddedToken a = added_token_from_json(it.value());
-        std::size_t used = 0;
-        unsigned long long id = std::stoull(it.key(), &used);
-        TZ_CHECK(used == it.key().size(), config_path.string(), ": added_tokens_decoder key '", it.key(),
-                 "' is not an id");
+        // Digits only, checked before std::stoull (which throws its own exception on "x1").
+        const std::string& key = it.key();
+        TZ_CHECK(!key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char ch) {
+                   return ch >= '0' && ch <= '9';
+                 }), config_path.string(), ": added_tokens_decoder key '", key, "' is not an id");
+        unsigned long long id = std::stoull(key);
         check_vocab_size(static_cast<std::size_t>(id), config_path);
         a.id = static_cast<int64_t>(id);
         bool known = false;

@@ -1,9 +1,11 @@
 // ConvBertConfig parsing, validation and saving; see config.h.
 #include "models/convbert/config.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -13,20 +15,35 @@ using nlohmann::json;
 
 namespace {
 const std::set<std::string> kActivations{"gelu", "gelu_new", "relu", "silu", "swish", "tanh"};
+constexpr int64_t kMaxLabels = int64_t{1} << 20;
+constexpr int64_t kMaxSize = int64_t{1} << 30;
 
 template <class T>
 void read(const json& j, const char* key, T& out) {
   if (!j.contains(key) || j[key].is_null()) return;
+  const json& v = j[key];
+  if constexpr (std::is_same_v<T, int64_t>) {
+    // An integer field may be written as a float (512.0) but must hold an integer in range:
+    // converting a float such as 1e30 to int64 is undefined behaviour.
+    const bool integral_float = v.is_number_float() && std::isfinite(v.get<double>()) &&
+                                v.get<double>() == std::floor(v.get<double>()) && std::fabs(v.get<double>()) < 9.0e15;
+    const bool fits = v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX});
+    TZ_CHECK(fits || integral_float, "config.json: field '", key, "' must be an integer, got ", v.dump());
+    out = integral_float ? static_cast<int64_t>(v.get<double>()) : v.get<int64_t>();
+    return;
+  }
   try {
-    out = j[key].get<T>();
+    out = v.get<T>();
   } catch (const json::exception&) {
-    throw Error(detail::concat("config.json: field '", key, "' has the wrong type (", j[key].dump(), ")"));
+    throw Error(detail::concat("config.json: field '", key, "' has the wrong type (", v.dump(), ")"));
   }
 }
 }  // namespace
 
 void ConvBertConfig::set_num_labels(int64_t n) {
   TZ_CHECK(n >= 1, "config: num_labels must be >= 1, got ", n);
+  // Each label gets a name here, so an absurd count from a file would allocate without bound.
+  TZ_CHECK(n <= kMaxLabels, "config: num_labels ", n, " is out of range (at most ", kMaxLabels, ")");
   id2label.clear();
   for (int64_t i = 0; i < n; ++i) id2label.push_back("LABEL_" + std::to_string(i));
 }
@@ -39,8 +56,10 @@ int64_t ConvBertConfig::attention_heads() const {
 int64_t ConvBertConfig::attention_head_size() const { return hidden_size / num_attention_heads; }
 
 void ConvBertConfig::validate() const {
+  // The upper bound keeps every product of two sizes (and 2 * all_head_size()) inside int64.
   auto positive = [](const char* name, int64_t v) {
     TZ_CHECK(v >= 1, "config: ", name, " must be >= 1, got ", v);
+    TZ_CHECK(v <= kMaxSize, "config: ", name, " ", v, " is out of range (at most 2^30)");
   };
   positive("vocab_size", vocab_size);
   positive("hidden_size", hidden_size);

@@ -2,6 +2,9 @@
 // HF: modeling_convbert.py, class ConvBertModel.
 #include "models/convbert/model.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <limits>
 
 #include "autograd/ops.h"
@@ -9,8 +12,33 @@
 
 namespace tz::convbert {
 
+namespace {
+
+// A config's sizes come from a file: refuse, before allocating anything, one whose weights alone
+// cannot fit in this machine's memory (the allocations would otherwise succeed one by one, thanks
+// to overcommit, until the kernel kills the process). The count is a lower bound (the word
+// embeddings, each layer's output dense and feed-forward), so no runnable model is refused.
+void check_weights_fit_in_memory(const ConvBertConfig& c) {
+  const double E = static_cast<double>(c.embedding_size), H = static_cast<double>(c.hidden_size);
+  const double I = static_cast<double>(c.intermediate_size), G = static_cast<double>(c.num_groups);
+  const double params = E * static_cast<double>(c.vocab_size) +
+                        static_cast<double>(c.num_hidden_layers) * (H * H + 2.0 * H * I / G);
+  const double bytes = 4.0 * params;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;  // unknown: nothing to compare with
+  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
+  char need[32], have[32];
+  std::snprintf(need, sizeof need, "%.3g", bytes / 1e9);
+  std::snprintf(have, sizeof have, "%.3g", memory / 1e9);
+  TZ_CHECK(bytes <= memory, "convbert: the config's weights need at least ", need, " GB (vocab_size ", c.vocab_size,
+           ", embedding_size ", c.embedding_size, ", hidden_size ", c.hidden_size, ", intermediate_size ",
+           c.intermediate_size, ", ", c.num_hidden_layers, " layers), more than this machine's ", have, " GB of memory");
+}
+}  // namespace
+
 ConvBertModel::ConvBertModel(const ConvBertConfig& config) : config_(config) {
   config_.validate();
+  check_weights_fit_in_memory(config_);
   embeddings = register_module("embeddings", std::make_shared<Embeddings>(config_));
   if (config_.embedding_size != config_.hidden_size)
     embeddings_project = register_module("embeddings_project",
