@@ -1,8 +1,10 @@
 // from_pretrained / save_pretrained / init_weights; see pretrained.h.
 #include "models/convbert/pretrained.h"
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
@@ -43,6 +45,26 @@ void init_weights(PreTrainedModel& model, uint64_t seed) {
 }
 
 namespace {
+
+// A weight holding NaN or Inf (a corrupt file, or a run that diverged) would make every output NaN
+// without a word. Checked in blocks without branching, so the loop vectorises.
+void check_finite(const Tensor& t, const std::string& name, const std::string& file) {
+  if (t.dtype() != DType::Float32 || t.numel() == 0) return;
+  const Tensor c = t.is_contiguous() ? t : raw::contiguous(t);
+  const float* p = c.data<float>();
+  const int64_t n = c.numel();
+  constexpr int64_t kBlock = 4096;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    bool bad = false;
+    for (int64_t i = start; i < end; ++i) bad |= !(std::fabs(p[i]) <= std::numeric_limits<float>::max());
+    if (!bad) continue;
+    int64_t at = start;
+    while (std::isfinite(p[at])) ++at;
+    throw Error(detail::concat("from_pretrained: '", file, "': weight '", name, "' holds ", p[at],
+                               " at element ", at, " (weights must be finite numbers; is the file corrupt?)"));
+  }
+}
 
 // HF's fast init (_init_weights on the modules a checkpoint left without weights): the modules that
 // own one of `missing` (parameter names) get the same rules as init_weights, in the same order,
@@ -140,6 +162,8 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const L
   // update such a parameter in place without touching the file.
   for (auto& [key, t] : state)
     if (!t.storage()->writable()) t.storage()->set_writable(true);
+  if (opt.check_finite)
+    for (const auto& [key, t] : state) check_finite(t, key, report.weights_file);
   NoGradGuard ng;
   nn::Module::LoadReport r = model->load_state_dict(state, /*strict=*/false, /*share_memory=*/true);
   TZ_CHECK(r.mismatched.empty(), "from_pretrained: '", report.weights_file, "': shape mismatch for ", join(r.mismatched));

@@ -22,6 +22,9 @@ struct LoadOptions {
   uint64_t seed = 0;
   /// Print the warnings (missing / unexpected keys) to stderr.
   bool verbose = true;
+  /// Refuse weights holding NaN or Inf (reads every float32 weight once, so the file's pages are
+  /// read at load rather than on first use).
+  bool check_finite = true;
 };
 
 struct LoadReport {
@@ -32,8 +35,9 @@ struct LoadReport {
 
 /// Loads `dir`; throws tz::Error naming the file and key for anything wrong.
 /// Float32 weights of a model.safetensors file are not copied: the parameters view the file's
-/// private (copy-on-write) mapping, so loading ConvBERT-base takes milliseconds and its pages are
-/// read on first use; training may update them in place and the file never changes. (Like any
+/// private (copy-on-write) mapping, so loading ConvBERT-base copies nothing (the finiteness check
+/// reads each page once; with check_finite off, pages are read on first use); training may update
+/// them in place and the file never changes. (Like any
 /// mmap, a file truncated by another process while loaded raises SIGBUS; save_pretrained replaces
 /// files atomically, so saving over the loaded directory is safe.) Weights the file lacks (a new
 /// head) are initialised from `seed` as HF's fast init does, without drawing the others.
