@@ -77,8 +77,30 @@ TEST_CASE("every reference case: forward outputs match HuggingFace", "[models][r
   }
 }
 
+// The cases the tests below must check: those whose manifest names `key` ("gradients",
+// "training"). They must be exactly the cases whose expected.safetensors holds tensors starting
+// with `prefix` ("grad.", "param_after."), and at least `minimum` of them (the reference README
+// lists three with gradients and two with training traces; more may be added). So a renamed
+// manifest key or a lost case fails instead of leaving a test with nothing to check.
+static void require_cases(const char* key, const char* prefix, size_t minimum) {
+  size_t by_manifest = 0, by_data = 0;
+  for (const auto& dir : test::case_dirs()) {
+    CaseData c = test::load_case(dir);
+    by_manifest += c.manifest.contains(key);
+    bool has = false;
+    for (const auto& name : c.expected.names) has = has || name.rfind(prefix, 0) == 0;
+    by_data += has;
+    INFO("case " << c.name << ": manifest " << (c.manifest.contains(key) ? "has" : "lacks") << " '" << key
+                 << "', data " << (has ? "has" : "lacks") << " '" << prefix << "' tensors");
+    CHECK(c.manifest.contains(key) == has);
+  }
+  REQUIRE(by_manifest == by_data);
+  REQUIRE(by_manifest >= minimum);
+}
+
 TEST_CASE("reference gradients match after backward", "[models][reference][grad]") {
   if (!test::have_reference("convbert")) return;
+  require_cases("gradients", "grad.", 3);
   for (const auto& dir : test::case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("gradients")) continue;
@@ -105,12 +127,14 @@ TEST_CASE("reference gradients match after backward", "[models][reference][grad]
       int recorded = 0;
       for (const auto& k : c.expected.names) recorded += k.rfind("grad.", 0) == 0;
       CHECK(recorded == checked);
+      CHECK(checked > 0);
     }
   }
 }
 
 TEST_CASE("reference training traces: 5 AdamW steps", "[models][reference][train]") {
   if (!test::have_reference("convbert")) return;
+  require_cases("training", "param_after.", 2);
   for (const auto& dir : test::case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("training")) continue;
