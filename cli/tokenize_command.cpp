@@ -130,7 +130,7 @@ int run_cases(const tk::WordPiece& base, const std::string& in_path, const std::
     ordered_json c;
     try {
       c = ordered_json::parse(line);
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) {  // parse errors, and numbers too large (out_of_range)
       throw Error(detail::concat(in_path, ":", line_no, ": invalid JSON (", e.what(), ")"));
     }
     TZ_CHECK(c.is_object() && c.contains("text") && c["text"].is_string(), in_path, ":", line_no,

@@ -66,6 +66,19 @@ nlohmann::json read_json(const std::string& path) {
 
 }  // namespace
 
+std::array<uint64_t, 6> generator_state_from_json(const nlohmann::json& words, const std::string& what) {
+  TZ_CHECK(words.is_array() && words.size() == 6, what, " must be an array of 6 words, got ", words.dump());
+  std::array<uint64_t, 6> state{};
+  for (size_t i = 0; i < 6; ++i) {
+    const nlohmann::json& w = words[i];
+    // Checked before the conversion: a float such as 1e300 cast to an integer is undefined behaviour.
+    TZ_CHECK(w.is_number_unsigned() || (w.is_number_integer() && w.get<int64_t>() >= 0), what, " word ", i,
+             " must be a non-negative integer, got ", w.dump());
+    state[i] = w.get<uint64_t>();
+  }
+  return state;
+}
+
 Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& scheduler,
                  TrainCallbacks callbacks, TrainOptions options)
     : model_(model), opt_(optimizer), sched_(scheduler), cb_(std::move(callbacks)), o_(std::move(options)) {
@@ -118,8 +131,8 @@ int64_t Trainer::resume_from_latest() {
   if (dir.empty()) return -1;
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
   nlohmann::json state = read_json(state_path);
-  TZ_CHECK(state.is_object() && state.value("format", "") == "tensorzoo-trainer-1", "trainer: '", state_path,
-           "' is not a tensorzoo trainer state");
+  TZ_CHECK(state.is_object() && state.contains("format") && state["format"] == "tensorzoo-trainer-1", "trainer: '",
+           state_path, "' is not a tensorzoo trainer state");
   // The file is untrusted like any other: a missing key or a value of the wrong type (also inside
   // the callbacks' data state) is an error naming the file, and integers are checked before the
   // conversion (a float such as 1e300 cast to int64 is undefined behaviour).
@@ -135,16 +148,8 @@ int64_t Trainer::resume_from_latest() {
     io::Checkpoint opt_state = io::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
     opt_.load_state(opt_state.tensors, state.at("optimizer"));
     sched_.load_state(state.at("scheduler"));
-    const nlohmann::json& words = state.at("default_generator");
-    TZ_CHECK(words.is_array() && words.size() == 6, "trainer: '", state_path,
-             "': default_generator must be an array of 6 words, got ", words.dump());
-    std::array<uint64_t, 6> rng{};
-    for (size_t i = 0; i < 6; ++i) {
-      TZ_CHECK(words[i].is_number_unsigned() || (words[i].is_number_integer() && words[i].get<int64_t>() >= 0), "trainer: '", state_path, "': default_generator word ", i,
-               " must be a non-negative integer, got ", words[i].dump());
-      rng[i] = words[i].get<uint64_t>();
-    }
-    default_generator().set_state(rng);
+    default_generator().set_state(
+        generator_state_from_json(state.at("default_generator"), "trainer: '" + state_path + "': default_generator"));
     if (cb_.load_data_state) cb_.load_data_state(state.at("data"));
     has_best_ = state.at("has_best").get<bool>();
     best_ = state.at("best_metric").get<double>();

@@ -1,7 +1,7 @@
 // A small valid training checkpoint whose trainer_state.json can be replaced by any bytes, then
 // resumed from as `tensorzoo train ... --resume` would: a Linear model, AdamW after one step, a
-// linear schedule, and a batch sampler plus generator as the data state (the CLI's pipeline
-// state). Shared by tests/train/test_trainer_state_corpus.cpp and tests/fuzz/fuzz_trainer_state.cpp.
+// linear schedule, and a batch sampler plus generator as the data state (as the CLI's
+// DataStream saves it). Shared by tests/train/test_trainer_state_corpus.cpp and tests/fuzz/fuzz_trainer_state.cpp.
 #pragma once
 
 #include <cstdint>
@@ -41,9 +41,7 @@ struct TrainerStateFixture {
     };
     cb.load_data_state = [this](const nlohmann::json& j) {
       sampler.load_state(j.at("sampler"));
-      auto g = j.at("generator").get<std::vector<uint64_t>>();
-      TZ_CHECK(g.size() == 6, "data state: bad generator state");
-      gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
+      gen.set_state(train::generator_state_from_json(j.at("generator"), "data state: generator"));
     };
     train::TrainOptions o;
     o.out_dir = out_dir.string();
