@@ -143,27 +143,15 @@ Tensor relu(const Tensor& a) {
   });
 }
 
-Tensor gelu(const Tensor& a) {
-  Tensor y = record("gelu", raw::gelu(a), {a}, [a = saved(a)](const Tensor& g) {
-    return std::vector<Tensor>{raw::gelu_backward(g, a)};
+// ---- activations with a derivative kernel (tensor/pointwise.h) ---------------------------------
+// y = f(x)  =>  dx = dy f'(x), computed by f's own backward kernel (tensor/kernels/activations.h).
+// x is saved for it, so y is rebuilt from x when a later op needs it: one more pass of f instead
+// of keeping y.
+Tensor pointwise(const Tensor& a, Pointwise f) {
+  Tensor y = record(pointwise_name(f), raw::pointwise(a, f), {a}, [a = saved(a), f](const Tensor& g) {
+    return std::vector<Tensor>{raw::pointwise_backward(g, a, f)};
   });
-  set_recompute(y, [a = saved(a)] { return raw::gelu(a); });  // a is saved above anyway
-  return y;
-}
-
-Tensor gelu_new(const Tensor& a) {
-  Tensor y = record("gelu_new", raw::gelu_new(a), {a}, [a = saved(a)](const Tensor& g) {
-    return std::vector<Tensor>{raw::gelu_new_backward(g, a)};
-  });
-  set_recompute(y, [a = saved(a)] { return raw::gelu_new(a); });  // a is saved above anyway
-  return y;
-}
-
-Tensor silu(const Tensor& a) {
-  Tensor y = record("silu", raw::silu(a), {a}, [a = saved(a)](const Tensor& g) {
-    return std::vector<Tensor>{raw::silu_backward(g, a)};
-  });
-  set_recompute(y, [a = saved(a)] { return raw::silu(a); });  // a is saved above anyway
+  set_recompute(y, [a = saved(a), f] { return raw::pointwise(a, f); });  // a is saved above anyway
   return y;
 }
 

@@ -71,8 +71,8 @@ inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(
 /// (bit for bit) from tensors the graph keeps alive anyway, e.g. gelu's output from its input,
 /// which gelu's backward saves. A later op that saves `out` with `saved_or_recompute` then keeps
 /// the recipe instead of the data, and `out` is freed as soon as the forward pass drops it: the
-/// activation memory of a training step shrinks by the size of every such tensor (measured in
-/// docs/03-autograd.md). Does nothing when `out` was not recorded (grad mode off, or no input
+/// activation memory of a training step shrinks by the size of every such tensor (sizes for
+/// ConvBERT-base in docs/03-autograd.md). Does nothing when `out` was not recorded (grad mode off, or no input
 /// requires grad). View ops pass the recipe on to their outputs. As with every saved tensor, a
 /// raw in-place write to a recorded tensor between forward and backward is not supported: a
 /// recipe rebuilds the values the op produced, not the written ones.

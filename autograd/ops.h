@@ -1,7 +1,7 @@
 // The differentiable op set: what models, losses and user code call. Each op computes its result
 // with the graph-free kernels in tensor/ops.h (tz::raw) and, when grad mode is on and an input
 // requires grad, records a node whose backward is written next to the forward in the op's file:
-//   elementwise.cpp  arithmetic, activations, where/masked_fill, dropout
+//   elementwise.cpp  arithmetic, elementwise functions, activations, where/masked_fill, dropout
 //   reduce.cpp       sum, mean
 //   views.cpp        reshape/view/permute/transpose/narrow/slice/select/(un)squeeze/expand, cat
 //   nn_ops.cpp       matmul, linear, softmax, log_softmax, layer_norm, embedding, conv, unfold
@@ -62,12 +62,6 @@ Tensor sigmoid(const Tensor& a);
 Tensor pow(const Tensor& a, double exponent);
 /// max(a, 0); NaN passes through.
 Tensor relu(const Tensor& a);
-/// HF "gelu": x * 0.5 * (1 + erf(x / sqrt(2))).
-Tensor gelu(const Tensor& a);
-/// HF "gelu_new": the tanh approximation.
-Tensor gelu_new(const Tensor& a);
-/// HF "silu" / "swish": x * sigmoid(x).
-Tensor silu(const Tensor& a);
 /// cond != 0 ? a : b, broadcasting all three; cond gets no gradient.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// mask != 0 ? value : a; the filled positions get no gradient.
@@ -79,6 +73,23 @@ Tensor dropout(const Tensor& a, double p, bool training, Generator& gen);
 /// shape, values 0 or 1/(1-p)) every time it is called: the backward calls it again rather than
 /// keeping the mask.
 Tensor dropout(const Tensor& a, const std::function<Tensor()>& draw_mask);
+
+// ---- activations with a derivative kernel -------------------------------------------------------
+/// f(a) elementwise for an activation of the list in tensor/pointwise.h (where the formulas are);
+/// its backward is grad * f'(a), from f's derivative kernel.
+Tensor pointwise(const Tensor& a, Pointwise f);
+/// HF "gelu": x * 0.5 * (1 + erf(x / sqrt(2))).
+inline Tensor gelu(const Tensor& a) { return pointwise(a, Pointwise::Gelu); }
+/// HF "gelu_new": the tanh approximation.
+inline Tensor gelu_new(const Tensor& a) { return pointwise(a, Pointwise::GeluNew); }
+/// HF "silu" / "swish": x * sigmoid(x).
+inline Tensor silu(const Tensor& a) { return pointwise(a, Pointwise::Silu); }
+/// HF "quick_gelu": x * sigmoid(1.702 x).
+inline Tensor quick_gelu(const Tensor& a) { return pointwise(a, Pointwise::QuickGelu); }
+/// HF "mish": x * tanh(softplus(x)).
+inline Tensor mish(const Tensor& a) { return pointwise(a, Pointwise::Mish); }
+/// HF "relu6": min(max(x, 0), 6); the gradient is 0 at both kinks, as PyTorch.
+inline Tensor relu6(const Tensor& a) { return pointwise(a, Pointwise::Relu6); }
 
 // ---- reductions ----------------------------------------------------------------------------------
 /// Sum over `dims` (all dims when empty).

@@ -3,8 +3,10 @@
 // the wrapper splits large products over our pool with OpenBLAS single-threaded. The raw calls
 // write into a preallocated C; the wrapper allocates its output on every call, as real code does,
 // so the comparison includes everything the wrapper costs. Also a batch of attention-sized
-// products, where the wrapper parallelises over the batch instead of inside each product, and
-// our own kernels::sgemm_nt_direct against cblas_sgemm at batch-1 shapes (BM_direct_paired).
+// products, where the wrapper parallelises over the batch instead of inside each product,
+// our own kernels::sgemm_nt_direct against cblas_sgemm at batch-1 shapes (BM_direct_paired), and
+// the int8 and bf16 Linear kernels against the float product at ConvBERT's Linear shapes
+// (BM_lowp_paired).
 //
 //   ./build/bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 // Args: M, K, N (x [M, K] times [K, N]) and threads. On a shared machine trust BM_paired's
@@ -12,12 +14,18 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "tensor/kernels/gemm.h"
+#include "tensor/kernels/gemm_bf16.h"
+#include "tensor/kernels/gemm_int8.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 
@@ -134,7 +142,7 @@ void BM_paired(benchmark::State& state) {
 }
 
 // kernels::sgemm_nt_direct against cblas_sgemm (bias written first, beta = 1, as the inference
-// path did before) for few rows x = [M, K] against a Linear weight [N, K], one thread, paired as
+// path calls OpenBLAS) for few rows x = [M, K] against a Linear weight [N, K], one thread, paired as
 // above: "direct/blas" is the ratio of total times (below 1.00 = direct faster). The weights
 // cycle through 16 copies (16 x 2.4-9.4 MB, past any L3 cache), so that, as in a forward of base,
 // every product reads its weight from memory.
@@ -185,6 +193,85 @@ void direct_shapes(benchmark::internal::Benchmark* b) {
                          {512, 768, 768}, {512, 768, 3072}, {512, 3072, 768}})
     b->Args({M, K, N});
   b->ArgNames({"M", "K", "N"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+}
+
+// A Linear layer's Y = X W^T + bias at the same shape three ways, back to back in every iteration
+// so that all three see the same background load, one thread: float32 as the inference path runs
+// it (sgemm_nt_direct where sgemm_nt_direct_pays, else the bias written first and cblas_sgemm with
+// beta = 1), int8 (linear_int8: the quantization of X included) and bf16 weights (linear_bf16),
+// each with the kernel the CPU gets by default (named in the label). "int8/f32" and "bf16/f32" are
+// ratios of total times (below 1.00 = faster than float), timed as the thread's CPU time: on a
+// shared machine, time the thread spends descheduled would otherwise land on whichever product
+// happened to be running. Weights cycle through 16 copies of each kind, as in BM_direct_paired, so
+// each product reads its weight from memory as a forward does.
+void BM_lowp_paired(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  tz::set_num_threads(1);
+  constexpr int kCopies = 16;
+  std::vector<Tensor> wf;
+  std::vector<tz::kernels::Int8Weight> w8;
+  std::vector<tz::kernels::Bf16Weight> wh;
+  for (int i = 0; i < kCopies; ++i) {
+    wf.push_back(random({N, K}, 10 + static_cast<uint64_t>(i)));
+    w8.push_back(tz::kernels::quantize_int8_weight(N, K, wf.back().data<float>(), K, 1));
+    wh.push_back(tz::kernels::convert_bf16_weight(N, K, wf.back().data<float>(), K, 1));
+  }
+  Tensor x = random({M, K}, 1), bias = random({N}, 2), c = tz::raw::zeros({M, N});
+  const float* xp = x.data<float>();
+  const float* bp = bias.data<float>();
+  float* cp = c.data<float>();
+  auto cpu_seconds = [] {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
+  double f32_s = 0, int8_s = 0, bf16_s = 0;
+  size_t i = 0;
+  const bool direct = tz::kernels::sgemm_nt_direct_pays(M, N, K);
+  for (auto _ : state) {
+    const float* wi = wf[i % kCopies].data<float>();
+    const double t0 = cpu_seconds();
+    if (direct) {
+      tz::kernels::sgemm_nt_direct(M, N, K, xp, K, wi, K, bp, cp, N);
+    } else {
+      for (int64_t r = 0; r < M; ++r) std::copy_n(bp, N, cp + r * N);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, xp, K, wi, K, 1.f, cp, N);
+    }
+    benchmark::DoNotOptimize(cp);
+    const double t1 = cpu_seconds();
+    tz::kernels::linear_int8(M, xp, K, w8[(i + 5) % kCopies], bp, tz::kernels::FusedAct::None, cp, N);
+    benchmark::DoNotOptimize(cp);
+    const double t2 = cpu_seconds();
+    tz::kernels::linear_bf16(M, xp, K, wh[(i + 11) % kCopies], bp, tz::kernels::FusedAct::None, cp, N);
+    benchmark::DoNotOptimize(cp);
+    const double t3 = cpu_seconds();
+    ++i;
+    f32_s += t1 - t0;
+    int8_s += t2 - t1;
+    bf16_s += t3 - t2;
+  }
+  const double n = static_cast<double>(state.iterations()), flops = 2.0 * M * K * N;
+  state.counters["f32 GFLOP/s"] = flops * n / f32_s * 1e-9;
+  state.counters["int8 GOP/s"] = flops * n / int8_s * 1e-9;
+  state.counters["bf16 GFLOP/s"] = flops * n / bf16_s * 1e-9;
+  state.counters["int8/f32"] = int8_s / f32_s;
+  state.counters["bf16/f32"] = bf16_s / f32_s;
+  state.SetLabel(std::string(direct ? "f32 direct" : "f32 blas") + ", int8 " +
+                 tz::kernels::int8_kernel_name(tz::kernels::int8_kernel()) + ", bf16 " +
+                 tz::kernels::bf16_kernel_name(tz::kernels::bf16_kernel()));
+}
+
+void lowp_shapes(benchmark::internal::Benchmark* b) {
+  // ConvBERT's Linear products (K -> N): the projections (query, key, value, conv_out, pointwise:
+  // hidden -> hidden / 2), the attention output (hidden -> hidden) and the feed-forward pair, for
+  // small (hidden 256, FFN 1024), medium-small (384, 1536 in two groups: 192 -> 768 and back) and
+  // base (768, 3072); at batch 1 x 128 and 8 x 128 rows.
+  for (int64_t M : {128, 1024})
+    for (auto [K, N] : {std::pair<int64_t, int64_t>{256, 128}, {256, 256}, {256, 1024}, {1024, 256},  // small
+                        {384, 192}, {384, 384}, {192, 768}, {768, 192},                               // medium-small
+                        {768, 384}, {768, 768}, {768, 3072}, {3072, 768}})                            // base
+      b->Args({M, K, N});
+  b->ArgNames({"M", "K", "N"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
 }
 
 // Attention scores: [Bh, T, D] x [Bh, D, T] with Bh = range(0), T = range(1), D = range(2).
@@ -242,6 +329,7 @@ BENCHMARK(BM_tz_linear_bias)->Apply(gemm_shapes);
 BENCHMARK(BM_tz_matmul_transposed_view)->Apply(gemm_shapes);
 BENCHMARK(BM_paired)->Apply(paired_shapes);
 BENCHMARK(BM_direct_paired)->Apply(direct_shapes);
+BENCHMARK(BM_lowp_paired)->Apply(lowp_shapes);
 BENCHMARK(BM_cblas_sgemm_batched_loop)->Apply(attention_shapes);
 BENCHMARK(BM_tz_matmul_batched)->Apply(attention_shapes);
 

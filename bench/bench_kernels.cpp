@@ -117,7 +117,7 @@ void BM_gelu_kernel(benchmark::State& state) {
   float* py = out.data<float>();
   for (auto _ : state) {
     tz::parallel_for(0, s.n, 1 << 13, [&](int64_t b, int64_t e) {
-      tz::kernels::unary_run(tz::kernels::UnaryOp::Gelu, 0.f, e - b, pa + b, 1, py + b, 1);
+      tz::kernels::pointwise_run(tz::Pointwise::Gelu, e - b, pa + b, 1, py + b, 1);
     });
     benchmark::ClobberMemory();
   }

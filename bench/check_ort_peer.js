@@ -61,9 +61,9 @@ async function main() {
                  { stdio: ['ignore', 'ignore', 'inherit'] });
     const ours = readSafetensorsF32(outputs, 'last_hidden_state');
 
-    const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
-    const out = await session.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-                                    attention_mask: new ort.Tensor('int64', mask, [batch, seq]) });
+    const runner = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
+    const out = await runner.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]),
+                                   attention_mask: new ort.Tensor('int64', mask, [batch, seq]) });
     const theirs = out.last_hidden_state;
     if (JSON.stringify(theirs.dims) !== JSON.stringify(ours.shape))
       throw new Error(`shapes differ: ONNX Runtime ${JSON.stringify(theirs.dims)}, tensorzoo ${JSON.stringify(ours.shape)}`);

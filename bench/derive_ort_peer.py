@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Derives ONNX Runtime peer models for the medium-small and base bench configs from small.onnx.
+(Long by design: it needs no packages, so it carries its own protobuf reader and writer.)
 
 The shared speed anchor (../shared/bench/onnxruntime-peer/small.onnx) is HuggingFace's ConvBertModel
-exported with opset 14 at the `small` config only; there is no PyTorch on our machines to export
-the other two. Every config of the speed issue has the same graph up to sizes, so this script
-rewrites the exported graph instead of re-exporting it:
+exported with opset 14 at the `small` config only, and exporting the other two would need
+HuggingFace transformers, which is not packaged for Debian. Every bench config has the same graph up
+to sizes, so this script rewrites the exported graph instead of re-exporting it:
 
 - initializers get the target config's shapes (fresh values, see below);
 - the depthwise Conv's `group` attribute (one group per hidden channel) and the int64 constants that spell sizes inside each layer's attention (heads 2, head size 64,
@@ -34,7 +35,7 @@ import random
 import struct
 import sys
 
-CONFIGS = {  # the speed issue's named configs (all: vocab 30522, head_ratio 2, kernel 9, 512 positions)
+CONFIGS = {  # the bench configs of `tensorzoo bench --config` (all: vocab 30522, head_ratio 2, kernel 9, 512 positions)
     "small": dict(hidden=256, embedding=128, intermediate=1024, heads=4, groups=1),
     "medium-small": dict(hidden=384, embedding=128, intermediate=1536, heads=8, groups=2),
     "base": dict(hidden=768, embedding=768, intermediate=3072, heads=12, groups=1),

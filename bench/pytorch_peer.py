@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager peer for `tensorzoo bench`: ConvBERT written op for op like HuggingFace's
-modeling_convbert (transformers 4.19), which our machines cannot install; Debian 12 ships PyTorch
-1.13.1 (`apt-get install python3-torch`), the version of the speed issue's PyTorch figures.
+modeling_convbert (transformers 4.19), which is not packaged for Debian; Debian 12 ships PyTorch
+1.13.1 (`apt-get install python3-torch`, with OpenBLAS as its BLAS).
 
   bench/pytorch_peer.py --config small|medium-small|base --batch B --seq S --threads T [--train]
       times the forward (no_grad, eval) or one MLM training step (15% of positions labelled,
@@ -12,8 +12,8 @@ modeling_convbert (transformers 4.19), which our machines cannot install; Debian
       derive_ort_peer.py) and compares last_hidden_state with `tensorzoo run` on the same ids.
 
 Run with OPENBLAS_NUM_THREADS set to --threads (Debian's torch does not pass its thread count on to
-OpenBLAS, which would otherwise use every core) and, at 2 threads, OMP_WAIT_POLICY=PASSIVE (the
-issue measured PyTorch that way); bench/compare_peers.sh does both.
+OpenBLAS, which would otherwise use every core) and OMP_WAIT_POLICY=PASSIVE (idle OpenMP workers
+sleep instead of spinning on the cores the other threads need); bench/compare_peers.sh does both.
 """
 import argparse
 import json

@@ -1,96 +1,175 @@
 #!/usr/bin/env python3
-"""Turns the JSON lines of bench/compare_peers.sh into the markdown table of bench/README.md.
+"""Turns the JSON lines of bench/compare_peers.sh and `tensorzoo bench` into the tables of
+bench/README.md.
 
-Usage: bench/summarize.py RESULTS.jsonl
-Speed-ups are throughput ratios (peer seconds / our seconds, > 1 means we are faster): against
-ONNX Runtime and PyTorch measured in the same session (when present) and against the peer figures of the
-speed issue (PyTorch 1.13 and ONNX Runtime 1.30 on an unloaded Zen 3 machine of this kind).
+Usage: bench/summarize.py RESULTS.jsonl [MORE.jsonl ...]
+
+A results file is a sequence of passes: a comment line starting with `# pass` opens one, and every
+JSON line up to the next such line belongs to it (a file without those lines is one pass). Within
+a pass, a peer's line (ONNX Runtime, PyTorch) is compared with tensorzoo's line for the same row,
+so both ran minutes apart on the same machine load and OpenBLAS core. The tables come out per
+OpenBLAS core (`blas_core` of tensorzoo's lines in the pass):
+
+- inference: our median time over the passes, GFLOP/s at that time and its share of the same-run
+  raw sgemm probe, each peer's median time, and the median (range) of the per-pass ratios;
+- training steps (`--train` lines): the same against PyTorch, and peak RSS;
+- paired scaling (`--paired-scaling` lines, which carry `paired_speedup`): every run's speedup and
+  the median.
+
+Ratios are throughputs, peer seconds / our seconds: above 1 means tensorzoo is faster.
+Lines whose system is neither tensorzoo nor a known peer (e.g. another build's) are ignored.
 """
 import json
+import statistics
 import sys
 
-# (config, batch, seq) -> {threads: (pytorch_s, ort_s)} from the issue's table; None = not measured.
-ISSUE = {
-    ("small", 1, 128): {1: (0.085, 0.078), 2: (0.082, 0.042)},
-    ("small", 8, 128): {1: (0.662, 0.584), 2: (0.562, 0.343)},
-    ("small", 32, 128): {1: (2.490, 2.370), 2: (1.752, 1.299)},
-    ("medium-small", 1, 128): {1: (0.165, 0.119), 2: (None, 0.061)},
-    ("medium-small", 8, 128): {1: (1.077, 0.910), 2: (None, 0.432)},
-    ("base", 1, 128): {1: (0.486, 0.385), 2: (0.357, 0.209)},
-    ("base", 8, 128): {1: (3.261, 3.126), 2: (2.499, 1.685)},
-    ("base", 1, 512): {1: (2.039, 1.690), 2: (1.322, 0.921)},
-}
-# The issue's same-session raw sgemm: 80-91 GF/s at 1 thread, 140-180 at 2 (midpoints used), and
-# the forward GFLOP of each row, to express each peer as a fraction of its machine's sgemm.
-ISSUE_SGEMM = {1: 85.5, 2: 160.0}
-ISSUE_GFLOP = {("small", 1, 128): 2.4, ("small", 8, 128): 19.5, ("small", 32, 128): 78.1,
-               ("medium-small", 1, 128): 3.6, ("medium-small", 8, 128): 28.8, ("base", 1, 128): 21.2,
-               ("base", 8, 128): 169.9, ("base", 1, 512): 88.6}
-TRAIN = {("small", 8, 128): {1: 2.94, 2: 2.20}, ("base", 8, 128): {1: 12.8, 2: 8.86}}
+PEERS = (("onnxruntime", "ORT"), ("pytorch", "PyTorch"))
+CONFIG_ORDER = {"small": 0, "medium-small": 1, "base": 2}
 
 
-def ratio(peer, ours):
-    return f"{peer / ours:.2f}x" if peer and ours else "-"
+def peer_of(system):
+    return next((name for prefix, name in PEERS if system.startswith(prefix)), None)
 
 
-def main(path):
+def read_passes(paths):
+    """[[json lines of one pass]] in file order."""
+    passes = []
+    for path in paths:
+        current = []
+        passes.append(current)
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("# pass"):
+                    current = []
+                    passes.append(current)
+                elif line.startswith("{"):
+                    current.append(json.loads(line))
+    return [lines for lines in passes if lines]
+
+
+def mode_of(j):
+    # A --paired-scaling line says "infer" but is timed against its own 1-thread runs.
+    return "paired" if "paired_speedup" in j else j.get("mode", "infer")
+
+
+def row_key(j):
+    return (CONFIG_ORDER.get(j["config"], 9), j["config"], j["batch"], j["seq"], j["threads"])
+
+
+def fmt_range(ratios):
+    if not ratios:
+        return "-"
+    med = statistics.median(ratios)
+    if len(ratios) == 1:
+        return f"{med:.2f}x"
+    return f"{med:.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def collect(passes, core, mode):
+    """{row: {"ours": [line per pass], peer: [(line, ratio) per pass]}} for one OpenBLAS core and mode."""
     rows = {}
-    for line in open(path):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        j = json.loads(line)
-        key = (j["config"], j["batch"], j["seq"], j["threads"], j.get("mode", "infer"))
-        system = j["system"] if j["system"] != "tensorzoo" else "tz-" + j.get("path", "inference")
-        rows.setdefault(key, {})[system] = j
-    print("| config | BxS | thr | ours (fast) s | GF/s | % same-run sgemm | plain path s | fast vs plain"
-          " | ORT same run s | vs ORT same run | PyTorch same run s | vs PyTorch same run | vs issue ORT | vs issue PyTorch"
-          " | sgemm-normalised vs issue ORT / PyTorch | RSS MB ours / ORT / PyTorch same run |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for key in sorted(k for k in rows if k[4] == "infer"):
-        r = rows[key]
-        fast, plain = r.get("tz-inference"), r.get("tz-plain")
-        ort = next((v for s, v in r.items() if s.startswith("onnxruntime")), None)
-        torch = next((v for s, v in r.items() if s.startswith("pytorch")), None)
-        if not fast:
-            continue
-        t = fast["median_s"]
-        pt, ot = ISSUE.get(key[:3], {}).get(key[3], (None, None))
-        print(f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {t:.3f} | {fast['gflops']:.1f} |"
-              f" {100 * fast['gflops'] / fast['sgemm_gflops']:.0f}% of {fast['sgemm_gflops']:.0f} |"
-              f" {plain['median_s']:.3f} | {ratio(plain['median_s'], t)} |" if plain else
-              f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {t:.3f} | {fast['gflops']:.1f} |"
-              f" {100 * fast['gflops'] / fast['sgemm_gflops']:.0f}% of {fast['sgemm_gflops']:.0f} | - | - |", end="")
-        print(f" {ort['median_s']:.3f} | {ratio(ort['median_s'], t)} |" if ort else " - | - |", end="")
-        print(f" {torch['median_s']:.3f} | {ratio(torch['median_s'], t)} |" if torch else " - | - |", end="")
-        # Load-normalised: our fraction of the same-run sgemm over the peer's fraction of the issue's.
-        ours_frac = fast["gflops"] / fast["sgemm_gflops"]
-        gf = ISSUE_GFLOP.get(key[:3])
-        def norm(peer_s):
-            if not peer_s or not gf:
-                return "-"
-            return f"{ours_frac / (gf / peer_s / ISSUE_SGEMM[key[3]]):.2f}x"
-        print(f" {ratio(ot, t)} | {ratio(pt, t)} | {norm(ot)} / {norm(pt)} |", end="")
-        mb = lambda j: f"{j['peak_rss_mb']:.0f}" if j else "-"
-        print(f" {mb(fast)} / {mb(ort)} / {mb(torch)} |")
-    train = sorted(k for k in rows if k[4] == "train")
-    if train:
-        print("\n| train step | BxS | thr | ours s | PyTorch same run s | vs PyTorch same run | vs issue PyTorch"
-              " | peak RSS MB ours / PyTorch same run (issue PyTorch: small 1460, base 4150) |")
-        print("|---|---|---|---|---|---|---|---|")
-        for key in train:
-            j = next((v for s, v in rows[key].items() if s.startswith("tz-")), None)
-            torch = next((v for s, v in rows[key].items() if s.startswith("pytorch")), None)
-            if not j:
+    for lines in passes:
+        mine = [j for j in lines if j["system"] == "tensorzoo" and j.get("blas_core") == core
+                and mode_of(j) == mode]
+        plain = {row_key(j): j for j in mine if j.get("path") == "plain"}
+        ours = {}
+        for j in mine:
+            if j.get("path") == "plain":
                 continue
-            pt = TRAIN.get(key[:3], {}).get(key[3])
-            same = f"{torch['median_s']:.2f} | {ratio(torch['median_s'], j['median_s'])}" if torch else "- | -"
-            torch_rss = f"{torch['peak_rss_mb']:.0f}" if torch else "-"
-            print(f"| {key[0]} | {key[1]}x{key[2]} | {key[3]} | {j['median_s']:.2f} | {same} | {ratio(pt, j['median_s'])} |"
-                  f" {j['peak_rss_mb']:.0f} / {torch_rss} |")
-    any_row = next(iter(next(iter(rows.values())).values()))
-    print(f"\ncpu: {any_row.get('cpu', '?')}, blas_core: {any_row.get('blas_core', '?')}")
+            if mode != "paired" and row_key(j) in ours:
+                sys.exit(f"summarize: row {row_key(j)[1:]} appears twice in one pass; mark passes with '# pass' lines")
+            ours[row_key(j)] = j
+            rows.setdefault(row_key(j), {}).setdefault("ours", []).append(j)
+        for key, j in ours.items():
+            if key in plain:
+                rows[key].setdefault("plain", []).append((plain[key], plain[key]["median_s"] / j["median_s"]))
+        for j in lines:
+            peer = peer_of(j["system"])
+            if peer and mode_of(j) == mode and row_key(j) in ours:
+                rows[row_key(j)].setdefault(peer, []).append((j, j["median_s"] / ours[row_key(j)]["median_s"]))
+    return rows
+
+
+def seconds(values, digits):
+    return f"{statistics.median(values):.{digits}f}" if values else "-"
+
+
+def rss(entries):
+    return f"{statistics.median(e['peak_rss_mb'] for e in entries):.0f}" if entries else "-"
+
+
+def inference_table(rows):
+    peers = [name for _, name in PEERS if any(name in r for r in rows.values())]
+    has_plain = any("plain" in r for r in rows.values())
+    head = ["config", "BxS", "thr", "ours s", "GF/s", "of sgemm"]
+    if has_plain:
+        head += ["plain path s", "vs plain"]
+    for p in peers:
+        head += [f"{p} s", f"vs {p}"]
+    head.append("peak RSS MB ours" + "".join(f" / {p}" for p in peers))
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for key in sorted(rows):
+        r = rows[key]
+        ours = r["ours"]
+        t = statistics.median(j["median_s"] for j in ours)
+        flop = ours[0]["gflops"] * ours[0]["median_s"]  # the row's GFLOP, the same in every pass
+        gfs = flop / t
+        sgemm = statistics.median(j["sgemm_gflops"] for j in ours)
+        cells = [key[1], f"{key[2]}x{key[3]}", str(key[4]), f"{t:.3f}", f"{gfs:.1f}", f"{100 * gfs / sgemm:.0f}% of {sgemm:.0f}"]
+        if has_plain:
+            pl = r.get("plain", [])
+            cells += [seconds([j["median_s"] for j, _ in pl], 3), fmt_range([x for _, x in pl])]
+        for p in peers:
+            e = r.get(p, [])
+            cells += [seconds([j["median_s"] for j, _ in e], 3), fmt_range([x for _, x in e])]
+        cells.append(rss(ours) + "".join(f" / {rss([j for j, _ in r.get(p, [])])}" for p in peers))
+        print("| " + " | ".join(cells) + " |")
+
+
+def training_table(rows):
+    has_torch = any("PyTorch" in r for r in rows.values())
+    head = ["train step", "BxS", "thr", "ours s"] + (["PyTorch s", "vs PyTorch"] if has_torch else [])
+    head.append("peak RSS MB ours" + (" / PyTorch" if has_torch else ""))
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for key in sorted(rows):
+        r = rows[key]
+        ours = r["ours"]
+        cells = [key[1], f"{key[2]}x{key[3]}", str(key[4]), seconds([j["median_s"] for j in ours], 2)]
+        torch = r.get("PyTorch", [])
+        if has_torch:
+            cells += [seconds([j["median_s"] for j, _ in torch], 2), fmt_range([x for _, x in torch])]
+        cells.append(rss(ours) + (f" / {rss([j for j, _ in torch])}" if has_torch else ""))
+        print("| " + " | ".join(cells) + " |")
+
+
+def paired_table(rows):
+    print("| paired scaling | BxS | thr | runs | 1 thread s | speedup per run | median |")
+    print("|---|---|---|---|---|---|---|")
+    for key in sorted(rows):
+        ours = rows[key]["ours"]
+        speedups = [j["paired_speedup"] for j in ours]
+        print(f"| {key[1]} | {key[2]}x{key[3]} | 1 vs {key[4]} | {len(ours)} |"
+              f" {seconds([j['median_s_1t'] for j in ours], 3)} |"
+              f" {', '.join(f'{s:.2f}' for s in speedups)} | {statistics.median(speedups):.2f}x |")
+
+
+def main(paths):
+    passes = read_passes(paths)
+    cores = sorted({j["blas_core"] for lines in passes for j in lines if j["system"] == "tensorzoo" and "blas_core" in j})
+    for core in cores:
+        infer, train, paired = (collect(passes, core, mode) for mode in ("infer", "train", "paired"))
+        n = max(max((len(r["ours"]) for r in rows.values()), default=0) for rows in (infer, train))
+        print(f"### OpenBLAS core {core}" + (f": {n} pass{'es' if n != 1 else ''}" if n else "") + "\n")
+        for rows, table in ((infer, inference_table), (train, training_table), (paired, paired_table)):
+            if rows:
+                table(rows)
+                print()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])

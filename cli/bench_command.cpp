@@ -1,5 +1,5 @@
-// `tensorzoo bench`: times a 12-layer ConvBERT with seeded random weights, inference (the
-// graph-free path, models/convbert/inference.h) or one masked-LM training step, and prints one
+// `tensorzoo bench`: times a model of any family with seeded random weights, inference (the
+// family's graph-free path where it has one) or one masked-LM training step, and prints one
 // JSON line shaped like the peer scripts' (bench/README.md, bench/compare_peers.sh), so runs of
 // tensorzoo, PyTorch and ONNX Runtime can be compared line by line. Progress goes to stderr.
 #include <sys/resource.h>
@@ -17,9 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "cli/args.h"
 #include "cli/command.h"
-#include "models/convbert/heads.h"
-#include "models/convbert/inference.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "nn/per_example_rng.h"
 #include "nn/optim.h"
 #include "tensor/kernels/gemm.h"
@@ -30,7 +28,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using tz::convbert::ConvBertConfig;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -76,15 +73,16 @@ double sgemm_gflops() {
   return 2.0 * M * N * K / best / 1e9;
 }
 
-ConvBertConfig bench_config(const std::string& name_or_path) {
-  if (name_or_path == "small" || name_or_path == "medium-small" || name_or_path == "base")
-    return ConvBertConfig::named(name_or_path);
-  return ConvBertConfig::load(name_or_path);
+// A named size of the family, or a config.json (whose model_type then decides the family).
+std::shared_ptr<tz::models::PretrainedConfig> bench_config(const std::string& arch, const std::string& name_or_path) {
+  for (const auto& size : tz::models::family(arch).sizes)
+    if (size == name_or_path) return tz::models::named_config(arch, size);
+  return tz::models::load_config(name_or_path);
 }
 
 // Random ids and an all-ones mask, as the peers get.
-tz::convbert::Inputs random_inputs(const ConvBertConfig& c, int64_t B, int64_t S, tz::Generator& gen) {
-  tz::convbert::Inputs in;
+tz::models::Inputs random_inputs(const tz::models::PretrainedConfig& c, int64_t B, int64_t S, tz::Generator& gen) {
+  tz::models::Inputs in;
   in.input_ids = tz::raw::randint({B, S}, 0, c.vocab_size, gen);
   in.attention_mask = tz::raw::ones({B, S}, tz::DType::Int64);
   return in;
@@ -92,10 +90,12 @@ tz::convbert::Inputs random_inputs(const ConvBertConfig& c, int64_t B, int64_t S
 
 int run_bench(const std::vector<std::string>& args) {
   tz::cli::ArgParser p("tensorzoo bench",
-                       "Time ConvBERT with seeded random weights: ConvBertModel inference (graph-free path), "
-                       "or with --train one ConvBertForMaskedLM step (15% of positions labelled, forward, "
-                       "backward, AdamW). Prints one JSON line last; progress goes to stderr.");
-  p.option("config", "NAME|PATH", "small, medium-small, base, or a config.json", "small");
+                       "Time a model of the zoo with seeded random weights: base-model inference (the graph-free "
+                       "path where the family has one), or with --train one masked-LM step (15% of positions "
+                       "labelled, forward, backward, AdamW). Prints one JSON line last; progress goes to stderr.");
+  p.option("arch", "FAMILY", "model family (tensorzoo info --list)", "convbert");
+  p.option("config", "NAME|PATH", "a named size of the family (convbert: small, medium-small, base), or a config.json",
+           "small");
   p.option("batch", "B", "batch size", "1");
   p.option("seq", "S", "sequence length", "128");
   p.option("threads", "T", "threads (ours and OpenBLAS's)", "1");
@@ -111,7 +111,8 @@ int run_bench(const std::vector<std::string>& args) {
          "paired_speedup (median over pairs of 1-thread time / T-thread time) to the JSON line");
   if (!p.parse(args)) return p.exit_code();
 
-  ConvBertConfig c = bench_config(p.get("config"));
+  std::shared_ptr<tz::models::PretrainedConfig> config = bench_config(p.get("arch"), p.get("config"));
+  tz::models::PretrainedConfig& c = *config;
   const int64_t B = p.get_int("batch"), S = p.get_int("seq"), threads = p.get_int("threads");
   const int64_t layers = p.get_int("layers"), warmup = p.get_int("warmup");
   int64_t reps = p.get_int("reps");
@@ -123,32 +124,29 @@ int run_bench(const std::vector<std::string>& args) {
   TZ_CHECK(!paired || threads > 1, "bench: --paired-scaling compares --threads T with 1 thread, so T must be >= 2, got ",
            threads);
   tz::set_num_threads(static_cast<int>(threads));
-  if (p.get_flag("plain-path")) tz::convbert::set_inference_path_enabled(false);
+  if (p.get_flag("plain-path")) tz::models::set_inference_path_enabled(false);
   const uint64_t seed = static_cast<uint64_t>(p.get_int("seed"));
   tz::Generator gen(seed + 1);
 
-  std::cerr << "bench: " << p.get("config") << " (" << c.num_hidden_layers << " layers, hidden " << c.hidden_size
+  std::cerr << "bench: " << c.model_type << " " << p.get("config") << " (" << c.num_hidden_layers << " layers, hidden " << c.hidden_size
             << "), batch " << B << ", seq " << S << ", threads " << threads << ", "
             << (train ? "train" : "infer") << "\n";
   // One timed run (a forward, or a training step) as a function of the run index.
-  std::unique_ptr<tz::convbert::ConvBertModel> infer_model;
-  std::unique_ptr<tz::convbert::ForMaskedLM> train_model;
+  std::shared_ptr<tz::models::PreTrainedModel> infer_model, train_model;
   std::unique_ptr<tz::optim::AdamW> opt;
-  tz::convbert::Inputs in = random_inputs(c, B, S, gen);
+  tz::models::Inputs in = random_inputs(c, B, S, gen);
   std::function<double(int64_t)> run_once;
   if (!train) {
-    infer_model = std::make_unique<tz::convbert::ConvBertModel>(c);
-    tz::convbert::init_weights(*infer_model, seed);
+    infer_model = tz::models::create(c, "base", seed);
     infer_model->eval();
     run_once = [&](int64_t) {
       tz::NoGradGuard no_grad;
       auto t0 = Clock::now();
-      tz::convbert::Output out = infer_model->forward(in);
+      tz::models::Output out = infer_model->forward(in);
       return seconds_since(t0);
     };
   } else {
-    train_model = std::make_unique<tz::convbert::ForMaskedLM>(c);
-    tz::convbert::init_weights(*train_model, seed);
+    train_model = tz::models::create(c, "masked-lm", seed);
     train_model->train();
     tz::optim::AdamWOptions o;
     o.lr = 1e-4;
@@ -164,7 +162,7 @@ int run_bench(const std::vector<std::string>& args) {
       // Dropout draws per example, as `train mlm` does (nn/per_example_rng.h).
       tz::nn::PerExampleRngScope rng(seed, static_cast<uint64_t>(i), 0);
       opt->zero_grad();
-      tz::convbert::Output out = train_model->forward(in);
+      tz::models::Output out = train_model->forward(in);
       const size_t after_forward = tz::allocated_bytes();
       out.loss.backward();
       opt->step();
@@ -203,12 +201,13 @@ int run_bench(const std::vector<std::string>& args) {
   for (size_t i = 0; i < times_1t.size(); ++i) speedups.push_back(times_1t[i] / times[i]);
   std::sort(times.begin(), times.end());
   const double median = median_of(times);
-  const double flops = tz::convbert::forward_flops(c, B, S);
+  const double flops = (infer_model ? infer_model : train_model)->forward_flops(B, S);
   std::cerr << "bench: measuring raw sgemm [1024x768]x[768x3072] at " << threads << " threads\n";
   const double gemm = sgemm_gflops();
 
   nlohmann::json j;
   j["system"] = "tensorzoo";
+  j["arch"] = c.model_type;
   j["config"] = p.get("config");
   j["batch"] = B;
   j["seq"] = S;
@@ -219,12 +218,12 @@ int run_bench(const std::vector<std::string>& args) {
   j["max_s"] = times.back();
   j["peak_rss_mb"] = rss;
   j["peak_tensor_mb"] = tensor_peak;  // peak bytes of live tensors (tensor/storage.h allocated_bytes)
-  j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (the convention)
+  j["gflops"] = flops / median / 1e9;  // forward FLOPs per second, also for --train (one count for every row)
   j["blas_core"] = tz::kernels::blas_core_name();
   j["cpu"] = cpu_model();
   j["sgemm_gflops"] = gemm;
   j["layers"] = c.num_hidden_layers;
-  j["path"] = train ? "autograd" : (tz::convbert::inference_path_enabled() ? "inference" : "plain");
+  j["path"] = train ? "autograd" : (tz::models::inference_path_enabled() ? "inference" : "plain");
   if (paired) {
     j["median_s_1t"] = median_of(times_1t);
     j["paired_speedup"] = median_of(speedups);  // median over pairs of (1-thread time / T-thread time)
@@ -233,6 +232,6 @@ int run_bench(const std::vector<std::string>& args) {
   return 0;
 }
 
-tz::cli::Command reg{"bench", "time ConvBERT inference or a training step; prints one JSON line", run_bench};
+tz::cli::Command reg{"bench", "time a model's inference or a training step; prints one JSON line", run_bench};
 
 }  // namespace

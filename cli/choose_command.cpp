@@ -10,7 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "models/convbert/pretrained.h"
+#include "cli/text_inputs.h"
 #include "core/error.h"
 #include "tokenizer/wordpiece.h"
 #include "train/multiple_choice.h"
@@ -22,22 +22,19 @@ int run_choose(const std::vector<std::string>& args) {
   ArgParser p("tensorzoo choose",
               "Pick the most likely ending of a context with a multiple-choice model; prints the\n"
               "probability of every ending (softmax over the choices), the best one marked with '*'.");
-  p.option("model", "DIR", "ConvBertForMultipleChoice directory (config.json, weights, vocab)", "", true);
+  p.option("model", "DIR", "multiple-choice model directory of any family (config.json, weights, vocab)", "", true);
   p.option("context", "C", "the context (SWAG's sent1)", "", true);
   p.option("start", "S", "the start of the second sentence shared by every ending (SWAG's sent2)", "");
   p.option("max-length", "N", "truncate each (context, ending) pair to N tokens", "512");
   p.flag("json", "print {probabilities: [...], best: index} as JSON");
   p.positional("ending", "the candidate endings", 1);
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   TZ_CHECK(p.get_int("max-length") >= 3, "choose: --max-length must be at least 3, got ", p.get_int("max-length"));
 
-  convbert::LoadOptions opt;
-  opt.verbose = false;
-  auto model = convbert::from_pretrained(p.get("model"), opt);
-  TZ_CHECK(model->architecture() == "ConvBertForMultipleChoice", "choose: '", p.get("model"), "' holds a ",
-           model->architecture(), ", expected a ConvBertForMultipleChoice");
-  model->eval();
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto model = load_model_for(p.get("model"), models::Task::MultipleChoice, "choose");
+  auto tok = load_tokenizer_for(p.get("model"), "");
   const auto& endings = p.positionals();
   std::vector<float> probs = train::choose(*model, tok, p.get("context"), endings, p.get("start"),
                                            static_cast<std::size_t>(p.get_int("max-length")));

@@ -33,7 +33,9 @@ int run_classify(const std::vector<std::string>& args) {
   p.flag("pair", "inputs are pairs: consecutive text arguments, or a<TAB>b lines");
   p.flag("json", "one JSON object per input (JSONL) with every label's score");
   p.positional("text", "texts to classify");
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   long long batch_size = p.get_int("batch-size");
   if (batch_size <= 0) {
     std::cerr << "error: --batch-size must be positive\n";
@@ -68,7 +70,7 @@ int run_classify(const std::vector<std::string>& args) {
   }
 
   tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), "ConvBertForSequenceClassification", "classify");
+  auto model = load_model_for(p.get("model"), models::Task::SequenceClassification, "classify");
   const auto& config = model->config();
   const int64_t L = config.num_labels();
   std::string problem = config.problem_type.value_or(L == 1 ? "regression" : "single_label_classification");

@@ -11,7 +11,7 @@
 #include "autograd/ops.h"
 #include "cli/args.h"
 #include "cli/command.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/parallel.h"
 
@@ -76,14 +76,14 @@ int run_demo(const std::vector<std::string>& args) {
   std::ofstream summary(std::filesystem::path(p.get("out")) / "demo.txt");
   summary << "mlp_accuracy=" << acc << "\n";
   if (std::filesystem::exists(case_dir / "expected.safetensors")) {
-    tz::convbert::LoadOptions opt;
+    tz::models::LoadOptions opt;
     opt.verbose = false;
     auto t0 = Clock::now();
-    auto model = tz::convbert::from_pretrained(case_dir.string(), opt);
+    auto model = tz::models::from_pretrained(case_dir.string(), opt);
     model->eval();
     std::cout << "  loaded " << case_dir.string() << " (" << model->architecture() << ") in " << seconds_since(t0) << " s\n";
     auto expected = tz::io::load_safetensors((case_dir / "expected.safetensors").string());
-    tz::convbert::Inputs in;
+    tz::models::Inputs in;
     in.input_ids = expected.tensors.at("input_ids");
     in.attention_mask = expected.tensors.at("attention_mask");
     in.token_type_ids = expected.tensors.at("token_type_ids");
@@ -97,16 +97,15 @@ int run_demo(const std::vector<std::string>& args) {
     summary << "convbert_max_abs_diff=" << diff << "\n";
   } else {
     std::cout << "  (no reference data at " << case_dir.string() << "; running a random conv-bert-small, 2 layers)\n";
-    auto config = tz::convbert::ConvBertConfig::named("small");
-    config.num_hidden_layers = 2;
-    tz::convbert::ConvBertModel model(config);
-    tz::convbert::init_weights(model, 0);
-    model.eval();
+    auto config = tz::models::named_config("convbert", "small");
+    config->num_hidden_layers = 2;
+    auto model = tz::models::create(*config, "base", 0);
+    model->eval();
     tz::Generator gen(1);
-    tz::convbert::Inputs in;
-    in.input_ids = tz::raw::randint({2, 16}, 0, config.vocab_size, gen);
+    tz::models::Inputs in;
+    in.input_ids = tz::raw::randint({2, 16}, 0, config->vocab_size, gen);
     tz::NoGradGuard ng;
-    auto out = model.forward(in);
+    auto out = model->forward(in);
     std::cout << "  forward " << tz::shape_str(in.input_ids.shape()) << " -> " << tz::shape_str(out.last_hidden_state.shape()) << "\n";
   }
   std::cout << "demo outputs in " << p.get("out") << "\n";

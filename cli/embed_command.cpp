@@ -37,7 +37,9 @@ int run_embed(const std::vector<std::string>& args) {
   p.option("threads", "N", "threads for the math (0: all cores)", "0");
   p.flag("normalize", "scale every vector to unit L2 norm");
   p.positional("text", "texts to embed");
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   const std::string pooling = p.get("pooling"), format = p.get("format"), output = p.get("output");
   if (pooling != "mean" && pooling != "cls") {
     std::cerr << "error: --pooling must be mean or cls, got '" << pooling << "'\n";
@@ -64,7 +66,7 @@ int run_embed(const std::vector<std::string>& args) {
   }
 
   tokenizer::WordPiece tok = load_tokenizer_for(p.get("model"), p.get("tokenizer"));
-  auto model = load_model_for(p.get("model"), "ConvBertModel", "embed");
+  auto model = load_model_for(p.get("model"), models::Task::Base, "embed");
   tokenizer::EncodeOptions opts = batch_options(tok, model->config(), p.get_int("max-length"));
   const int64_t H = model->config().hidden_size, N = static_cast<int64_t>(texts.size());
   std::vector<float> vectors(static_cast<std::size_t>(N * H));

@@ -59,7 +59,9 @@ int run_fill_mask(const std::vector<std::string>& args) {
   p.option("threads", "N", "threads for the math (0: all cores)", "0");
   p.flag("json", "one JSON object per text (JSONL) instead of a table");
   p.positional("text", "texts containing [MASK]");
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   long long k = p.get_int("top-k"), batch_size = p.get_int("batch-size");
   if (k <= 0 || batch_size <= 0) {
     std::cerr << "error: --top-k and --batch-size must be positive\n";
@@ -82,7 +84,7 @@ int run_fill_mask(const std::vector<std::string>& args) {
       return 2;
     }
 
-  auto model = load_model_for(p.get("model"), "ConvBertForMaskedLM", "fill-mask");
+  auto model = load_model_for(p.get("model"), models::Task::MaskedLM, "fill-mask");
   tokenizer::EncodeOptions opts = batch_options(tok, model->config(), p.get_int("max-length"));
   NoGradGuard no_grad;
   const bool json = p.get_flag("json");

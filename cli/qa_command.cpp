@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "models/convbert/pretrained.h"
+#include "cli/text_inputs.h"
 #include "core/error.h"
 #include "tokenizer/wordpiece.h"
 #include "train/question_answering.h"
@@ -22,7 +22,7 @@ int run_qa(const std::vector<std::string>& args) {
               "Answer a question from a context with a question-answering model. The answer is a span of\n"
               "the context: its text, its character (code point) span [start, end) and its score\n"
               "(start logit + end logit) and probability (softmax over the n-best spans).");
-  p.option("model", "DIR", "ConvBertForQuestionAnswering directory (config.json, weights, vocab)", "", true);
+  p.option("model", "DIR", "question-answering model directory of any family (config.json, weights, vocab)", "", true);
   p.option("question", "Q", "the question", "", true);
   p.option("context", "C", "the text that holds the answer", "", true);
   p.option("max-length", "N", "tokens per window (question + context + special tokens)", "384");
@@ -32,18 +32,15 @@ int run_qa(const std::vector<std::string>& args) {
   p.flag("allow-no-answer", "SQuAD v2: answer \"\" when the null ([CLS]) score beats the best span");
   p.option("null-threshold", "X", "with --allow-no-answer: answer \"\" when null - best > X", "0");
   p.flag("json", "print {answer, start, end, score, probability, null_score_diff} as JSON");
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   for (const char* name : {"max-length", "doc-stride", "n-best", "max-answer-length"})
     TZ_CHECK(p.get_int(name) >= (std::string(name) == "doc-stride" ? 0 : 1), "qa: --", name,
              " must be positive, got ", p.get_int(name));
 
-  convbert::LoadOptions opt;
-  opt.verbose = false;
-  auto model = convbert::from_pretrained(p.get("model"), opt);
-  TZ_CHECK(model->architecture() == "ConvBertForQuestionAnswering", "qa: '", p.get("model"), "' holds a ",
-           model->architecture(), ", expected a ConvBertForQuestionAnswering");
-  model->eval();
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto model = load_model_for(p.get("model"), models::Task::QuestionAnswering, "qa");
+  auto tok = load_tokenizer_for(p.get("model"), "");
 
   train::QAOptions qa{static_cast<std::size_t>(p.get_int("max-length")), static_cast<std::size_t>(p.get_int("doc-stride"))};
   train::QAPostprocessOptions post;

@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "models/convbert/pretrained.h"
+#include "cli/text_inputs.h"
 #include "core/error.h"
 #include "tokenizer/wordpiece.h"
 #include "train/token_classification.h"
@@ -28,21 +28,18 @@ int run_tag(const std::vector<std::string>& args) {
               "Tag the words of each text with a token-classification model (labels from the model's\n"
               "config id2label), and merge BIO/IOB2 tags into entities (seqeval's chunking). Offsets are\n"
               "character (code point) offsets into the text, end exclusive.");
-  p.option("model", "DIR", "ConvBertForTokenClassification directory (config.json, weights, vocab)", "", true);
+  p.option("model", "DIR", "token-classification model directory of any family (config.json, weights, vocab)", "", true);
   p.option("max-length", "N", "truncate each text to N tokens (special tokens included)", "512");
   p.flag("json", "print one JSON object per text: {text, words: [...], entities: [...]}");
   p.positional("text", "texts to tag", 1);
+  add_plain_path_option(p);
   if (!p.parse(args)) return p.exit_code();
+  apply_plain_path_option(p);
   long long max_length = p.get_int("max-length");
   TZ_CHECK(max_length >= 3, "tag: --max-length must be at least 3, got ", max_length);
 
-  convbert::LoadOptions opt;
-  opt.verbose = false;
-  auto model = convbert::from_pretrained(p.get("model"), opt);
-  TZ_CHECK(model->architecture() == "ConvBertForTokenClassification", "tag: '", p.get("model"), "' holds a ",
-           model->architecture(), ", expected a ConvBertForTokenClassification");
-  model->eval();
-  auto tok = tokenizer::WordPiece::from_pretrained(p.get("model"));
+  auto model = load_model_for(p.get("model"), models::Task::TokenClassification, "tag");
+  auto tok = load_tokenizer_for(p.get("model"), "");
 
   for (const std::string& text : p.positionals()) {
     train::TagResult r = train::tag_text(*model, tok, text, static_cast<std::size_t>(max_length));

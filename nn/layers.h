@@ -1,13 +1,13 @@
-// The standard layers (Linear, Embedding, LayerNorm, Dropout, Conv1d) and HF activations by name.
+// The standard layers (Linear, Embedding, LayerNorm, Dropout, Conv1d); HF activations by name come
+// with them (nn/activation.h).
 // Parameter layouts and default initialisation follow torch.nn exactly, so HF checkpoints load
 // without transposes or renames. The math lives in the differentiable op set (autograd/ops.h);
 // a layer only owns its parameters and picks the op. HF's `_init_weights` is in nn/init.h.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <string>
 
+#include "nn/activation.h"
 #include "nn/module.h"
 #include "tensor/random.h"
 
@@ -76,10 +76,5 @@ class Conv1d : public Module {
   int64_t in_channels, out_channels, kernel_size, padding, groups;
   Tensor weight, bias;
 };
-
-using Activation = std::function<Tensor(const Tensor&)>;
-/// The activation HF configs name in `hidden_act`: "gelu", "gelu_new", "relu", "silu", "swish",
-/// "tanh", "sigmoid", "linear". Throws listing these for any other name.
-Activation activation(const std::string& hf_name);
 
 }  // namespace tz::nn

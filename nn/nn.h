@@ -1,8 +1,9 @@
-// The nn layer in one include: modules and layers, initialisation, gradient clipping, optimizers
-// and LR schedules. Losses are functions of the op set (tz::cross_entropy, tz::mse_loss,
-// tz::bce_with_logits in autograd/ops.h).
+// The nn layer in one include: modules and layers, HF activations by name, initialisation,
+// gradient clipping, optimizers and LR schedules. Losses are functions of the op set
+// (tz::cross_entropy, tz::mse_loss, tz::bce_with_logits in autograd/ops.h).
 #pragma once
 
+#include "nn/activation.h"
 #include "nn/clip_grad.h"
 #include "nn/init.h"
 #include "nn/layers.h"

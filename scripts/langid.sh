@@ -4,12 +4,10 @@
 #   -> test accuracy. Finishes in a few minutes on 2 cores; the last line is test_accuracy=<fraction>.
 # Every step is skipped when its output already exists, so a rerun only does what is missing
 # (delete a step's folder to redo it). Progress goes to stderr.
-# Sizes were chosen with a throwaway training loop using the same recipe (hidden 128, 2 layers,
-# 4 heads, 8000-token vocabulary, seq-len 64, batch 32, AdamW lr 1e-3, 6% warmup then linear decay,
-# clip 1.0): test accuracy 0.982 after one epoch and 0.989 after two, ~360 CPU-seconds in all.
-# End to end with `tensorzoo train classify` (branch train merged), on a machine shared with other
-# jobs: with --bucket-by-length (the default here) test_accuracy=0.9885 in 4m31s of training
-# (211 CPU-seconds); without it test_accuracy=0.9845 in 10m23s (295 CPU-seconds, 0.9 of a core).
+# The defaults (hidden 128, 2 layers, 4 heads, an 8000-token vocabulary, seq-len 64, batch 32,
+# AdamW lr 1e-3, 6% warmup then linear decay, clip 1.0, two epochs) reach a test accuracy near 0.99
+# in a few CPU-minutes; --bucket-by-length (the default here) batches similar lengths together and
+# roughly halves the training time for the same accuracy. README.md has the measured figures.
 set -euo pipefail
 
 usage() {

@@ -7,7 +7,7 @@ build_dir=${1:-build}
 shift || true
 
 packages=(build-essential cmake ninja-build pkg-config git openmpi-bin libopenmpi-dev libxsimd-dev libopenblas-dev
-          nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev)
+          nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev libcurl4-openssl-dev)
 # Package sets a job asks for by name in TZ_PACKAGE_SETS (space-separated), besides the build's:
 #   fortunes  the Debian fortune files: the data-set commands, their tests, the quickstart
 #   fuzz      clang with its runtime (libFuzzer, ASan, UBSan): scripts/fuzz.sh

@@ -1,9 +1,10 @@
 // Elementwise ops of tz::raw: shape and dtype checks, NumPy broadcasting, and the parallel walk over
-// strided runs (kernels/strided.h) that feeds the kernels in kernels/elementwise.h.
-// Also max_abs_diff, the comparison helper tests use. Not here: reductions (reduce_ops.cpp),
-// copies (copy_ops.cpp).
+// strided runs (kernels/strided.h) that feeds the kernels in kernels/elementwise.h, the activations
+// of tensor/pointwise.h among them. Also max_abs_diff, the comparison helper tests use. Not here:
+// reductions (reduce_ops.cpp), copies (copy_ops.cpp).
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/strided.h"
@@ -43,19 +44,29 @@ void check_broadcasts_to(const Tensor& b, const Shape& shape, const char* op, co
            shape_str(shape));
 }
 
-Tensor unary(const Tensor& a, UnaryOp op, float p, const char* name, int64_t grain) {
+// out = run(x) over a's strided runs; run(n, x, sx, y, sy) is one kernel call.
+template <class Run>
+Tensor unary(const Tensor& a, const char* name, int64_t grain, Run run) {
   check_float(a, name);
   Tensor out = Tensor::uninitialized(a.shape());
   const auto L = kernels::plan_layout<2>(a.shape(), {out.strides(), a.strides()});
   float* y = out.data<float>();
   const float* x = a.data<float>();
   kernels::parallel_runs(L, grain, [&](const auto& off, const auto& st, int64_t n) {
-    kernels::unary_run(op, p, n, x + off[1], st[1], y + off[0], st[0]);
+    run(n, x + off[1], st[1], y + off[0], st[0]);
   });
   return out;
 }
 
-Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, float p, const char* name, int64_t grain) {
+Tensor unary(const Tensor& a, UnaryOp op, float p, const char* name, int64_t grain) {
+  return unary(a, name, grain, [&](int64_t n, const float* x, int64_t sx, float* y, int64_t sy) {
+    kernels::unary_run(op, p, n, x, sx, y, sy);
+  });
+}
+
+// out = run(a, b) broadcast; run(n, a, sa, b, sb, y, sy) is one kernel call.
+template <class Run>
+Tensor binary(const Tensor& a, const Tensor& b, const char* name, int64_t grain, Run run) {
   check_float2(a, b, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::uninitialized(shape);
@@ -65,9 +76,14 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, float p, const char
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   kernels::parallel_runs(L, grain, [&](const auto& off, const auto& st, int64_t n) {
-    kernels::binary_run(op, p, n, pa + off[1], st[1], pb + off[2], st[2], y + off[0], st[0]);
+    run(n, pa + off[1], st[1], pb + off[2], st[2], y + off[0], st[0]);
   });
   return out;
+}
+
+Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, float p, const char* name, int64_t grain) {
+  return binary(a, b, name, grain, [&](int64_t n, const float* x, int64_t sx, const float* z, int64_t sz, float* y,
+                                       int64_t sy) { kernels::binary_run(op, p, n, x, sx, z, sz, y, sy); });
 }
 
 constexpr int64_t kCheap = kernels::kGrainCheap;
@@ -147,18 +163,20 @@ Tensor pow(const Tensor& a, double exponent) {
   return unary(a, UnaryOp::PowScalar, static_cast<float>(exponent), "pow", kHeavy);
 }
 Tensor relu(const Tensor& a) { return unary(a, UnaryOp::Relu, 0.f, "relu", kCheap); }
-Tensor gelu(const Tensor& a) { return unary(a, UnaryOp::Gelu, 0.f, "gelu", kHeavy); }
-Tensor gelu_new(const Tensor& a) { return unary(a, UnaryOp::GeluNew, 0.f, "gelu_new", kHeavy); }
-Tensor silu(const Tensor& a) { return unary(a, UnaryOp::Silu, 0.f, "silu", kHeavy); }
 
-Tensor gelu_backward(const Tensor& grad, const Tensor& x) {
-  return binary(grad, x, BinaryOp::GeluBackward, 0.f, "gelu_backward", kHeavy);
+// ---- activations (tensor/pointwise.h) ------------------------------------------------------
+Tensor pointwise(const Tensor& a, Pointwise f) {
+  return unary(a, pointwise_name(f), kHeavy, [f](int64_t n, const float* x, int64_t sx, float* y, int64_t sy) {
+    kernels::pointwise_run(f, n, x, sx, y, sy);
+  });
 }
-Tensor gelu_new_backward(const Tensor& grad, const Tensor& x) {
-  return binary(grad, x, BinaryOp::GeluNewBackward, 0.f, "gelu_new_backward", kHeavy);
-}
-Tensor silu_backward(const Tensor& grad, const Tensor& x) {
-  return binary(grad, x, BinaryOp::SiluBackward, 0.f, "silu_backward", kHeavy);
+
+Tensor pointwise_backward(const Tensor& grad, const Tensor& x, Pointwise f) {
+  const std::string name = std::string(pointwise_name(f)) + "_backward";
+  return binary(grad, x, name.c_str(), kHeavy, [f](int64_t n, const float* g, int64_t sg, const float* xs, int64_t sx,
+                                                    float* y, int64_t sy) {
+    kernels::pointwise_backward_run(f, n, g, sg, xs, sx, y, sy);
+  });
 }
 
 // ---- selection -----------------------------------------------------------------------------
@@ -224,3 +242,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace tz::raw
+
+namespace tz {
+const char* pointwise_name(Pointwise f) { return kernels::pointwise_name(f); }
+}  // namespace tz

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tensor/pointwise.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
@@ -95,16 +96,25 @@ Tensor sigmoid(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor pow(const Tensor& a, double exponent);
 Tensor relu(const Tensor& a);
-/// x * 0.5 * (1 + erf(x / sqrt(2)))   (HF "gelu")
-Tensor gelu(const Tensor& a);
-/// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))   (HF "gelu_new")
-Tensor gelu_new(const Tensor& a);
-/// x * sigmoid(x)   (HF "silu" / "swish")
-Tensor silu(const Tensor& a);
-// Activation backward kernels: grad_in = grad_out * f'(x) (x is the forward input).
-Tensor gelu_backward(const Tensor& grad, const Tensor& x);
-Tensor gelu_new_backward(const Tensor& grad, const Tensor& x);
-Tensor silu_backward(const Tensor& grad, const Tensor& x);
+
+// ---- activations with a derivative kernel (the list and formulas: tensor/pointwise.h) ----------
+/// f(x) elementwise.
+Tensor pointwise(const Tensor& x, Pointwise f);
+/// grad * f'(x) elementwise, x the forward input (grad and x broadcast): pointwise's backward.
+Tensor pointwise_backward(const Tensor& grad, const Tensor& x, Pointwise f);
+/// Shorthands for the GELU and SiLU kernels (benchmarks and kernel tests call them by name).
+inline Tensor gelu(const Tensor& a) { return raw::pointwise(a, Pointwise::Gelu); }
+inline Tensor gelu_new(const Tensor& a) { return raw::pointwise(a, Pointwise::GeluNew); }
+inline Tensor silu(const Tensor& a) { return raw::pointwise(a, Pointwise::Silu); }
+inline Tensor gelu_backward(const Tensor& grad, const Tensor& x) {
+  return raw::pointwise_backward(grad, x, Pointwise::Gelu);
+}
+inline Tensor gelu_new_backward(const Tensor& grad, const Tensor& x) {
+  return raw::pointwise_backward(grad, x, Pointwise::GeluNew);
+}
+inline Tensor silu_backward(const Tensor& grad, const Tensor& x) {
+  return raw::pointwise_backward(grad, x, Pointwise::Silu);
+}
 
 // ---- reductions --------------------------------------------------------------------------------
 /// Sum over `dims` (all dims when empty).

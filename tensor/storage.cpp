@@ -77,21 +77,17 @@ bool poison_uninitialized() { return poison_flag().load(std::memory_order_relaxe
 // Large blocks (1 MB and up) come straight from mmap and, when freed, go to a cache of mapped
 // blocks instead of back to the kernel; the next request of that size (or up to 1/4 smaller)
 // takes one from there. A training step allocates and frees the same large activations and
-// gradients every time. Without the cache each was a fresh mapping (or glibc's, which maps and
-// trims as it likes), so every step paid a page fault per 4 KB page touched and, on munmap, a TLB
-// shootdown on every core that had touched it. Measured on ConvBERT-small 8x128 training at 2
-// threads: 46K page faults and 0.20 s of system time per step before, 0.5K and 0.04 s after
-// (bench/README.md).
+// gradients every time. Without the cache each would be a fresh mapping (or glibc's, which maps
+// and trims as it likes), so every step would pay a page fault per 4 KB page touched and, on
+// munmap, a TLB shootdown on every core that had touched it.
 // The cache must not cost resident memory: a step's peak comes at the start of the backward pass,
 // when every activation is alive, and the gradients freed by zero_grad() waiting in the cache
 // meanwhile would add their size to it (340 MB on ConvBERT-base 8x128). So live plus cached
 // blocks are held to the highest live total seen: a miss first evicts as much of the cached blocks
 // whose size was asked for longest ago, and the new block takes over their whole 2 MB pages
 // (mremap moves page tables; nothing is copied, zeroed or faulted in again; see move_pages_into).
-// The rest is fresh. New mappings are 2 MB aligned and ask for transparent huge pages, so the fresh part
-// faults once per 2 MB (base 8x128 training at 2 threads: 400K faults per step with 4 KB pages,
-// 75K with huge pages; at 1 thread, taking over evicted pages cut the faults in the steady state
-// from 280K to 115K over 3.6 steps and the step time by 3-7%).
+// The rest is fresh. New mappings are 2 MB aligned and ask for transparent huge pages, so the
+// fresh part faults once per 2 MB instead of once per 4 KB.
 // A fresh mapping is zero already; a reused block, or the taken-over part of a new one, is zeroed
 // with memset when zeroed memory is asked for. The cache keeps at most TZ_ALLOC_CACHE_MB (default 512) MB; a block that would
 // overflow it is unmapped. Sanitizer builds keep the malloc path, which ASan tracks.
@@ -261,14 +257,11 @@ class LargeBlockCache {
   /// rest, and returns how many bytes were filled that way. `cuts` gets the offsets where a new
   /// mapping starts inside `dest`, so that a later eviction can move it piece by piece.
   /// Why: a training step asks for its sizes in one order in the forward pass and in another in
-  /// the backward pass, so most misses evict about as much as they map (ConvBERT-base 8x128: 276
-  /// misses and 1.37 GB mapped per step). Unmapping every evicted byte made the kernel fault in
-  /// and zero every new one again. Only 2 MB-aligned pieces move, to 2 MB-aligned places, so
-  /// transparent huge pages move as they are. Until session 12 the unaligned remainders moved too,
-  /// into the new block's tail: on a paravirtualised machine (AMD EPYC Zen 5, 2 cores) a 4 KB page
-  /// moved that way cost more than a fresh one (first touches inside OpenBLAS's zeroing of C took
-  /// 8% of a base training profile), and unmapping them instead made a base 8x128 training step
-  /// 1.14-1.42x faster at one thread, at the same peak RSS (bench/README.md, session 12).
+  /// the backward pass, so most misses evict about as much as they map. Unmapping every evicted
+  /// byte would make the kernel fault in and zero every new one again. Only 2 MB-aligned pieces
+  /// move, to 2 MB-aligned places, so transparent huge pages move as they are. The unaligned
+  /// remainders are unmapped rather than moved: a 4 KB page moved by mremap can cost more at its
+  /// next touch than a fresh one (on paravirtualised machines in particular).
   /// A block is made of at most kMaxMappings pieces (the process has a limit on mappings).
   static size_t move_pages_into(char* dest, size_t bytes, const std::vector<Span>& evicted, std::vector<size_t>& cuts) {
     constexpr size_t kHuge = size_t{2} << 20;

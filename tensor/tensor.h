@@ -3,8 +3,9 @@
 // storage. The graph-free operations on tensors live in tensor/ops.h (namespace tz::raw); the
 // differentiable op set everyone uses lives in autograd/ (namespace tz).
 //
-// The autograd slot: a TensorImpl carries an opaque `AutogradMeta` pointer. The tensor layer never
-// looks inside it; the methods marked "autograd" below are defined in autograd/variable.cpp.
+// The autograd slot: a TensorImpl carries an opaque `AutogradMeta` pointer (defined in
+// autograd/node.h). The tensor layer never looks inside it; the methods marked "autograd" below
+// are defined in autograd/variable.cpp.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,7 @@ template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::Float32; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
 
-struct AutogradMeta;  // defined in autograd/variable.h
+struct AutogradMeta;  // defined in autograd/node.h
 class Tensor;
 
 struct TensorImpl {

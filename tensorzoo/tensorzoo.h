@@ -11,7 +11,8 @@
 //   tensor/      tz::Tensor, tz::raw ops (graph-free), tz::Generator, tz::set_num_threads, tz::io
 //   autograd/    the differentiable op set (tz::matmul, tz::softmax, ...), tz::NoGradGuard, gradcheck
 //   nn/          tz::nn::Module and layers, tz::optim::{SGD, AdamW}, LR schedules, clip_grad_norm
-//   models/      tz::convbert: config, base model, task heads, from_pretrained / save_pretrained
+//   models/      tz::models: the model interface, from_pretrained / save_pretrained / create for every
+//                family of the zoo (tz::convbert, ...: each family's own classes, when needed)
 //   tokenizer/   tz::tokenizer::WordPiece (HF fast-tokenizer compatible)
 // Errors: everything throws tz::Error (a std::runtime_error) naming the bad value; nothing aborts.
 // Not here: the CLI (cli/), tests and benchmarks, and the kernels (tensor/kernels/, internal).
@@ -33,11 +34,10 @@
 // nn
 #include "nn/nn.h"
 
-// models
-#include "models/convbert/config.h"
-#include "models/convbert/heads.h"
-#include "models/convbert/model.h"
-#include "models/convbert/pretrained.h"
+// models: the interface and the registry (every family through them)
+#include "models/config.h"
+#include "models/model.h"
+#include "models/registry.h"
 
 // tokenizer
 #include "tokenizer/encoding.h"

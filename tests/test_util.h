@@ -5,8 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <string>
 
 namespace tz::test {
@@ -37,5 +40,28 @@ inline bool have_reference(const std::string& sub) {
   auto p = reference_dir() / sub;
   return require_or_skip(std::filesystem::exists(p), "reference data missing: " + p.string());
 }
+
+/// A fresh folder under the system's temporary directory, removed with everything in it at the
+/// end of the scope. `tag` makes leftovers of a crashed run recognisable.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag = "test") {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("tz_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+  size_t file_count() const {
+    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(path), {}));
+  }
+};
 
 }  // namespace tz::test

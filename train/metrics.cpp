@@ -98,4 +98,14 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   return pearson(average_ranks(x), average_ranks(y));
 }
 
+double roc_auc(const std::vector<int64_t>& labels, const std::vector<double>& scores) {
+  const std::vector<double> ranks = average_ranks(scores);
+  double positives = 0, rank_sum = 0;
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] != 0) positives += 1, rank_sum += ranks[i];
+  const double negatives = static_cast<double>(labels.size()) - positives;
+  if (positives == 0 || negatives == 0) return 0.5;
+  return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
+}
+
 }  // namespace tz::train

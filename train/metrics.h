@@ -28,4 +28,8 @@ std::vector<double> average_ranks(const std::vector<double>& x);
 /// Spearman correlation: Pearson of the average ranks.
 double spearman(const std::vector<double>& x, const std::vector<double>& y);
 
+/// Area under the ROC curve of `scores` for binary `labels` (0/1), by the rank-sum (Mann-Whitney)
+/// formula with average ranks for ties (sklearn roc_auc_score); 0.5 when one class is absent.
+double roc_auc(const std::vector<int64_t>& labels, const std::vector<double>& scores);
+
 }  // namespace tz::train

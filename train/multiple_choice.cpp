@@ -182,7 +182,7 @@ std::vector<MultipleChoiceFeature> make_multiple_choice_features(const tokenizer
   return out;
 }
 
-convbert::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature>& features,
+models::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature>& features,
                                          std::span<const std::size_t> indices, int64_t pad_id) {
   TZ_CHECK(!indices.empty(), "collate_multiple_choice: empty batch");
   std::size_t N = 0, S = 0;
@@ -209,7 +209,7 @@ convbert::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature
     labels.push_back(f.label);
   }
   Shape shape{static_cast<int64_t>(B), static_cast<int64_t>(N), static_cast<int64_t>(S)};
-  convbert::Inputs in;
+  models::Inputs in;
   in.input_ids = raw::from_vector(ids, shape);
   in.token_type_ids = raw::from_vector(types, shape);
   in.attention_mask = raw::from_vector(mask, shape);
@@ -239,7 +239,7 @@ double choice_accuracy(std::span<const float> logits, std::size_t num_choices, s
   return static_cast<double>(right) / static_cast<double>(labels.size());
 }
 
-std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel& model,
+std::map<std::string, double> evaluate_multiple_choice(models::PreTrainedModel& model,
                                                        const std::vector<MultipleChoiceFeature>& features,
                                                        std::size_t batch_size, int64_t pad_id) {
   TZ_CHECK(batch_size > 0, "evaluate_multiple_choice: batch_size must be positive");
@@ -251,8 +251,8 @@ std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel
       TZ_CHECK(features[i].label >= 0, "evaluate_multiple_choice: example ", i, " has no label");
       idx.push_back(i);
     }
-    convbert::Inputs in = collate_multiple_choice(features, idx, pad_id);
-    convbert::Output out = model.forward(in);
+    models::Inputs in = collate_multiple_choice(features, idx, pad_id);
+    models::Output out = model.forward(in);
     if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
     std::vector<float> logits = raw::contiguous(out.logits).to_vector<float>();
     std::vector<int64_t> labels = in.labels.to_vector<int64_t>();
@@ -262,14 +262,14 @@ std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel
   return {{"eval_loss", loss_sum / n}, {"accuracy", right / n}};
 }
 
-std::vector<float> choose(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& context,
+std::vector<float> choose(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& context,
                           const std::vector<std::string>& endings, const std::string& start, std::size_t max_length) {
   TZ_CHECK(!endings.empty(), "choose: no endings");
   std::vector<MultipleChoiceFeature> f{make_multiple_choice_feature(tok, {context, start, endings, -1}, max_length)};
   std::size_t only = 0;
-  convbert::Inputs in = collate_multiple_choice(f, std::span<const std::size_t>(&only, 1), tok.pad_id() < 0 ? 0 : tok.pad_id());
+  models::Inputs in = collate_multiple_choice(f, std::span<const std::size_t>(&only, 1), tok.pad_id() < 0 ? 0 : tok.pad_id());
   NoGradGuard no_grad;
-  convbert::Output out = model.forward(in);
+  models::Output out = model.forward(in);
   TZ_CHECK(out.logits.defined() && out.logits.numel() == static_cast<int64_t>(endings.size()), "choose: ",
            model.architecture(), " did not give one logit per ending (expected ConvBertForMultipleChoice)");
   std::vector<float> logits = raw::contiguous(out.logits).to_vector<float>();

@@ -10,7 +10,7 @@
 // Beware (HF does the same): ConvBertForMultipleChoice scores a choice from its LAST position
 // (SequenceSummary "last"), which is a padding token for every choice shorter than the batch's
 // longest, so a choice's logit depends on how the batch was padded.
-// Not here: the training loop (trainer.h), the model head (models/convbert/heads.h).
+// Not here: the training loop (trainer.h), the model heads (models/<family>/, through models/model.h).
 #pragma once
 
 #include <cstddef>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "models/convbert/heads.h"
+#include "models/model.h"
 #include "tokenizer/wordpiece.h"
 
 namespace tz::train {
@@ -59,7 +59,7 @@ std::vector<MultipleChoiceFeature> make_multiple_choice_features(const tokenizer
 /// The rows `indices` as int64 [B, N, S] (S = the longest choice in the batch; input_ids padded with
 /// pad_id, masks and type ids with 0) and labels [B] when every example has one. All examples of a
 /// batch must have the same number of choices.
-convbert::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature>& features,
+models::Inputs collate_multiple_choice(const std::vector<MultipleChoiceFeature>& features,
                                          std::span<const std::size_t> indices, int64_t pad_id);
 
 /// softmax over one example's N choice logits.
@@ -69,13 +69,13 @@ double choice_accuracy(std::span<const float> logits, std::size_t num_choices, s
 
 /// Evaluation: the model (eval mode set by the caller, no gradients) over labelled `features`,
 /// batch_size examples at a time; returns "eval_loss" (averaged over examples) and "accuracy".
-std::map<std::string, double> evaluate_multiple_choice(convbert::PreTrainedModel& model,
+std::map<std::string, double> evaluate_multiple_choice(models::PreTrainedModel& model,
                                                        const std::vector<MultipleChoiceFeature>& features,
                                                        std::size_t batch_size, int64_t pad_id);
 
 /// Runs a ForMultipleChoice model on (context, start + ending) for every ending; returns the
 /// probability of each ending.
-std::vector<float> choose(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& context,
+std::vector<float> choose(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& context,
                           const std::vector<std::string>& endings, const std::string& start = "",
                           std::size_t max_length = 512);
 

@@ -213,7 +213,7 @@ std::vector<QAFeature> prepare_qa_features(const tokenizer::WordPiece& tok, cons
   return out;
 }
 
-convbert::Inputs collate_qa(const std::vector<QAFeature>& features, std::span<const std::size_t> indices,
+models::Inputs collate_qa(const std::vector<QAFeature>& features, std::span<const std::size_t> indices,
                             int64_t pad_id, bool with_positions) {
   TZ_CHECK(!indices.empty(), "collate_qa: empty batch");
   std::size_t T = 0;
@@ -232,7 +232,7 @@ convbert::Inputs collate_qa(const std::vector<QAFeature>& features, std::span<co
     ends[b] = f.end_position;
   }
   Shape shape{static_cast<int64_t>(B), static_cast<int64_t>(T)};
-  convbert::Inputs in;
+  models::Inputs in;
   in.input_ids = raw::from_vector(ids, shape);
   in.token_type_ids = raw::from_vector(types, shape);
   in.attention_mask = raw::from_vector(mask, shape);
@@ -357,7 +357,7 @@ std::map<std::string, std::vector<std::string>> squad_gold(const std::vector<QAE
   return gold;
 }
 
-std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, const std::vector<QAExample>& examples,
+std::map<std::string, double> evaluate_qa(models::PreTrainedModel& model, const std::vector<QAExample>& examples,
                                           const std::vector<QAFeature>& features, std::size_t batch_size,
                                           int64_t pad_id, const QAPostprocessOptions& post,
                                           std::vector<QAPrediction>* predictions) {
@@ -368,7 +368,7 @@ std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, cons
   for (std::size_t first = 0; first < features.size(); first += batch_size) {
     std::vector<std::size_t> idx;
     for (std::size_t i = first; i < std::min(features.size(), first + batch_size); ++i) idx.push_back(i);
-    convbert::Output out = model.forward(collate_qa(features, idx, pad_id, true));
+    models::Output out = model.forward(collate_qa(features, idx, pad_id, true));
     TZ_CHECK(out.start_logits.defined() && out.end_logits.defined(), "evaluate_qa: ", model.architecture(),
              " gives no start/end logits");
     if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
@@ -397,16 +397,16 @@ std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, cons
   return m;
 }
 
-QAPrediction answer_question(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok,
+QAPrediction answer_question(models::PreTrainedModel& model, const tokenizer::WordPiece& tok,
                              const std::string& question, const std::string& context, const QAOptions& options,
                              const QAPostprocessOptions& post) {
   std::vector<QAExample> examples{QAExample{"0", question, context, {}, {}}};
   std::vector<QAFeature> features = prepare_qa_features(tok, examples, options);
   std::vector<std::size_t> all(features.size());
   std::iota(all.begin(), all.end(), 0);
-  convbert::Inputs in = collate_qa(features, all, tok.pad_id() < 0 ? 0 : tok.pad_id(), false);
+  models::Inputs in = collate_qa(features, all, tok.pad_id() < 0 ? 0 : tok.pad_id(), false);
   NoGradGuard no_grad;
-  convbert::Output out = model.forward(in);
+  models::Output out = model.forward(in);
   TZ_CHECK(out.start_logits.defined() && out.end_logits.defined(), "answer_question: ", model.architecture(),
            " gives no start/end logits (expected ConvBertForQuestionAnswering)");
   std::vector<float> s = raw::contiguous(out.start_logits).to_vector<float>();

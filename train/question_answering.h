@@ -16,7 +16,7 @@
 //     run_qa's unbounded loop runs into [SEP] when the answer starts on the window's last token;
 //   - the top-n logits are taken over the feature's own tokens, not over padding (which can never
 //     make a valid span, but in run_qa can take top-n slots depending on how the batch was padded).
-// Not here: the training loop (trainer.h), the model head (models/convbert/heads.h).
+// Not here: the training loop (trainer.h), the model heads (models/<family>/, through models/model.h).
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "models/convbert/heads.h"
+#include "models/model.h"
 #include "tokenizer/wordpiece.h"
 
 namespace tz::train {
@@ -71,7 +71,7 @@ std::vector<QAFeature> prepare_qa_features(const tokenizer::WordPiece& tok, cons
 
 /// The rows `indices` padded to the longest (input_ids with pad_id; masks, type ids with 0), int64
 /// [B, T]; with_positions adds start_positions / end_positions [B].
-convbert::Inputs collate_qa(const std::vector<QAFeature>& features, std::span<const std::size_t> indices,
+models::Inputs collate_qa(const std::vector<QAFeature>& features, std::span<const std::size_t> indices,
                             int64_t pad_id, bool with_positions = true);
 
 struct QAPostprocessOptions {
@@ -119,13 +119,13 @@ std::map<std::string, std::vector<std::string>> squad_gold(const std::vector<QAE
 /// no gradients) batch_size windows at a time, post-processed per example, scored with SQuAD EM / F1.
 /// Returns "eval_loss" (the model's loss with the features' positions, averaged over windows),
 /// "exact_match" and "f1" (percent; v2 adds "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1").
-std::map<std::string, double> evaluate_qa(convbert::PreTrainedModel& model, const std::vector<QAExample>& examples,
+std::map<std::string, double> evaluate_qa(models::PreTrainedModel& model, const std::vector<QAExample>& examples,
                                           const std::vector<QAFeature>& features, std::size_t batch_size,
                                           int64_t pad_id, const QAPostprocessOptions& post = {},
                                           std::vector<QAPrediction>* predictions = nullptr);
 
 /// Runs a ForQuestionAnswering model on every window of one (question, context) and post-processes.
-QAPrediction answer_question(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok,
+QAPrediction answer_question(models::PreTrainedModel& model, const tokenizer::WordPiece& tok,
                              const std::string& question, const std::string& context, const QAOptions& options = {},
                              const QAPostprocessOptions& post = {});
 

@@ -277,7 +277,7 @@ std::vector<TokenClassificationFeature> make_token_classification_features(
   return out;
 }
 
-convbert::Inputs collate_token_classification(const std::vector<TokenClassificationFeature>& features,
+models::Inputs collate_token_classification(const std::vector<TokenClassificationFeature>& features,
                                               std::span<const std::size_t> indices, int64_t pad_id) {
   TZ_CHECK(!indices.empty(), "collate_token_classification: empty batch");
   std::size_t T = 0;
@@ -295,7 +295,7 @@ convbert::Inputs collate_token_classification(const std::vector<TokenClassificat
     std::copy(f.labels.begin(), f.labels.end(), labels.begin() + b * T);
   }
   Shape shape{static_cast<int64_t>(B), static_cast<int64_t>(T)};
-  convbert::Inputs in;
+  models::Inputs in;
   in.input_ids = raw::from_vector(ids, shape);
   in.token_type_ids = raw::from_vector(types, shape);
   in.attention_mask = raw::from_vector(mask, shape);
@@ -312,7 +312,7 @@ void tags_for_metric(const TokenClassificationFeature& feature, const float* log
   }
 }
 
-std::map<std::string, double> evaluate_token_classification(convbert::PreTrainedModel& model,
+std::map<std::string, double> evaluate_token_classification(models::PreTrainedModel& model,
                                                             const std::vector<TokenClassificationFeature>& features,
                                                             const TagSet& tags, std::size_t batch_size, int64_t pad_id,
                                                             SeqevalReport* report) {
@@ -323,8 +323,8 @@ std::map<std::string, double> evaluate_token_classification(convbert::PreTrained
   for (std::size_t first = 0; first < features.size(); first += batch_size) {
     std::vector<std::size_t> idx;
     for (std::size_t i = first; i < std::min(features.size(), first + batch_size); ++i) idx.push_back(i);
-    convbert::Inputs in = collate_token_classification(features, idx, pad_id);
-    convbert::Output out = model.forward(in);
+    models::Inputs in = collate_token_classification(features, idx, pad_id);
+    models::Output out = model.forward(in);
     TZ_CHECK(out.logits.dim() == 3 && out.logits.size(2) == static_cast<int64_t>(tags.size()),
              "evaluate_token_classification: logits ", out.logits.to_string(0), " do not have ", tags.size(), " labels");
     if (out.loss.defined()) loss_sum += out.loss.item() * static_cast<double>(idx.size());
@@ -392,19 +392,19 @@ TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& e
   return r;
 }
 
-TagResult tag_text(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
+TagResult tag_text(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
                    std::size_t max_length) {
   tokenizer::EncodeOptions opt;
   opt.char_offsets = true;
   opt.truncation = tokenizer::Truncation{max_length};
   tokenizer::Encoding e = tok.encode(text, opt);
   Shape shape{1, static_cast<int64_t>(e.size())};
-  convbert::Inputs in;
+  models::Inputs in;
   in.input_ids = raw::from_vector(e.ids, shape);
   in.token_type_ids = raw::from_vector(e.type_ids, shape);
   in.attention_mask = raw::from_vector(e.attention_mask, shape);
   NoGradGuard no_grad;
-  convbert::Output out = model.forward(in);
+  models::Output out = model.forward(in);
   TagSet labels(model.config().id2label);
   TZ_CHECK(out.logits.defined() && out.logits.dim() == 3 && out.logits.size(2) == static_cast<int64_t>(labels.size()),
            "tag_text: expected token-classification logits [1, T, ", labels.size(), "] from ", model.architecture());

@@ -6,7 +6,7 @@
 //   (c) post-processing: logits back to one tag per word, BIO spans merged into entities with
 //       character offsets (what `tensorzoo tag` prints);
 //   (d) the metric: seqeval (seqeval.h) over the positions whose label is not -100, as run_ner.
-// Not here: the training loop (trainer.h), the model (models/convbert/heads.h).
+// Not here: the training loop (trainer.h), the model (models/model.h).
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "models/convbert/heads.h"
+#include "models/model.h"
 #include "tokenizer/wordpiece.h"
 #include "train/seqeval.h"
 
@@ -95,7 +95,7 @@ std::vector<TokenClassificationFeature> make_token_classification_features(
 
 /// The rows `indices` of `features` padded to the longest of them (DataCollatorForTokenClassification):
 /// input_ids with pad_id, masks and type ids with 0, labels with -100; all int64 [B, T].
-convbert::Inputs collate_token_classification(const std::vector<TokenClassificationFeature>& features,
+models::Inputs collate_token_classification(const std::vector<TokenClassificationFeature>& features,
                                               std::span<const std::size_t> indices, int64_t pad_id);
 
 /// run_ner's compute_metrics for one row: the true and predicted tag names at every position whose
@@ -107,7 +107,7 @@ void tags_for_metric(const TokenClassificationFeature& feature, const float* log
 /// in order, batch_size rows at a time, without gradients; returns "eval_loss" (the model's loss,
 /// averaged over rows), "precision", "recall", "f1" (seqeval overall) and "accuracy" (token accuracy).
 /// `report` receives the full seqeval report when given.
-std::map<std::string, double> evaluate_token_classification(convbert::PreTrainedModel& model,
+std::map<std::string, double> evaluate_token_classification(models::PreTrainedModel& model,
                                                             const std::vector<TokenClassificationFeature>& features,
                                                             const TagSet& tags, std::size_t batch_size, int64_t pad_id,
                                                             SeqevalReport* report = nullptr);
@@ -147,7 +147,7 @@ TagResult tags_from_logits(const std::string& text, const tokenizer::Encoding& e
 
 /// Encodes `text` (truncated to max_length), runs a ForTokenClassification model and calls
 /// tags_from_logits with the labels of the model's config.
-TagResult tag_text(convbert::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
+TagResult tag_text(models::PreTrainedModel& model, const tokenizer::WordPiece& tok, const std::string& text,
                    std::size_t max_length = 512);
 
 }  // namespace tz::train

@@ -166,7 +166,7 @@ TrainResult Trainer::run() {
   const bool writer = dist::is_main_process();  // rank 0 alone prints and writes files
   if (!writer) o_.quiet = true;
   if (writer) fs::create_directories(o_.out_dir);
-  const std::string model_dir = (fs::path(o_.out_dir) / "model").string();
+  const std::string model_dir = (fs::path(o_.out_dir) / o_.model_subdir).string();
   const std::string metrics_path = (fs::path(o_.out_dir) / "metrics.jsonl").string();
   const bool tty = !o_.quiet && ::isatty(STDERR_FILENO);
 
@@ -237,7 +237,7 @@ TrainResult Trainer::run() {
       MicroBatchLoss mb = cb_.micro_batch_loss();
       // This shard's weight in the global micro-batch (1 for a single process).
       double weight = 1.0;
-      if (world > 1) {
+      if (world > 1 && !mb.summed) {
         if (mb.count >= 0) {
           const int64_t global = dist::all_reduce_sum(mb.count);
           weight = global > 0 ? static_cast<double>(mb.count) / static_cast<double>(global) : 0.0;

@@ -35,11 +35,14 @@ namespace tz::train {
 /// tokens for masked LM, examples for classification). The loop weights each shard by
 /// count / (sum of counts over processes), so the step's loss and gradient are those of the whole
 /// global micro-batch, exactly as one process computes them. count == 0: this process has nothing
-/// to contribute (loss may be undefined). count < 0: shards weigh equally.
+/// to contribute (loss may be undefined). count < 0: shards weigh equally. `summed`: the loss is
+/// already this shard's part of the global micro-batch's loss (its terms divided by the global
+/// counts, as a loss of several means needs), so the shards' losses simply add up.
 struct MicroBatchLoss {
   Tensor loss;
   int64_t tokens = 0;
   int64_t count = -1;
+  bool summed = false;
 };
 
 using Metrics = std::map<std::string, double>;
@@ -73,6 +76,7 @@ struct TrainOptions {
   std::string metric = "eval_loss";  // selects the best model and drives early stopping
   bool greater_is_better = false;
   std::string out_dir;          // required
+  std::string model_subdir = "model";  // where in out_dir the final / best model goes ("": out_dir itself)
   bool resume = false;          // continue from the newest complete checkpoint in out_dir
   bool quiet = false;           // no progress output (files are still written)
   std::string title = "training";  // of loss.svg

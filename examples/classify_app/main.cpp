@@ -20,9 +20,10 @@ int main(int argc, char** argv) {
   try {
     const std::string dir = argv[1];
     auto tokenizer = tz::tokenizer::WordPiece::from_pretrained(dir);
-    auto model = tz::convbert::from_pretrained(dir, {.architecture = "ConvBertForSequenceClassification"});
+    auto model = tz::models::from_pretrained(dir, {.architecture = "sequence-classification"});
     model->eval();                 // dropout off
-    tz::NoGradGuard no_grad;       // inference: no autograd graph is recorded
+    tz::NoGradGuard no_grad;       // inference: no graph is recorded, and with eval() the base model
+                                   // takes its graph-free path (models/convbert/inference.h)
     const auto& labels = model->config().id2label;
     tz::tokenizer::EncodeOptions options;
     // Longer lines are cut to the number of positions the model has.
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
       // so padding a row to a batch's length changes its logits slightly.
       auto enc = tokenizer.encode(line, options);
       const int64_t T = static_cast<int64_t>(enc.size());
-      tz::convbert::Inputs inputs;
+      tz::models::Inputs inputs;
       inputs.input_ids = tz::raw::from_vector(enc.ids, {1, T});
       inputs.token_type_ids = tz::raw::from_vector(enc.type_ids, {1, T});
       inputs.attention_mask = tz::raw::from_vector(enc.attention_mask, {1, T});

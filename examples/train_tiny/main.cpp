@@ -1,4 +1,4 @@
-// train_tiny: trains a tiny ConvBERT sentiment classifier from scratch on a dozen in-code
+// train_tiny: trains a tiny sentiment classifier (ConvBERT here; any family of the zoo works) from scratch on a dozen in-code
 // sentences with AdamW, prints the loss as it falls, and saves an HF model directory that
 // classify_app (and HF's from_pretrained) can load:
 //
@@ -22,17 +22,18 @@ int main(int argc, char** argv) {
       {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "film", "good", "fun", "i", "loved",
        "it", "acting", "and", "story", "really", "the", "bad", "boring", "hated", "dull"});
 
-  tz::convbert::ConvBertConfig config;
-  config.vocab_size = static_cast<int64_t>(tokenizer.vocab_size());
-  config.hidden_size = config.embedding_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 4;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  config.pad_token_id = 0;
-  config.id2label = {"negative", "positive"};
-  tz::convbert::ForSequenceClassification model(config);
-  tz::convbert::init_weights(model, /*seed=*/42);
+  // Any family of the zoo: config.json's model_type picks it (tensorzoo info --list shows them).
+  auto config = tz::models::config_from_json({{"model_type", "convbert"},
+                                              {"vocab_size", tokenizer.vocab_size()},
+                                              {"hidden_size", 32},
+                                              {"embedding_size", 32},
+                                              {"num_hidden_layers", 2},
+                                              {"num_attention_heads", 4},
+                                              {"intermediate_size", 64},
+                                              {"max_position_embeddings", 64},
+                                              {"pad_token_id", 0},
+                                              {"id2label", {{"0", "negative"}, {"1", "positive"}}}});
+  auto model = tz::models::create(*config, "sequence-classification", /*seed=*/42);
 
   // The whole dataset is one batch, padded to its longest sentence.
   tz::tokenizer::EncodeOptions options;
@@ -44,24 +45,24 @@ int main(int argc, char** argv) {
     ids.insert(ids.end(), e.ids.begin(), e.ids.end());
     mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
   }
-  tz::convbert::Inputs batch;
+  tz::models::Inputs batch;
   batch.input_ids = tz::raw::from_vector(ids, {B, T});
   batch.attention_mask = tz::raw::from_vector(mask, {B, T});
   batch.labels = tz::raw::from_vector(labels, {B});
 
-  model.train();
-  tz::optim::AdamW optimizer(model.parameters(), {.lr = 3e-3, .weight_decay = 0.01});
+  model->train();
+  tz::optim::AdamW optimizer(model->parameters(), {.lr = 3e-3, .weight_decay = 0.01});
   for (int step = 0; step <= 60; ++step) {
-    tz::Tensor loss = model.forward(batch).loss;   // cross-entropy, since labels are given
+    tz::Tensor loss = model->forward(batch).loss;   // cross-entropy, since labels are given
     if (step % 10 == 0) std::printf("step %2d  loss %.4f\n", step, loss.item());
     loss.backward();
-    tz::nn::clip_grad_norm(model.parameters(), 1.0);
+    tz::nn::clip_grad_norm(model->parameters(), 1.0);
     optimizer.step();
     optimizer.zero_grad();
   }
 
-  model.eval();
-  tz::convbert::save_pretrained(model, out_dir);   // config.json + model.safetensors
+  model->eval();
+  tz::models::save_pretrained(*model, out_dir);  // config.json + model.safetensors
   tokenizer.save_vocabulary(out_dir);              // vocab.txt
   std::printf("saved to %s\n", out_dir.c_str());
   return 0;

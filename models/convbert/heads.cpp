@@ -5,6 +5,9 @@
 
 namespace tz::convbert {
 
+using models::Inputs;
+using models::Output;
+
 namespace {
 Output run_base(ConvBertModel& base, const Inputs& in) { return base.forward(in); }
 
@@ -16,23 +19,21 @@ Tensor flat_cross_entropy(const Tensor& logits, const Tensor& labels, int64_t cl
 }  // namespace
 
 // ---- masked LM -------------------------------------------------------------------------------------
-GeneratorPredictions::GeneratorPredictions(const ConvBertConfig& c) {
-  layer_norm = register_module("LayerNorm", std::make_shared<nn::LayerNorm>(c.embedding_size, c.layer_norm_eps));
-  dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.embedding_size));
-}
-
-Tensor GeneratorPredictions::forward(const Tensor& h) { return layer_norm->forward(gelu(dense->forward(h))); }
-
 ForMaskedLM::ForMaskedLM(const ConvBertConfig& c) {
   convbert = register_module("convbert", std::make_shared<ConvBertModel>(c));
-  generator_predictions = register_module("generator_predictions", std::make_shared<GeneratorPredictions>(c));
+  blocks::PredictionTransformOptions t;
+  t.in = c.hidden_size;
+  t.out = c.embedding_size;
+  t.activation = "gelu";  // HF: the erf form, whatever hidden_act says
+  t.layer_norm_eps = c.layer_norm_eps;
+  t.layer_norm_first = true;
+  generator_predictions = register_module("generator_predictions", std::make_shared<blocks::PredictionTransform>(t));
   generator_lm_head = register_module("generator_lm_head", std::make_shared<nn::Linear>(c.embedding_size, c.vocab_size));
-  if (c.tie_word_embeddings) tie_weights();
+  tie_weights();
 }
 
 void ForMaskedLM::tie_weights() {
-  Tensor w = convbert->embeddings->word_embeddings->weight;
-  generator_lm_head->tie_weight(w);
+  if (config().tie_word_embeddings) generator_lm_head->tie_weight(convbert->embeddings->word_embeddings->weight);
 }
 
 std::vector<std::pair<std::string, std::string>> ForMaskedLM::tied_weights() const {
@@ -64,22 +65,10 @@ Output ForMaskedLM::forward(const Inputs& in) {
 }
 
 // ---- sequence classification -----------------------------------------------------------------------
-ClassificationHead::ClassificationHead(const ConvBertConfig& c) {
-  dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.classifier_dropout_prob()));
-  out_proj = register_module("out_proj", std::make_shared<nn::Linear>(c.hidden_size, c.num_labels()));
-  act = nn::activation(c.hidden_act);
-}
-
-Tensor ClassificationHead::forward(const Tensor& h) {
-  Tensor x = dropout->forward(select(h, 1, 0));  // the [CLS] position
-  x = dropout->forward(act(dense->forward(x)));
-  return out_proj->forward(x);
-}
-
 ForSequenceClassification::ForSequenceClassification(const ConvBertConfig& c) {
   convbert = register_module("convbert", std::make_shared<ConvBertModel>(c));
-  classifier = register_module("classifier", std::make_shared<ClassificationHead>(c));
+  classifier = register_module("classifier", std::make_shared<blocks::ClassificationHead>(
+                                                  c.hidden_size, c.num_labels(), c.classifier_dropout_prob(), c.hidden_act));
 }
 
 std::string ForSequenceClassification::problem_type_for(const Tensor& labels) const {
@@ -177,18 +166,6 @@ Output ForQuestionAnswering::forward(const Inputs& in) {
     out.loss = div(add(start_loss, end_loss), raw::scalar(2.f));
   }
   return out;
-}
-
-std::shared_ptr<PreTrainedModel> create_model(const ConvBertConfig& c, const std::string& arch) {
-  if (arch == "ConvBertModel") return std::make_shared<ConvBertModel>(c);
-  if (arch == "ConvBertForMaskedLM") return std::make_shared<ForMaskedLM>(c);
-  if (arch == "ConvBertForSequenceClassification") return std::make_shared<ForSequenceClassification>(c);
-  if (arch == "ConvBertForMultipleChoice") return std::make_shared<ForMultipleChoice>(c);
-  if (arch == "ConvBertForTokenClassification") return std::make_shared<ForTokenClassification>(c);
-  if (arch == "ConvBertForQuestionAnswering") return std::make_shared<ForQuestionAnswering>(c);
-  throw Error(detail::concat("convbert: unknown architecture '", arch, "' (expected ConvBertModel, ConvBertForMaskedLM, "
-                             "ConvBertForSequenceClassification, ConvBertForMultipleChoice, "
-                             "ConvBertForTokenClassification or ConvBertForQuestionAnswering)"));
 }
 
 }  // namespace tz::convbert

@@ -11,47 +11,34 @@
 #include <memory>
 #include <string>
 
+#include "models/blocks/heads.h"
 #include "models/convbert/model.h"
 
 namespace tz::convbert {
 
-/// dense(H -> E), erf-GELU (always, whatever hidden_act says, as HF), LayerNorm(E).
-class GeneratorPredictions : public nn::Module {
- public:
-  explicit GeneratorPredictions(const ConvBertConfig& config);
-  Tensor forward(const Tensor& h);
-  std::shared_ptr<nn::LayerNorm> layer_norm;
-  std::shared_ptr<nn::Linear> dense;
-};
-
-class ForMaskedLM : public PreTrainedModel {
+class ForMaskedLM : public ConvBertPreTrainedModel {
  public:
   explicit ForMaskedLM(const ConvBertConfig& config);
   /// logits [B, T, vocab_size]; with labels [B, T] (int64, -100 = not counted) also the mean
   /// cross-entropy over the counted positions as `loss`.
-  Output forward(const Inputs& inputs) override;
+  models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForMaskedLM"; }
+  models::Task task() const override { return models::Task::MaskedLM; }
   const ConvBertConfig& config() const override { return convbert->config(); }
   std::vector<std::pair<std::string, std::string>> tied_weights() const override;
-  /// Makes generator_lm_head.weight the same tensor as the word embeddings (HF's tie_weights).
-  void tie_weights();
+  /// Makes generator_lm_head.weight the same tensor as the word embeddings (HF's tie_weights),
+  /// when config.tie_word_embeddings.
+  void tie_weights() override;
 
   std::shared_ptr<ConvBertModel> convbert;
-  std::shared_ptr<GeneratorPredictions> generator_predictions;
+  /// dense(H -> E), erf-GELU (always, whatever hidden_act says, as HF), LayerNorm(E): the shared
+  /// prediction transform, LayerNorm registered first as HF's ConvBertGeneratorPredictions does.
+  std::shared_ptr<blocks::PredictionTransform> generator_predictions;
   std::shared_ptr<nn::Linear> generator_lm_head;
 };
 
-/// dropout -> dense(H, H) -> hidden_act -> dropout -> out_proj(H, num_labels), on position 0.
-class ClassificationHead : public nn::Module {
- public:
-  explicit ClassificationHead(const ConvBertConfig& config);
-  Tensor forward(const Tensor& h);
-  std::shared_ptr<nn::Linear> dense, out_proj;
-  std::shared_ptr<nn::Dropout> dropout;
-  nn::Activation act;
-};
 
-class ForSequenceClassification : public PreTrainedModel {
+class ForSequenceClassification : public ConvBertPreTrainedModel {
  public:
   explicit ForSequenceClassification(const ConvBertConfig& config);
   /// logits [B, num_labels] from the [CLS] (first) position. With labels, `loss` by
@@ -59,35 +46,39 @@ class ForSequenceClassification : public PreTrainedModel {
   /// converted to float); single-label -> cross-entropy (labels int64 [B] in [0, num_labels));
   /// multi-label -> BCE-with-logits (labels [B, num_labels]). Throws tz::Error for labels of the
   /// wrong dtype or shape.
-  Output forward(const Inputs& inputs) override;
+  models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForSequenceClassification"; }
+  models::Task task() const override { return models::Task::SequenceClassification; }
   const ConvBertConfig& config() const override { return convbert->config(); }
   /// HF's rule when config.problem_type is unset: 1 label -> regression; int labels ->
   /// single_label_classification; float labels -> multi_label_classification.
   std::string problem_type_for(const Tensor& labels) const;
 
   std::shared_ptr<ConvBertModel> convbert;
-  std::shared_ptr<ClassificationHead> classifier;
+  /// dropout -> dense(H, H) -> hidden_act -> dropout -> out_proj(H, num_labels), on position 0.
+  std::shared_ptr<blocks::ClassificationHead> classifier;
 };
 
-class ForMultipleChoice : public PreTrainedModel {
+class ForMultipleChoice : public ConvBertPreTrainedModel {
  public:
   explicit ForMultipleChoice(const ConvBertConfig& config);
   /// Inputs are [B, C, T]; logits [B, C].
-  Output forward(const Inputs& inputs) override;
+  models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForMultipleChoice"; }
+  models::Task task() const override { return models::Task::MultipleChoice; }
   const ConvBertConfig& config() const override { return convbert->config(); }
 
   std::shared_ptr<ConvBertModel> convbert;
   std::shared_ptr<nn::Linear> classifier;  // H -> 1
 };
 
-class ForTokenClassification : public PreTrainedModel {
+class ForTokenClassification : public ConvBertPreTrainedModel {
  public:
   explicit ForTokenClassification(const ConvBertConfig& config);
   /// logits [B, T, num_labels]; with labels [B, T] (int64, -100 = not counted), cross-entropy `loss`.
-  Output forward(const Inputs& inputs) override;
+  models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForTokenClassification"; }
+  models::Task task() const override { return models::Task::TokenClassification; }
   const ConvBertConfig& config() const override { return convbert->config(); }
 
   std::shared_ptr<ConvBertModel> convbert;
@@ -95,21 +86,18 @@ class ForTokenClassification : public PreTrainedModel {
   std::shared_ptr<nn::Linear> classifier;
 };
 
-class ForQuestionAnswering : public PreTrainedModel {
+class ForQuestionAnswering : public ConvBertPreTrainedModel {
  public:
   explicit ForQuestionAnswering(const ConvBertConfig& config);
   /// start_logits, end_logits [B, T]; with start_positions/end_positions [B] (int64; clamped to
   /// [0, T], T itself ignored, as HF), `loss` = (CE(start) + CE(end)) / 2.
-  Output forward(const Inputs& inputs) override;
+  models::Output forward(const models::Inputs& inputs) override;
   std::string architecture() const override { return "ConvBertForQuestionAnswering"; }
+  models::Task task() const override { return models::Task::QuestionAnswering; }
   const ConvBertConfig& config() const override { return convbert->config(); }
 
   std::shared_ptr<ConvBertModel> convbert;
   std::shared_ptr<nn::Linear> qa_outputs;
 };
-
-/// Builds the class named by an HF architecture string ("ConvBertForMaskedLM", ...); throws
-/// listing the supported names.
-std::shared_ptr<PreTrainedModel> create_model(const ConvBertConfig& config, const std::string& architecture);
 
 }  // namespace tz::convbert

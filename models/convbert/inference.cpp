@@ -1,4 +1,5 @@
-// The graph-free inference path of the ConvBERT encoder; see inference.h.
+// The graph-free inference path of the ConvBERT base model; see inference.h.
+// Long by design: the embeddings and a layer's three phases share one buffer layout and work split.
 //
 // One layer, on token rows n = b*T + t of the row-major activations (x [N, H]):
 //   phase 1, over row chunks:  q, k, v, conv_in = x W^T + b        [N, A] each
@@ -35,19 +36,12 @@ namespace {
 
 using kernels::FusedAct;
 
-// WorkSplit::Auto splits weight products by columns below this many token rows per thread. Measured
-// at 2 threads (bench/README.md, session 6): by columns was 2-7% faster at 128 rows (batch 1 x 128,
-// all three configs) and 0-6% slower at 512 and 1024 rows, where each thread's rows already reuse
-// every packed weight panel well.
+// WorkSplit::Auto splits weight products by columns below this many token rows per thread. With
+// few rows (batch 1 x 128 over 2 threads) the weights are most of the memory traffic, and by
+// columns each weight is read (and packed) by one thread only; with many (batch 8 x 128: 512 per
+// thread) each thread's rows reuse every packed weight panel well, and the row split, which runs
+// each thread's products and epilogues without barriers in between, is ahead.
 constexpr int64_t kColumnSplitRows = 128;
-
-std::atomic<int>& enabled_flag() {
-  static std::atomic<int> flag([] {
-    const char* e = std::getenv("TZ_INFERENCE_PATH");
-    return (e && std::strcmp(e, "0") == 0) ? 0 : 1;
-  }());
-  return flag;
-}
 
 std::optional<FusedAct> fused_act(const std::string& hf_name) {
   if (hf_name == "gelu") return FusedAct::GeluErf;
@@ -232,7 +226,7 @@ void tap_major_depthwise(SelfAttention& sa, int64_t H, float* out) {
 void layer_forward(Layer& layer, const ConvBertConfig& c, FusedAct act, bool vec, bool by_columns, int64_t B,
                    int64_t T, const float* x, const float* mask, const LayerBuffers& buf, float* y) {
   SelfAttention& sa = *layer.attention->self;
-  SelfOutput& so = *layer.attention->output;
+  blocks::ResidualOutput& so = *layer.attention->output;
   const int64_t N = B * T, H = c.hidden_size, A = sa.all_head_size, nh = sa.heads;
   const int64_t K = sa.kernel_size, pad = (K - 1) / 2, I = c.intermediate_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
@@ -344,13 +338,11 @@ bool columns_for(int64_t n) {
 
 }  // namespace
 
-void set_inference_path_enabled(bool on) { enabled_flag().store(on ? 1 : 0); }
-bool inference_path_enabled() { return enabled_flag().load() != 0; }
 int64_t inference_path_calls() { return g_calls.load(); }
 
 bool can_use_inference_path(const Encoder& encoder, const ConvBertConfig& c, bool has_head_mask,
                             bool output_hidden_states, bool output_attentions) {
-  if (!inference_path_enabled() || is_grad_enabled() || encoder.is_training()) return false;
+  if (!models::inference_path_enabled() || is_grad_enabled() || encoder.is_training()) return false;
   if (has_head_mask || output_hidden_states || output_attentions) return false;
   if (c.conv_kernel_size % 2 == 0 || !fused_act(c.hidden_act)) return false;
   for (const Tensor& p : encoder.parameters())
@@ -416,7 +408,7 @@ Workspace& embedding_workspace() {
 
 }  // namespace
 
-bool can_use_inference_path(const ConvBertModel& model, const Inputs& in) {
+bool can_use_inference_path(const ConvBertModel& model, const models::Inputs& in) {
   if (!in.input_ids.defined() || in.inputs_embeds.defined() || model.is_training()) return false;
   if (!can_use_inference_path(*model.encoder, model.config(), in.head_mask.defined(), in.output_hidden_states,
                               in.output_attentions))
@@ -462,7 +454,7 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
   float* hidden = project ? ws.take(N * H) : emb;
   float* mask = am.defined() ? ws.take(N) : nullptr;
 
-  // HF's extended mask (1 - mask) * float32 lowest, as additive_attention_mask computes it.
+  // HF's extended mask (1 - mask) * float32 lowest, as models::additive_attention_mask computes it.
   if (mask) {
     constexpr float lowest = std::numeric_limits<float>::lowest();
     for (int64_t n = 0; n < N; ++n) {
@@ -472,7 +464,7 @@ Tensor model_forward_inference(ConvBertModel& model, const Tensor& input_ids, co
   }
 
   // word + position + token type (in HF's order), then LayerNorm; dropout is off in eval mode.
-  Embeddings& e = *model.embeddings;
+  blocks::Embeddings& e = *model.embeddings;
   const float* word = fptr(e.word_embeddings->weight);
   const float* position = fptr(e.position_embeddings->weight);
   const float* type = fptr(e.token_type_embeddings->weight);

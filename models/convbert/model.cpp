@@ -1,64 +1,65 @@
-// ConvBertModel: embeddings (+ projection) -> encoder; input checks and HF's input defaults.
-// HF: modeling_convbert.py, class ConvBertModel.
+// ConvBertModel: embeddings (+ projection) -> encoder; input checks and HF's input defaults; what
+// every ConvBERT class shares (ConvBertPreTrainedModel). HF: modeling_convbert.py, classes
+// ConvBertPreTrainedModel and ConvBertModel.
 #include "models/convbert/model.h"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <limits>
 
 #include "autograd/ops.h"
 #include "models/convbert/inference.h"
+#include "nn/init.h"
+#include "tensor/ops.h"
 
 namespace tz::convbert {
 
-namespace {
+using models::Inputs;
+using models::Output;
 
-// A config's sizes come from a file: refuse, before allocating anything, one whose weights alone
-// cannot fit in this machine's memory (the allocations would otherwise succeed one by one, thanks
-// to overcommit, until the kernel kills the process). The count is a lower bound (the word
-// embeddings, each layer's output dense and feed-forward), so no runnable model is refused.
-void check_weights_fit_in_memory(const ConvBertConfig& c) {
-  const double E = static_cast<double>(c.embedding_size), H = static_cast<double>(c.hidden_size);
-  const double I = static_cast<double>(c.intermediate_size), G = static_cast<double>(c.num_groups);
-  const double params = E * static_cast<double>(c.vocab_size) +
-                        static_cast<double>(c.num_hidden_layers) * (H * H + 2.0 * H * I / G);
-  const double bytes = 4.0 * params;
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return;  // unknown: nothing to compare with
-  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
-  char need[32], have[32];
-  std::snprintf(need, sizeof need, "%.3g", bytes / 1e9);
-  std::snprintf(have, sizeof have, "%.3g", memory / 1e9);
-  TZ_CHECK(bytes <= memory, "convbert: the config's weights need at least ", need, " GB (vocab_size ", c.vocab_size,
-           ", embedding_size ", c.embedding_size, ", hidden_size ", c.hidden_size, ", intermediate_size ",
-           c.intermediate_size, ", ", c.num_hidden_layers, " layers), more than this machine's ", have, " GB of memory");
+bool ConvBertPreTrainedModel::ignorable_unexpected_key(const std::string& key) const {
+  return models::PreTrainedModel::ignorable_unexpected_key(key) || key == "convbert.embeddings_project.weight" ||
+         key == "convbert.embeddings_project.bias";
 }
-}  // namespace
+
+void ConvBertPreTrainedModel::init_family_module(const std::string&, nn::Module& m, Generator& gen) {
+  const double range = config().initializer_range;
+  // HF leaves the grouped weights uninitialised; the Linear rule makes fresh models train.
+  if (auto* g = dynamic_cast<GroupedLinear*>(&m)) {
+    nn::init_normal_(g->weight, range, gen);
+    raw::fill_(g->bias, 0.0);
+  } else if (auto* s = dynamic_cast<SeparableConv1D*>(&m)) {
+    raw::fill_(s->bias, 0.0);
+  } else if (auto* conv = dynamic_cast<nn::Conv1d*>(&m)) {
+    nn::init_normal_(conv->weight, range, gen);
+    if (conv->bias.defined()) raw::fill_(conv->bias, 0.0);
+  }
+}
+
+std::shared_ptr<nn::Module> ConvBertPreTrainedModel::embedding_layer() const {
+  return blocks::embedding_layer_of<ConvBertModel>(*this);
+}
+
+void ConvBertPreTrainedModel::set_embedding_layer(std::shared_ptr<nn::Module> layer) {
+  blocks::set_embedding_layer_of<ConvBertModel>(*this, layer);
+}
+
+double ConvBertPreTrainedModel::forward_flops(int64_t B, int64_t T) const {
+  return convbert::forward_flops(config(), B, T);
+}
 
 ConvBertModel::ConvBertModel(const ConvBertConfig& config) : config_(config) {
   config_.validate();
-  check_weights_fit_in_memory(config_);
-  embeddings = register_module("embeddings", std::make_shared<Embeddings>(config_));
+  blocks::EmbeddingsOptions e = blocks::EmbeddingsOptions::from(config_, config_.embedding_size);
+  e.positions_before_token_types = true;  // HF's ConvBertEmbeddings: (word + position) + token type
+  embeddings = register_module("embeddings", std::make_shared<blocks::Embeddings>(e));
   if (config_.embedding_size != config_.hidden_size)
     embeddings_project = register_module("embeddings_project",
                                          std::make_shared<nn::Linear>(config_.embedding_size, config_.hidden_size));
   encoder = register_module("encoder", std::make_shared<Encoder>(config_));
 }
 
-Tensor additive_attention_mask(const Tensor& attention_mask) {
-  Tensor m = raw::to_dtype(attention_mask, DType::Float32);
-  m = raw::reshape(m, {m.size(0), 1, 1, m.size(1)});
-  // (1 - mask) * min: 0 where attended, float32's lowest value where masked (HF >= 4.21).
-  return raw::mul(raw::add(raw::neg(m), 1.0), static_cast<double>(std::numeric_limits<float>::lowest()));
-}
-
 namespace {
 void check_ids(const Tensor& ids, const char* name, int64_t limit, const char* limit_name) {
-  TZ_CHECK(ids.dtype() == DType::Int64, "convbert: ", name, " must be int64, got ", dtype_name(ids.dtype()));
-  for (int64_t v : raw::contiguous(ids).to_vector<int64_t>())
-    TZ_CHECK(v >= 0 && v < limit, "convbert: ", name, " contains ", v, ", outside [0, ", limit, ") (",
-             limit_name, " = ", limit, ")");
+  models::check_ids(ids, "convbert", name, limit, limit_name);
 }
 }  // namespace
 
@@ -97,7 +98,8 @@ Output ConvBertModel::forward(const Inputs& in) {
     return out;
   }
   Tensor mask = in.attention_mask.defined() ? in.attention_mask : raw::ones({B, T});
-  Tensor additive = additive_attention_mask(mask);
+  // (1 - mask) * float32's lowest value: HF >= 4.21's extended mask.
+  Tensor additive = models::additive_attention_mask(mask, std::numeric_limits<float>::lowest());
 
   Tensor head_mask;
   if (in.head_mask.defined()) {

@@ -1,5 +1,6 @@
 // ConvBERT's mixed attention; see self_attention.h for the math.
-// HF: modeling_convbert.py, classes SeparableConv1D, ConvBertSelfAttention, ConvBertSelfOutput.
+// HF: modeling_convbert.py, classes SeparableConv1D, ConvBertSelfAttention, ConvBertAttention
+// (ConvBertSelfOutput is the shared blocks::ResidualOutput).
 #include "models/convbert/self_attention.h"
 
 #include <cmath>
@@ -69,19 +70,10 @@ Tensor SelfAttention::forward(const Tensor& x, const Tensor& additive_mask, cons
   return reshape(cat({context, conv_out}, 2), {B, T, 2 * A});
 }
 
-SelfOutput::SelfOutput(const ConvBertConfig& c) {
-  dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.hidden_size));
-  layer_norm = register_module("LayerNorm", std::make_shared<nn::LayerNorm>(c.hidden_size, c.layer_norm_eps));
-  dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.hidden_dropout_prob));
-}
-
-Tensor SelfOutput::forward(const Tensor& x, const Tensor& residual) {
-  return layer_norm->forward(add(dropout->forward(dense->forward(x)), residual));
-}
-
 Attention::Attention(const ConvBertConfig& c) {
   self = register_module("self", std::make_shared<SelfAttention>(c));
-  output = register_module("output", std::make_shared<SelfOutput>(c));
+  output = register_module("output", std::make_shared<blocks::ResidualOutput>(c.hidden_size, c.hidden_size,
+                                                                             c.layer_norm_eps, c.hidden_dropout_prob));
 }
 
 Tensor Attention::forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask, Tensor* probs) {

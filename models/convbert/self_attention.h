@@ -16,6 +16,7 @@
 
 #include <memory>
 
+#include "models/blocks/attention.h"
 #include "models/convbert/config.h"
 #include "nn/layers.h"
 #include "nn/module.h"
@@ -46,22 +47,13 @@ class SelfAttention : public nn::Module {
   std::shared_ptr<nn::Dropout> dropout;
 };
 
-/// dense -> dropout -> LayerNorm(. + residual)
-class SelfOutput : public nn::Module {
- public:
-  explicit SelfOutput(const ConvBertConfig& config);
-  Tensor forward(const Tensor& x, const Tensor& residual);
-  std::shared_ptr<nn::Linear> dense;
-  std::shared_ptr<nn::LayerNorm> layer_norm;
-  std::shared_ptr<nn::Dropout> dropout;
-};
 
 class Attention : public nn::Module {
  public:
   explicit Attention(const ConvBertConfig& config);
   Tensor forward(const Tensor& x, const Tensor& additive_mask, const Tensor& head_mask, Tensor* probs);
   std::shared_ptr<SelfAttention> self;
-  std::shared_ptr<SelfOutput> output;
+  std::shared_ptr<blocks::ResidualOutput> output;  // dense -> dropout -> LayerNorm(. + x), shared with BERT
 };
 
 }  // namespace tz::convbert

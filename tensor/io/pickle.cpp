@@ -1,4 +1,5 @@
 // The restricted unpickler; see pickle.h for what it accepts.
+// Long by design: one opcode state machine over one private value arena, which no piece could use alone.
 // Values live in an arena owned by the Unpickler and refer to each other by raw pointer, so a
 // hostile pickle that builds cycles (a list appended to itself through the memo) or very deep
 // nesting can neither leak nor overflow the C++ stack when the values are destroyed; and nothing

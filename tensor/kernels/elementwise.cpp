@@ -1,17 +1,21 @@
 // Elementwise kernels: each op is one functor templated on V (float or simd::Vec), so the vector
 // loop, its scalar tail and the scalar reference path (TZ_KERNELS=reference) evaluate the same
 // expression; only the math functions differ (std:: for float, xsimd / fast_math.h for Vec). The
-// GELU functors live in gelu.h (shared with the fused inference kernels).
-// Formulas follow PyTorch's CPU kernels in operation order (gelu, gelu_new as HF writes it,
-// sigmoid, silu), so results agree with PyTorch to float rounding.
+// activations of tz::Pointwise are structs in activations.h (shared with the fused inference
+// kernels); `visit` below is the one place that maps the list to them.
+// Formulas follow PyTorch's CPU kernels in operation order (sigmoid; the activations as their
+// structs say), so results agree with PyTorch to float rounding.
 // Partner: tensor/elementwise_ops.cpp (shapes, broadcasting, threads).
 #include "tensor/kernels/elementwise.h"
 
 #include <cmath>
+#include <string>
 
-#include "tensor/kernels/gelu.h"
+#include "core/error.h"
+#include "tensor/kernels/activations.h"
 #include "tensor/kernels/kernel_mode.h"
 #include "tensor/kernels/simd.h"
+#include "tensor/pointwise.h"
 
 namespace tz::kernels {
 namespace {
@@ -20,11 +24,6 @@ using simd::kWidth;
 using simd::load;
 using simd::store;
 using simd::Vec;
-
-using gelu::Gelu;
-using gelu::GeluBackward;
-using gelu::GeluNew;
-using gelu::GeluNewBackward;
 
 // ---- op definitions ------------------------------------------------------------------------
 struct Neg { template <class V> V operator()(V x) const { return -x; } };
@@ -41,7 +40,6 @@ struct Sigmoid {
 struct Abs { template <class V> V operator()(V x) const { return simd::abs(x); } };
 // x < 0 picks 0 and anything else (NaN included) passes through, as torch.relu.
 struct Relu { template <class V> V operator()(V x) const { return simd::select(x < V(0.f), V(0.f), x); } };
-struct Silu { template <class V> V operator()(V x) const { return x / (V(1.f) + simd::exp(-x)); } };
 struct AddScalar { float p; template <class V> V operator()(V x) const { return x + V(p); } };
 struct MulScalar { float p; template <class V> V operator()(V x) const { return x * V(p); } };
 struct GtScalar {
@@ -76,13 +74,6 @@ struct Div { template <class V> V operator()(V a, V b) const { return a / b; } }
 struct AddScaled { float p; template <class V> V operator()(V a, V b) const { return a + V(p) * b; } };
 struct Eq {
   template <class V> V operator()(V a, V b) const { return simd::select(a == b, V(1.f), V(0.f)); }
-};
-// With s = sigmoid(x): d/dx [x s] = s (1 + x (1 - s))
-struct SiluBackward {
-  template <class V> V operator()(V g, V x) const {
-    V s = V(1.f) / (V(1.f) + simd::exp(-x));
-    return g * s * (V(1.f) + x * (V(1.f) - s));
-  }
 };
 
 // ---- loops ---------------------------------------------------------------------------------
@@ -143,6 +134,21 @@ void pow_run(float p, int64_t n, const float* x, int64_t sx, float* y, int64_t s
   map1(PowGeneric{p}, n, x, sx, y, sy);
 }
 
+// ---- activations ---------------------------------------------------------------------------
+// Calls fn with the kernel struct of f: one line per entry of tz::Pointwise.
+template <class Fn>
+decltype(auto) visit(Pointwise f, Fn&& fn) {
+  switch (f) {
+    case Pointwise::Gelu: return fn(act::Gelu{});
+    case Pointwise::GeluNew: return fn(act::GeluNew{});
+    case Pointwise::Silu: return fn(act::Silu{});
+    case Pointwise::QuickGelu: return fn(act::QuickGelu{});
+    case Pointwise::Mish: return fn(act::Mish{});
+    case Pointwise::Relu6: return fn(act::Relu6{});
+  }
+  throw Error("pointwise: unknown activation " + std::to_string(static_cast<int>(f)));
+}
+
 }  // namespace
 
 void unary_run(UnaryOp op, float p, int64_t n, const float* x, int64_t sx, float* y, int64_t sy) {
@@ -157,9 +163,6 @@ void unary_run(UnaryOp op, float p, int64_t n, const float* x, int64_t sx, float
     case UnaryOp::Sigmoid: return map1(Sigmoid{}, n, x, sx, y, sy);
     case UnaryOp::Abs: return map1(Abs{}, n, x, sx, y, sy);
     case UnaryOp::Relu: return map1(Relu{}, n, x, sx, y, sy);
-    case UnaryOp::Gelu: return map1(Gelu{}, n, x, sx, y, sy);
-    case UnaryOp::GeluNew: return map1(GeluNew{}, n, x, sx, y, sy);
-    case UnaryOp::Silu: return map1(Silu{}, n, x, sx, y, sy);
     case UnaryOp::AddScalar: return map1(AddScalar{p}, n, x, sx, y, sy);
     case UnaryOp::MulScalar: return map1(MulScalar{p}, n, x, sx, y, sy);
     case UnaryOp::GtScalar: return map1(GtScalar{p}, n, x, sx, y, sy);
@@ -177,10 +180,22 @@ void binary_run(BinaryOp op, float p, int64_t n, const float* a, int64_t sa, con
     case BinaryOp::Div: return map2(Div{}, n, a, sa, b, sb, y, sy);
     case BinaryOp::AddScaled: return map2(AddScaled{p}, n, a, sa, b, sb, y, sy);
     case BinaryOp::Eq: return map2(Eq{}, n, a, sa, b, sb, y, sy);
-    case BinaryOp::GeluBackward: return map2(GeluBackward{}, n, a, sa, b, sb, y, sy);
-    case BinaryOp::GeluNewBackward: return map2(GeluNewBackward{}, n, a, sa, b, sb, y, sy);
-    case BinaryOp::SiluBackward: return map2(SiluBackward{}, n, a, sa, b, sb, y, sy);
   }
+}
+
+void pointwise_run(Pointwise f, int64_t n, const float* x, int64_t sx, float* y, int64_t sy) {
+  visit(f, [&](auto op) { map1(op, n, x, sx, y, sy); });
+}
+
+void pointwise_backward_run(Pointwise f, int64_t n, const float* g, int64_t sg, const float* x, int64_t sx,
+                            float* y, int64_t sy) {
+  visit(f, [&](auto op) {
+    map2([op](auto gi, auto xi) { return op.backward(gi, xi); }, n, g, sg, x, sx, y, sy);
+  });
+}
+
+const char* pointwise_name(Pointwise f) {
+  return visit(f, [](auto op) { return decltype(op)::name; });
 }
 
 void where_run(int64_t n, const float* cond, int64_t sc, const float* a, int64_t sa, const float* b,

@@ -1,20 +1,22 @@
 // Elementwise kernels over one strided run: y[i*sy] = f(x[i*sx]) (unary), f(a[i*sa], b[i*sb])
-// (binary) or cond[i] != 0 ? a[i] : b[i] (where). A stride of 1 is a contiguous run, 0 a
-// broadcast value; runs with unit or zero strides take the vector loop, any other stride a scalar
-// loop over the same function. Each op is defined once, as a template on float / SIMD vector, in
-// elementwise.cpp, where the scalar reference path (std:: math) sits beside the vector loop.
+// (binary), an activation of tz::Pointwise and its backward (pointwise), or cond[i] != 0 ? a[i] :
+// b[i] (where). A stride of 1 is a contiguous run, 0 a broadcast value; runs with unit or zero
+// strides take the vector loop, any other stride a scalar loop over the same function. Each op is
+// defined once, as a template on float / SIMD vector, in elementwise.cpp (activations: their
+// structs in activations.h), where the scalar reference path (std:: math) sits beside the vector loop.
 // Not here: shapes, broadcasting and threads (tensor/elementwise_ops.cpp drives these kernels).
 #pragma once
 
 #include <cstdint>
 
+namespace tz {
+enum class Pointwise : uint8_t;  // the list of activations: tensor/pointwise.h
+}
+
 namespace tz::kernels {
 
 enum class UnaryOp {
   Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Erf, Sigmoid, Abs, Relu,
-  Gelu,       // x/2 (1 + erf(x/sqrt 2))
-  GeluNew,    // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  Silu,       // x sigmoid(x)
   AddScalar,  // x + p
   MulScalar,  // x * p
   GtScalar,   // x > p ? 1 : 0
@@ -24,11 +26,8 @@ enum class UnaryOp {
 
 enum class BinaryOp {
   Add, Sub, Mul, Div,
-  AddScaled,        // a + p * b
-  Eq,               // a == b ? 1 : 0
-  GeluBackward,     // a * gelu'(b)      (a = grad, b = forward input)
-  GeluNewBackward,  // a * gelu_new'(b)
-  SiluBackward,     // a * silu'(b)
+  AddScaled,  // a + p * b
+  Eq,         // a == b ? 1 : 0
 };
 
 /// x [n] stride sx -> y [n] stride sy; p is the op's scalar (ignored by ops without one).
@@ -38,6 +37,17 @@ void unary_run(UnaryOp op, float p, int64_t n, const float* x, int64_t sx, float
 /// a [n] stride sa, b [n] stride sb -> y [n] stride sy. y may alias a (in-place).
 void binary_run(BinaryOp op, float p, int64_t n, const float* a, int64_t sa, const float* b,
                 int64_t sb, float* y, int64_t sy);
+
+/// x [n] stride sx -> y [n] stride sy: y = f(x) for an activation f. y may alias x.
+void pointwise_run(Pointwise f, int64_t n, const float* x, int64_t sx, float* y, int64_t sy);
+
+/// g [n] stride sg, x [n] stride sx -> y [n] stride sy: y = g * f'(x), the backward of
+/// pointwise_run (x is the forward input). y may alias g.
+void pointwise_backward_run(Pointwise f, int64_t n, const float* g, int64_t sg, const float* x, int64_t sx,
+                            float* y, int64_t sy);
+
+/// f's name in errors and graph nodes ("gelu").
+const char* pointwise_name(Pointwise f);
 
 /// cond [n] stride sc, a [n] stride sa, b [n] stride sb -> y [n] stride sy:
 /// y = cond != 0 ? a : b.

@@ -47,8 +47,8 @@ template <class A>
 using Batch = xsimd::batch<float, A>;
 
 // The hot paths are forced inline: called out of line, each call reloads its constants and the
-// Horner chains of neighbouring vectors cannot overlap (measured 4x slower). The rare tails are
-// kept out of line (TZ_FAST_MATH_COLD) so they do not bloat the loops.
+// Horner chains of neighbouring vectors cannot overlap, which makes the loops several times
+// slower. The rare tails are kept out of line (TZ_FAST_MATH_COLD) so they do not bloat the loops.
 #define TZ_FAST_MATH_HOT [[gnu::always_inline]] inline
 #define TZ_FAST_MATH_COLD [[gnu::noinline]]
 

@@ -39,15 +39,14 @@ void sgemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 /// C [M, N] = A [M, K] B [N, K]^T, plus bias [N] on every row when bias is not null (C is
 /// write-only): a Linear layer's product, for a short A (few token rows) against a weight B that
 /// is read once per call. OpenBLAS first copies B into packed panels; with few rows of A to reuse
-/// them, that copy is a large share of the product (at batch 1 x 128 on base, 14% of the forward
-/// in perf), and it is one more pass over a weight that comes from memory. This kernel reads B in
-/// place instead: it packs only A, broadcasts B's elements straight from its rows, and prefetches
-/// the next rows of B while it works on the current ones. Each element of C is one sequential
-/// fused multiply-add chain over k = 0..K-1, then + bias, so it does not depend on how C's
-/// columns or rows are split between calls. A taller A is taken in bands of 128 rows, each against
-/// the whole of B (B is then read once per band: 64 flops per byte of B, so it can come from L3 or
-/// memory). Single-threaded; TZ_KERNELS=reference runs
-/// sgemm_reference. OpenBLAS stays the reference in the tests (tests/tensor/test_matmul.cpp).
+/// them, that copy is a large share of the product, and it is one more pass over a weight that
+/// comes from memory. This kernel reads B in place instead: it packs only A, broadcasts B's
+/// elements straight from its rows, and prefetches the next rows of B while it works on the
+/// current ones. Each element of C is one sequential fused multiply-add chain over k = 0..K-1,
+/// then + bias, so it does not depend on how C's columns or rows are split between calls. A taller
+/// A is taken in bands of 128 rows, each against the whole of B (B is then read once per band: 64
+/// flops per byte of B, so it can come from L3 or memory). Single-threaded; TZ_KERNELS=reference
+/// runs sgemm_reference. OpenBLAS stays the reference in the tests (tests/tensor/test_matmul.cpp).
 /// With accumulate, C is read and the product (plus bias) added onto it, as sgemm with beta = 1.
 void sgemm_nt_direct(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                      const float* bias, float* C, int64_t ldc, bool accumulate = false);
@@ -66,19 +65,14 @@ void sgemm_direct(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, c
 /// blas_core_name().
 bool blas_vectors_narrower();
 
-/// Whether sgemm_nt_direct is the faster choice for C [M, N] against a weight [N, K]. Measured on
-/// Zen 3 (AVX2) over whole ConvBERT forwards at batch 1 x 128 (bench/README.md, session 7): on
-/// base's products (K = 768 or 3072, N >= 384 per call) it was 3-5% faster than cblas_sgemm; used
-/// on every product of small (K = 256, or 1024 with N = 128-256), it was 1-3% slower: its fixed
-/// costs per product (packing A, writing C transposed) weigh more against short or few weight rows.
-/// From about 192 rows of A on, OpenBLAS's packing of the weight pays for itself.
-/// When OpenBLAS runs narrower vectors than ours (blas_vectors_narrower), the direct kernel wins at
-/// every shape: on an AVX-512 host (AMD EPYC, Zen 5) with OPENBLAS_CORETYPE=Haswell, bench_gemm's
-/// direct/blas time ratio was 0.50-0.65 from 128 to 512 rows on small's and base's weights, and
-/// whole forwards at batch 8 x 128 on 1 thread took 0.145 s instead of 0.216 (small) and 1.19 s
-/// instead of 1.86 (base) with it on every product (bench/README.md, session 9). Against OpenBLAS's
-/// own AVX-512 kernels (Cooperlake) the 160-row rule above still holds there: direct/blas 0.81-0.93
-/// at 128 rows, 1.02-1.26 at 512.
+/// Whether sgemm_nt_direct is the faster choice for C [M, N] against a weight [N, K]:
+/// - M <= 160 rows: with more rows to share it, OpenBLAS's packed copy of the weight pays for itself
+///   (bench_gemm BM_direct_paired: direct is ahead at 128 rows, behind at 256);
+/// - N >= 384 weight rows per call and K >= 512 columns: against shorter or narrower weights (small's
+///   products) the kernel's fixed costs per product, packing A and writing C transposed, outweigh
+///   the packing of B it saves;
+/// - or any shape when blas_vectors_narrower(): the kernel then runs twice OpenBLAS's vector width.
+/// The same rule holds with OpenBLAS's own AVX-512 kernels (blas_vectors_narrower() false).
 inline bool sgemm_nt_direct_pays(int64_t M, int64_t N, int64_t K) {
   return (M <= 160 && N >= 384 && K >= 512) || blas_vectors_narrower();
 }

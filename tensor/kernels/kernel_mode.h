@@ -1,7 +1,8 @@
 // Which implementation the kernels in this folder run: the vectorised ones (xsimd loops, OpenBLAS
 // for GEMM), or the scalar reference loops that spell out each definition with std:: functions.
 // Both are always compiled. One switch covers every kernel family here: elementwise, reductions,
-// softmax, layer_norm, GEMM (naive triple loop), depthwise conv/unfold and the embedding rows.
+// softmax, layer_norm, GEMM (naive triple loop), the int8 and bf16 GEMMs (their scalar references),
+// depthwise conv/unfold and the embedding rows.
 //
 //   TZ_KERNELS=reference   run every scalar reference kernel (slow; for checking results)
 //   TZ_KERNELS=simd        the default (also when unset or empty)
@@ -9,7 +10,7 @@
 // The variable is read once, at the first kernel call; any other value throws tz::Error. Tests
 // switch the mode with KernelModeGuard to compare the two paths on the same inputs.
 // Not here: the kernels themselves (elementwise.h, reduce.h, softmax.h, layer_norm.h, gemm.h,
-// conv.h, index.h).
+// gemm_int8.h, gemm_bf16.h, conv.h, index.h).
 #pragma once
 
 namespace tz::kernels {

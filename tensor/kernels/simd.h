@@ -3,8 +3,8 @@
 // written as a template on V runs unchanged in the vector loop, the scalar tail and the scalar
 // reference path. The float overloads use std:: functions (the reference definitions); the Vec
 // overloads use xsimd's, which stay within a few ulp of them. (fast_math.h has our own exp and
-// erf; measured here they were not faster than xsimd's inside softmax, so only the GELU kernels
-// use them, through gelu.h.)
+// erf; inside softmax they are no faster than xsimd's, so only the GELU kernels use them, through
+// gelu.h.)
 // Private to tensor/kernels/*.cpp: xsimd types never reach a public header.
 #pragma once
 

@@ -56,6 +56,15 @@ TEST_CASE("gradcheck: elementwise functions", "[autograd][gradcheck]") {
   check_gradients([](const Inputs& x) { return gelu_new(x[0]); }, {rnd({17}, 2.f)});
   check_gradients([](const Inputs& x) { return silu(x[0]); }, {rnd({17}, 2.f)});
   check_gradients([](const Inputs& x) { return gelu(x[0]); }, {rnd_t(4, 5)});
+  check_gradients([](const Inputs& x) { return quick_gelu(x[0]); }, {rnd({17}, 2.f)});
+  check_gradients([](const Inputs& x) { return mish(x[0]); }, {rnd({17}, 2.f)});
+  check_gradients([](const Inputs& x) { return mish(x[0]); }, {rnd_t(4, 5)});
+}
+
+TEST_CASE("gradcheck: relu6 away from the kinks", "[autograd][gradcheck]") {
+  Tensor x = raw::from_vector(std::vector<float>{-1.f, -0.3f, 0.2f, 2.f, 5.5f, 6.4f, 9.f}, {7});
+  x.set_requires_grad(true);
+  check_gradients([](const Inputs& v) { return relu6(v[0]); }, {x});
 }
 
 TEST_CASE("gradcheck: relu away from the kink", "[autograd][gradcheck]") {

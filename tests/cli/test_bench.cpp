@@ -1,5 +1,6 @@
 // `tensorzoo bench` as a script uses it: a tiny config, one run, and one JSON line last with the
-// keys the contract names (the numbers themselves are not checked: no timing in tests).
+// keys bench/compare_peers.sh and bench/summarize.py rely on (the numbers themselves are not
+// checked: no timing in tests).
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>

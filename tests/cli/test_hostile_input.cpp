@@ -24,12 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 
 namespace fs = std::filesystem;
-namespace cb = tz::convbert;
 using nlohmann::json;
 
 namespace {
@@ -83,7 +82,8 @@ struct Workspace {
                  {"pad_token_id", 0}};
     std::ofstream(dir / "config.json") << tiny.dump();
     json huge = tiny;
-    huge["vocab_size"] = 1 << 30;
+    // Each size passes validate(); only their product is past any machine's memory.
+    huge["vocab_size"] = 1 << 24;
     huge["hidden_size"] = huge["embedding_size"] = huge["intermediate_size"] = 1 << 16;
     std::ofstream(dir / "huge_config.json") << huge.dump();
     fs::create_directories(dir / "huge_model");
@@ -91,10 +91,19 @@ struct Workspace {
     json odd = tiny;
     odd["num_hidden_layers"] = 1e300;
     std::ofstream(dir / "odd_config.json") << odd.dump();
+    json bert = {{"model_type", "bert"}, {"vocab_size", 5 + words.size()}, {"hidden_size", 16},
+                 {"num_hidden_layers", 1}, {"num_attention_heads", 2}, {"intermediate_size", 32},
+                 {"max_position_embeddings", 32}, {"pad_token_id", 0}};
+    std::ofstream(dir / "bert_config.json") << bert.dump();
+    json huge_bert = bert;
+    huge_bert["vocab_size"] = huge_bert["hidden_size"] = 1 << 24;
+    std::ofstream(dir / "huge_bert_config.json") << huge_bert.dump();
 
     for (const char* head : {"ConvBertForMaskedLM", "ConvBertForSequenceClassification", "ConvBertForQuestionAnswering",
-                             "ConvBertForMultipleChoice", "ConvBertForTokenClassification"})
+                             "ConvBertForMultipleChoice", "ConvBertForTokenClassification", "ConvBertForPreTraining"})
       save_model(head, head, 0.0f);
+    save_model("BertForMaskedLM", "BertForMaskedLM", 0.0f, "bert_config.json");
+    save_model("bert_nan", "BertForSequenceClassification", std::nanf(""), "bert_config.json");
     save_model("nan", "ConvBertForSequenceClassification", std::nanf(""));
     save_model("inf", "ConvBertForMaskedLM", INFINITY);
     save_model("nan_mc", "ConvBertForMultipleChoice", std::nanf(""));
@@ -110,6 +119,30 @@ struct Workspace {
     tz::io::save_safetensors((dir / "negative_ids.safetensors").string(),
                              {{"input_ids", tz::raw::from_vector(std::vector<int64_t>{2, -4, 3}, {1, 3})}});
     std::ofstream(dir / "garbage.safetensors") << "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":";
+
+    // rtd-step: a complete batch (B 1, T 4, V the vocabulary), then the same with NaN noise and
+    // with a chosen-positions mask of the wrong shape.
+    const int64_t V = static_cast<int64_t>(5 + words.size());
+    auto rtd_inputs = [&](float noise, std::vector<int64_t> mask_shape) {
+      std::vector<float> u(static_cast<size_t>(4 * V), 0.5f);
+      u[3] = noise;
+      std::vector<int64_t> mask(static_cast<size_t>(mask_shape[0] * mask_shape[1]), 0);
+      mask[1] = 1;
+      return std::vector<std::pair<std::string, tz::Tensor>>{
+          {"input_ids", tz::raw::from_vector(std::vector<int64_t>{2, 5, 6, 3}, {1, 4})},
+          {"attention_mask", tz::raw::from_vector(std::vector<int64_t>{1, 1, 1, 1}, {1, 4})},
+          {"token_type_ids", tz::raw::from_vector(std::vector<int64_t>{0, 0, 0, 0}, {1, 4})},
+          {"mlm_positions_mask", tz::raw::from_vector(mask, mask_shape)},
+          {"noise_u", tz::raw::from_vector(u, {1, 4, V})},
+          {"step1.noise_u", tz::raw::from_vector(u, {1, 4, V})}};
+    };
+    tz::io::save_safetensors((dir / "rtd.safetensors").string(), rtd_inputs(0.5f, {1, 4}));
+    tz::io::save_safetensors((dir / "rtd_nan_noise.safetensors").string(), rtd_inputs(std::nanf(""), {1, 4}));
+    tz::io::save_safetensors((dir / "rtd_bad_mask.safetensors").string(), rtd_inputs(0.5f, {2, 4}));
+
+    // cache: a folder that breaks the HF cache layout (no snapshots/, a ref naming nothing).
+    fs::create_directories(dir / "broken_cache" / "models--org--name" / "refs");
+    std::ofstream(dir / "broken_cache" / "models--org--name" / "refs" / "main") << "not-a-commit";
 
     // train: tasks with labels out of range, an unknown tag, a corrupt checkpoint to resume from.
     std::ofstream(dir / "train.tsv") << "sentence\tlabel\nthe cat sat .\tpos\nthe dog sat .\tneg\n";
@@ -131,17 +164,18 @@ struct Workspace {
   }
   ~Workspace() { fs::remove_all(dir); }
 
-  // A model directory of `head` with the tiny config and the tokenizer; `poison` (NaN or Inf)
+  // A model directory of `head` with a tiny config (ConvBERT's unless `config` names another) and
+  // the tokenizer; `poison` (NaN or Inf)
   // goes into one weight unless it is 0.
-  void save_model(const std::string& name, const std::string& head, float poison) {
-    cb::ConvBertConfig c = cb::ConvBertConfig::load((dir / "config.json").string());
-    if (head == "ConvBertForTokenClassification") c.id2label = {"O", "B-ANI"};
-    auto model = cb::create_model(c, head);
-    cb::init_weights(*model, 1);
+  void save_model(const std::string& name, const std::string& head, float poison,
+                  const std::string& config = "config.json") {
+    auto c = tz::models::load_config((dir / config).string());
+    if (head == "ConvBertForTokenClassification") c->id2label = {"O", "B-ANI"};
+    auto model = tz::models::create(*c, head, 1);
     if (poison != 0.0f)
       for (const auto& [key, w] : model->state_dict())
         if (key.find("word_embeddings.weight") != std::string::npos) w.data<float>()[7] = poison;
-    cb::save_pretrained(*model, (dir / "models" / name).string(), (dir / "tok").string());
+    tz::models::save_pretrained(*model, (dir / "models" / name).string(), (dir / "tok").string());
   }
 };
 
@@ -242,6 +276,9 @@ std::map<std::string, std::vector<Case>> cases() {
                          tok + cfg;
   const std::string qa = "train qa --out {W}/out_qa --steps 2 --batch-size 2 --max-length 32 --doc-stride 8 "
                          "--threads 1 --quiet" + tok + cfg;
+  const std::string rtd = "train rtd --out {W}/out_rtd --steps 2 --batch-size 2 --seq-len 16 --threads 1 --quiet" + tok;
+  const std::string step = "rtd-step --generator {W}/models/ConvBertForMaskedLM --discriminator "
+                           "{W}/models/ConvBertForPreTraining --output {W}/out_step.safetensors";
   const std::string mc = "train multiple-choice --out {W}/out_mc --steps 2 --batch-size 2 --seq-len 16 --threads 1 "
                          "--quiet" + tok + cfg;
   return {
@@ -254,6 +291,14 @@ std::map<std::string, std::vector<Case>> cases() {
                  {"bench --config {W}/config.json --batch 0 --reps 1 --warmup 0"},
                  {"bench --config {W}/config.json --seq 100000 --reps 1 --warmup 0"},
                  {"bench --config {W}/config.json --threads abc"}}},
+      {"cache", {{"cache list --cache-dir {W}/missing", S},
+                 {"cache list --cache-dir {W}/broken_cache", S},  // skipped with a warning
+                 {"cache remove org/name --cache-dir {W}/broken_cache --dry-run"},
+                 {"cache remove org/name --cache-dir {W}/adir"},
+                 {"cache remove ../../etc --cache-dir {W}/adir"},
+                 {"cache remove \"$(printf 'org/\\377')\" --cache-dir {W}/adir"},
+                 {"cache frobnicate --cache-dir {W}/adir"},
+                 {"cache --cache-dir {W}/adir"}}},
       {"choose", {{"choose --model {W}/missing --context a yes no"},
                   {"choose --model {W}/empty.txt --context a yes no"},
                   {"choose --model {W}/adir --context a yes no"},
@@ -278,6 +323,12 @@ std::map<std::string, std::vector<Case>> cases() {
       {"demo", {{"demo --out {W}/out_demo --reference {W}/missing", S, "{W}/out_demo"},  // tours a random model
                 {"demo --out {W}/empty.txt --reference {W}/adir", R},
                 {"demo --out {W}/out_demo --threads -2", R, "{W}/out_demo"}}},
+      {"download", {{"download --cache-dir {W}/out_hf --offline org/name", R, "{W}/out_hf"},
+                    {"download --cache-dir {W}/out_hf --offline ../evil", R, "{W}/out_hf"},
+                    {"download --cache-dir {W}/out_hf --offline 'org/name@../../x'", R, "{W}/out_hf"},
+                    {"download --cache-dir {W}/out_hf --offline \"$(printf 'org/\\377')\"", R, "{W}/out_hf"},
+                    {"download --cache-dir {W}/empty.txt --offline org/name"},
+                    {"download --cache-dir {W}/out_hf", R, "{W}/out_hf"}}},
       {"embed", {{"embed --model {W}/missing the cat"},
                  {"embed --model {W}/models/inf the cat"},
                  {"embed --model {W}/models/ConvBertForMaskedLM --file {W}/adir"},
@@ -306,6 +357,24 @@ std::map<std::string, std::vector<Case>> cases() {
               {"qa --model {W}/models/ConvBertForQuestionAnswering --question who --context 'the cat' --max-length 3"},
               {"qa --model {W}/models/ConvBertForQuestionAnswering --question who --context 'the cat' --doc-stride 100000"},
               {"qa --model {W}/models/ConvBertForQuestionAnswering --question \"$(printf '\\377')\" --context 'the cat'"}}},
+      {"rtd-step", {{step + " --inputs {W}/rtd.safetensors", S, "{W}/out_step.safetensors"},
+                    {"rtd-step --generator {W}/missing --discriminator {W}/models/ConvBertForPreTraining --inputs "
+                     "{W}/rtd.safetensors --output {W}/out_step.safetensors", R, "{W}/out_step.safetensors"},
+                    {"rtd-step --generator {W}/models/ConvBertForMaskedLM --discriminator "
+                     "{W}/models/ConvBertForSequenceClassification --inputs {W}/rtd.safetensors --output "
+                     "{W}/out_step.safetensors", R, "{W}/out_step.safetensors"},
+                    {"rtd-step --generator {W}/models/inf --discriminator {W}/models/ConvBertForPreTraining --inputs "
+                     "{W}/rtd.safetensors --output {W}/out_step.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/missing.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/empty.txt", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/adir", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/garbage.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/ids_out_of_range.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/rtd_nan_noise.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/rtd_bad_mask.safetensors", R, "{W}/out_step.safetensors"},
+                    {step + " --inputs {W}/rtd.safetensors --lr nan", R, "{W}/out_step.safetensors"},
+                    {"rtd-step --generator {W}/models/ConvBertForMaskedLM --discriminator {W}/models/ConvBertForPreTraining "
+                     "--inputs {W}/rtd.safetensors --output {W}/adir"}}},
       {"run", {{"run --model {W}/missing --inputs {W}/ids_out_of_range.safetensors --output {W}/out_run.safetensors", R,
                 "{W}/out_run.safetensors"},
                {"run --model {W}/models/ConvBertForMaskedLM --inputs {W}/missing.safetensors --output {W}/out_run.safetensors",
@@ -324,6 +393,8 @@ std::map<std::string, std::vector<Case>> cases() {
                 "--output {W}/out_run.safetensors", R, "{W}/out_run.safetensors"},
                {"run --model {W}/models/nan --inputs {W}/labels_out_of_range.safetensors --output {W}/out_run.safetensors",
                 R, "{W}/out_run.safetensors"},
+               {"run --model {W}/models/bert_nan --inputs {W}/labels_out_of_range.safetensors --output "
+                "{W}/out_run.safetensors", R, "{W}/out_run.safetensors"},
                {"run --model {W}/models/ConvBertForMaskedLM --inputs {W}/negative_ids.safetensors --output {W}/adir"}}},
       {"tag", {{"tag --model {W}/missing the cat"},
                {"tag --model {W}/models/nan_tag the cat"},
@@ -365,6 +436,18 @@ std::map<std::string, std::vector<Case>> cases() {
                  {qa + " --train {W}/qa_start_out_of_range.jsonl --dev {W}/qa.jsonl", R, "{W}/out_qa"},
                  {mc + " --train {W}/mc_bad_label.jsonl --dev {W}/mc.jsonl", R, "{W}/out_mc"},
                  {mc + " --train {W}/mc_negative_label.jsonl --dev {W}/mc.jsonl", R, "{W}/out_mc"},
+                 {mlm + " --corpus {W}/corpus.txt --config {W}/huge_bert_config.json", R, "{W}/out_mlm"},
+                 {rtd + " --corpus {W}/missing.txt" + cfg, R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/bad_utf8.txt" + cfg, R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt --config {W}/huge_config.json", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt" + cfg + " --generator-size 0", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt" + cfg + " --mask-probability 2", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt" + cfg + " --discriminator-weight nan", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt" + cfg + " --generator-config {W}/bert_config.json", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt --model {W}/models/inf", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt --model {W}/models/ConvBertForPreTraining --generator-model "
+                  "{W}/models/bert_nan", R, "{W}/out_rtd"},
+                 {rtd + " --corpus {W}/corpus.txt" + cfg, S, "{W}/out_rtd"},
                  {"train no-such-task --out {W}/out_x", R, "{W}/out_x"}}},
       {"vocab", {{"vocab --corpus {W}/missing.txt --out {W}/out_vocab", R, "{W}/out_vocab"},
                  {"vocab --corpus {W}/empty.txt --out {W}/out_vocab", R, "{W}/out_vocab"},

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tests/test_util.h"
@@ -77,7 +77,7 @@ json read_json(const fs::path& p) {
 }
 
 /// The same batch the commands build: special tokens, padding to the longest.
-tz::convbert::Inputs batch_inputs(const tz::tokenizer::WordPiece& tok, const std::vector<std::string>& texts,
+tz::models::Inputs batch_inputs(const tz::tokenizer::WordPiece& tok, const std::vector<std::string>& texts,
                                   std::vector<tz::tokenizer::Encoding>* encodings = nullptr) {
   tz::tokenizer::EncodeOptions o;
   o.padding = tz::tokenizer::Padding{};
@@ -89,7 +89,7 @@ tz::convbert::Inputs batch_inputs(const tz::tokenizer::WordPiece& tok, const std
     mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
     types.insert(types.end(), e.type_ids.begin(), e.type_ids.end());
   }
-  tz::convbert::Inputs in;
+  tz::models::Inputs in;
   in.input_ids = tz::raw::from_vector(ids, {B, T});
   in.attention_mask = tz::raw::from_vector(mask, {B, T});
   in.token_type_ids = tz::raw::from_vector(types, {B, T});
@@ -183,9 +183,9 @@ TEST_CASE("classify matches softmax / sigmoid / raw scores computed through the 
     fs::path dir = tz::test::reference_dir() / "convbert" / name;
     INFO(name);
     auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-    tz::convbert::LoadOptions quiet;
+    tz::models::LoadOptions quiet;
     quiet.verbose = false;
-    auto model = tz::convbert::from_pretrained(dir.string(), quiet);
+    auto model = tz::models::from_pretrained(dir.string(), quiet);
     model->eval();
     tz::Tensor logits;
     {
@@ -238,10 +238,10 @@ TEST_CASE("embed: mean and [CLS] pooling agree with the library", "[cli][referen
   if (!tz::test::have_reference("convbert/trained-mlm")) return;
   fs::path dir = tz::test::reference_dir() / "convbert" / "trained-mlm";
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-  tz::convbert::LoadOptions base;
+  tz::models::LoadOptions base;
   base.architecture = "ConvBertModel";
   base.verbose = false;
-  auto model = tz::convbert::from_pretrained(dir.string(), base);
+  auto model = tz::models::from_pretrained(dir.string(), base);
   model->eval();
   std::vector<tz::tokenizer::Encoding> enc;
   tz::Tensor h;
@@ -303,9 +303,9 @@ TEST_CASE("classify --pair reads a<TAB>b lines and matches encode_pair through t
   if (!tz::test::have_reference("convbert/tiny-seqcls")) return;
   fs::path dir = tz::test::reference_dir() / "convbert" / "tiny-seqcls";
   auto tok = tz::tokenizer::WordPiece::from_pretrained(dir);
-  tz::convbert::LoadOptions quiet;
+  tz::models::LoadOptions quiet;
   quiet.verbose = false;
-  auto model = tz::convbert::from_pretrained(dir.string(), quiet);
+  auto model = tz::models::from_pretrained(dir.string(), quiet);
   model->eval();
   const std::vector<std::pair<std::string, std::string>> pairs{{"is it raining", "yes it is"},
                                                                {"a question", "an answer that is longer"}};
@@ -319,7 +319,7 @@ TEST_CASE("classify --pair reads a<TAB>b lines and matches encode_pair through t
     types.insert(types.end(), e.type_ids.begin(), e.type_ids.end());
   }
   const int64_t B = 2, T = static_cast<int64_t>(enc[0].size());
-  tz::convbert::Inputs in;
+  tz::models::Inputs in;
   in.input_ids = tz::raw::from_vector(ids, {B, T});
   in.attention_mask = tz::raw::from_vector(mask, {B, T});
   in.token_type_ids = tz::raw::from_vector(types, {B, T});
@@ -349,4 +349,23 @@ TEST_CASE("classify --pair reads a<TAB>b lines and matches encode_pair through t
   CHECK(odd.code == 2);
   CHECK_THAT(odd.err, Catch::Contains("even number"));
   fs::remove(file);
+}
+
+TEST_CASE("--plain-path gives the graph-free path's scores through the op-by-op path", "[cli][reference]") {
+  if (!tz::test::have_reference("convbert/tiny-seqcls")) return;
+  const std::string dir = (tz::test::reference_dir() / "convbert" / "tiny-seqcls").string();
+  const std::vector<std::string> texts{"the cat sat on the mat", "a much longer sentence about nothing much at all"};
+  Result fast = run({"classify", "--model", dir, "--json", texts[0], texts[1]});
+  Result plain = run({"classify", "--model", dir, "--json", "--plain-path", texts[0], texts[1]});
+  INFO(fast.err << plain.err);
+  REQUIRE(fast.code == 0);
+  REQUIRE(plain.code == 0);
+  auto a = jsonl(fast.out), b = jsonl(plain.out);
+  REQUIRE(a.size() == 2);
+  REQUIRE(b.size() == 2);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (const auto& [label, score] : a[i]["scores"].items())
+      CHECK(b[i]["scores"][label].get<double>() == Approx(score.get<double>()).margin(1e-5));
+  Result help = run({"embed", "--help"});
+  CHECK_THAT(help.out, Catch::Contains("--plain-path"));
 }

@@ -11,7 +11,7 @@
 #include <numeric>
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tensor/ops.h"
 #include "tests/test_util.h"
 #include "tokenizer/wordpiece.h"
@@ -43,10 +43,10 @@ Result run(const std::string& args, bool merge_stderr = true) {
 
 std::string model_dir(const char* name) { return (tz::test::reference_dir() / "convbert" / name).string(); }
 
-std::shared_ptr<tz::convbert::PreTrainedModel> load(const std::string& dir) {
-  tz::convbert::LoadOptions opt;
+std::shared_ptr<tz::models::PreTrainedModel> load(const std::string& dir) {
+  tz::models::LoadOptions opt;
   opt.verbose = false;
-  auto m = tz::convbert::from_pretrained(dir, opt);
+  auto m = tz::models::from_pretrained(dir, opt);
   m->eval();
   return m;
 }
@@ -69,7 +69,7 @@ TEST_CASE("task commands have --help and refuse the wrong head", "[cli][tasks]")
   if (!tz::test::have_reference("convbert/tiny-qa")) return;
   Result r = run("tag --model " + model_dir("tiny-qa") + " hello");
   CHECK(r.code == 1);
-  CHECK_THAT(r.out, Catch::Contains("expected a ConvBertForTokenClassification"));
+  CHECK_THAT(r.out, Catch::Contains("no trained weights for ConvBertForTokenClassification"));
 }
 
 TEST_CASE("tensorzoo tag equals tag_text", "[cli][tasks][reference]") {
@@ -110,7 +110,7 @@ TEST_CASE("tensorzoo tag equals tag_text", "[cli][tasks][reference]") {
   tz::tokenizer::EncodeOptions opt;
   opt.char_offsets = true;
   auto enc = tok.encode(texts[0], opt);
-  tz::convbert::Inputs in;
+  tz::models::Inputs in;
   in.input_ids = tz::raw::from_vector(enc.ids, {1, static_cast<int64_t>(enc.size())});
   tz::NoGradGuard no_grad;
   auto logits = tz::raw::contiguous(model->forward(in).logits).to_vector<float>();

@@ -196,3 +196,37 @@ TEST_CASE("distributed train: refused batch sizes and failing ranks stop the job
   REQUIRE(log.find("rank 1/2") != std::string::npos);
   REQUIRE(log.find("missing.txt") != std::string::npos);
 }
+
+TEST_CASE("train rtd: mpirun -np 2 gives the losses of one process, and resumes exactly", "[distributed][train][rtd]") {
+  if (!mpi_test_applies()) return;
+  const Baseline& base = baseline();
+  const fs::path& ws = base.ws;
+  // A discriminator with an embedding projection and a generator at half its width (dropout on).
+  nlohmann::json disc = {{"model_type", "convbert"}, {"vocab_size", 36}, {"hidden_size", 32}, {"embedding_size", 16},
+                         {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"intermediate_size", 48},
+                         {"conv_kernel_size", 3}, {"max_position_embeddings", 64}, {"pad_token_id", 0},
+                         {"hidden_dropout_prob", 0.1}, {"attention_probs_dropout_prob", 0.1}};
+  std::ofstream(ws / "disc.json") << disc.dump(2);
+  auto cmd = [&](const fs::path& out) {
+    std::ostringstream c;
+    c << TZ_CLI_PATH << " train rtd --corpus " << ws / "corpus.txt" << " --config " << ws / "disc.json"
+      << " --generator-size 0.5 --tokenizer " << ws / "tok" << " --out " << out
+      << " --steps 12 --batch-size 8 --seq-len 16 --lr 3e-3 --warmup 2 --seed 7 --threads 1 --log-every 1"
+      << " --save-every 6 --quiet";
+    return c.str();
+  };
+  REQUIRE(run(cmd(ws / "rtd_one") + base.quiet) == 0);
+  REQUIRE(run(mpirun(2) + cmd(ws / "rtd_two") + base.quiet) == 0);
+  REQUIRE(run(mpirun(2) + cmd(ws / "rtd_resumed") + " --stop-after 6" + base.quiet) == 0);
+  REQUIRE(run(cmd(ws / "rtd_resumed") + " --resume" + base.quiet) == 0);
+  const std::vector<double> one = losses_of(ws / "rtd_one");
+  REQUIRE(one.size() == 12);
+  for (const char* name : {"rtd_two", "rtd_resumed"}) {
+    const std::vector<double> other = losses_of(ws / name);
+    REQUIRE(other.size() == 12);
+    for (size_t k = 0; k < one.size(); ++k) {
+      INFO(name << " step " << k + 1 << ": " << other[k] << " vs one process " << one[k]);
+      REQUIRE(std::abs(one[k] - other[k]) <= 1e-5 * std::abs(one[k]));
+    }
+  }
+}

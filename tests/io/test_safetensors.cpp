@@ -11,26 +11,14 @@
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tests/io/naive_reader.h"
+#include "tests/test_util.h"
 
 using namespace tz;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tz_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  size_t file_count() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), {})); }
-};
+using tz::test::TempDir;
 
 Tensor floats(std::vector<float> v, Shape shape) { return raw::from_vector(v, shape); }
 Tensor longs(std::vector<int64_t> v, Shape shape) { return raw::from_vector(v, shape); }

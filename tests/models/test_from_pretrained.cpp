@@ -10,7 +10,8 @@
 #include <string>
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/convbert/heads.h"
+#include "models/registry.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/ops.h"
 #include "tests/test_util.h"
@@ -18,6 +19,7 @@
 namespace fs = std::filesystem;
 using namespace tz;
 using namespace tz::convbert;
+using namespace tz::models;
 
 namespace {
 

@@ -11,7 +11,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "models/convbert/inference.h"
-#include "models/convbert/pretrained.h"
+#include "models/convbert/heads.h"
+#include "models/registry.h"
 #include "tensor/kernels/fused.h"
 #include "tensor/kernels/gemm.h"
 #include "tensor/parallel.h"
@@ -20,6 +21,7 @@
 
 using namespace tz;
 using namespace tz::convbert;
+using namespace tz::models;
 
 namespace {
 
@@ -58,8 +60,8 @@ ConvBertConfig one_layer_small(int64_t vocab) {
 
 TEST_CASE("inference path equals the plain forward on every reference case", "[models][reference][inference]") {
   if (!test::have_reference("convbert")) return;
-  auto dirs = test::case_dirs();
-  REQUIRE(dirs.size() >= 10);
+  auto dirs = test::case_dirs("convbert");
+  REQUIRE(static_cast<int64_t>(dirs.size()) >= test::readme_case_count(test::reference_dir() / "convbert"));
   for (const auto& dir : dirs) {
     test::CaseData c = test::load_case(dir);
     SECTION(c.name) {
@@ -109,7 +111,7 @@ TEST_CASE("inference path equals the plain forward on every reference case", "[m
 
 TEST_CASE("inference path is not taken when it must not be", "[models][inference]") {
   ConvBertModel model(one_layer_small(50));
-  init_weights(model, 3);
+  model.init_weights(3);
   model.eval();
   const ConvBertConfig& c = model.config();
   Inputs in;
@@ -153,7 +155,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
   c.vocab_size = 40;
   c.hidden_act = "gelu_new";
   ConvBertModel model(c);
-  init_weights(model, 5);
+  model.init_weights(5);
   model.eval();
   Generator gen(6);
   Inputs in;
@@ -203,7 +205,7 @@ TEST_CASE("inference path: grouped feed-forward, embeddings_project and gelu_new
 TEST_CASE("inference path: the Auto split picks columns for few rows per thread, rows otherwise",
           "[models][inference]") {
   ConvBertModel model(one_layer_small(30));
-  init_weights(model, 8);
+  model.init_weights(8);
   model.eval();
   const ConvBertConfig& c = model.config();
   Generator gen(9);
@@ -236,7 +238,7 @@ TEST_CASE("inference path: base-sized weights at few rows go through sgemm_nt_di
   c.intermediate_size = 1536;
   c.vocab_size = 30;
   ConvBertModel model(c);
-  init_weights(model, 11);
+  model.init_weights(11);
   model.eval();
   Generator gen(12);
   for (auto& [name, p] : model.named_parameters())  // init_weights zeroes biases; these must show
@@ -363,14 +365,15 @@ TEST_CASE("forward_flops matches a hand count", "[models][inference]") {
   // + dynamic conv 294912 + QK^T/PV 8388608 + attention dense 16777216 + FFN 134217728
   // = 202801152; x 12 layers + embeddings_project 2*128*128*256 = 8388608.
   ConvBertConfig small = ConvBertConfig::named("small");
-  // The named configs have the issue's sizes.
+  // The named configs have the sizes of HF's conv-bert-small and conv-bert-base checkpoints.
   CHECK((small.hidden_size == 256 && small.embedding_size == 128 && small.intermediate_size == 1024 &&
          small.num_attention_heads == 4 && small.num_groups == 1 && small.num_hidden_layers == 12));
   ConvBertConfig base = ConvBertConfig::named("base");
   CHECK((base.hidden_size == 768 && base.embedding_size == 768 && base.intermediate_size == 3072 &&
          base.num_attention_heads == 12 && base.num_groups == 1));
   CHECK(forward_flops(small, 1, 128) == 202801152.0 * 12 + 8388608.0);
-  // The issue's table: base 8x128 = 169.9 GFLOP, medium-small 1x128 = 3.6 (grouped FFN halves it).
+  // Counted by hand at two bench rows: base 8x128 = 169.9 GFLOP, medium-small 1x128 = 3.6 (its
+  // grouped FFN has half the FLOPs of a dense one).
   CHECK(std::fabs(forward_flops(ConvBertConfig::named("base"), 8, 128) / 1e9 - 169.9) < 0.1);
   CHECK(std::fabs(forward_flops(ConvBertConfig::named("medium-small"), 1, 128) / 1e9 - 3.6) < 0.1);
 }

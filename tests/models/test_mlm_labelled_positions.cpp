@@ -1,23 +1,24 @@
-// ForMaskedLM with Inputs::mlm_logits_at_labels_only: the head runs only at labelled positions,
-// and the loss and every gradient must equal the full computation (HF's), on the reference cases
-// that have masked-LM labels.
+// Masked-LM heads with Inputs::mlm_logits_at_labels_only: the head runs only at labelled
+// positions, and the loss and every gradient must equal the full computation (HF's), on every
+// family's reference cases of a masked-LM head.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "autograd/ops.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
-using namespace tz::convbert;
+using namespace tz::models;
 namespace test = tz::test;
 
 TEST_CASE("masked LM: the head at labelled positions only gives HF's loss and gradients", "[models][reference][train]") {
-  if (!test::have_reference("convbert")) return;
-  for (const auto& dir : test::case_dirs()) {
+  for (const auto& dir : test::all_case_dirs()) {
     test::CaseData c = test::load_case(dir);
-    if (c.manifest.at("head").get<std::string>() != "ConvBertForMaskedLM") continue;
+    const auto config = load_config(dir.string());
+    if (c.manifest.at("head").get<std::string>() != architecture_for(family(config->model_type), Task::MaskedLM))
+      continue;
     SECTION(c.name) {
       LoadOptions opt;
       opt.strict = true;

@@ -1,18 +1,21 @@
-// ConvBERT against HuggingFace's own numbers: every case folder in reference/convbert.
-// Forward outputs (logits, hidden states, attentions, loss), gradients after backward, the
-// 5-step AdamW training traces, fill-mask probes, and save/load round trips.
+// Every family of the zoo against HuggingFace's own numbers: every case folder in
+// reference/<model_type> for each registered family (bert, convbert, distilbert, electra, ...).
+// Forward outputs (logits, hidden states, attentions, losses, pooler output), gradients after
+// backward, the 5-step AdamW training traces, fill-mask probes, save/load round trips, and the
+// state dict's names and shapes against each checkpoint.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
+#include <cmath>
 #include <iostream>
 
 #include "autograd/ops.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "nn/optim.h"
 #include "tests/models/reference_case.h"
 
 using namespace tz;
-using namespace tz::convbert;
+using namespace tz::models;
 using tz::test::CaseData;
 
 namespace {
@@ -26,82 +29,107 @@ std::shared_ptr<PreTrainedModel> load_model(const CaseData& c) {
   return m;
 }
 
-// Output tensor by reference name ("logits", "hidden_states.1", "attentions.0", "loss", ...).
-Tensor output_named(const Output& out, const std::string& name) {
-  if (name == "logits") return out.logits;
-  if (name == "last_hidden_state") return out.last_hidden_state;
-  if (name == "start_logits") return out.start_logits;
-  if (name == "end_logits") return out.end_logits;
-  if (name == "loss") return out.loss;
-  auto dot = name.find('.');
-  if (dot != std::string::npos) {
-    size_t i = std::stoul(name.substr(dot + 1));
-    const auto& list = name.substr(0, dot) == "hidden_states" ? out.hidden_states : out.attentions;
-    if (i < list.size()) return list[i];
-  }
-  return Tensor();
-}
-
 void report(const std::string& what, const test::Diff& d) {
   std::cout << "  " << what << ": max abs diff " << d.max_abs << ", max rel diff " << d.max_rel << "\n";
 }
 
+// True when every registered family has its reference folder (a failure under
+// TZ_REQUIRE_REFERENCE when one is missing, a warning otherwise).
+bool have_all_families() {
+  bool all = true;
+  for (const auto& family : test::reference_families()) all = test::have_reference(family) && all;
+  return all;
+}
+
 }  // namespace
 
+TEST_CASE("every family has its reference folder with at least the cases its README lists", "[models][reference]") {
+  for (const auto& family : test::reference_families()) {
+    INFO("family " << family);
+    if (!test::have_reference(family)) continue;
+    const auto root = test::reference_dir() / family;
+    const int64_t listed = test::readme_case_count(root);
+    const auto dirs = test::case_dirs(family);
+    std::cout << "reference/" << family << ": " << dirs.size() << " cases (README lists " << listed << ")\n";
+    CHECK(listed > 0);
+    CHECK(static_cast<int64_t>(dirs.size()) >= listed);
+    // The family of a case is its config.json's model_type (an alias names the same family).
+    for (const auto& dir : dirs) {
+      INFO(test::case_label(dir));
+      auto config = load_config(dir.string());
+      CHECK(models::family(config->model_type).model_type == family);
+    }
+  }
+}
+
 TEST_CASE("every reference case: forward outputs match HuggingFace", "[models][reference]") {
-  if (!test::have_reference("convbert")) return;
-  auto dirs = test::case_dirs();
-  REQUIRE(dirs.size() >= 10);
-  for (const auto& dir : dirs) {
+  if (!have_all_families()) return;
+  for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     SECTION(c.name) {
       auto model = load_model(c);
       CHECK(model->architecture() == c.manifest.at("head").get<std::string>());
+      // Every input the case records is one the harness passes on (none is silently dropped).
+      for (const auto& name : c.manifest.at("inputs")) {
+        INFO(c.name << " input " << name);
+        const auto& known = test::input_names();
+        CHECK(std::find(known.begin(), known.end(), name.get<std::string>()) != known.end());
+      }
       Inputs in = test::inputs_from(c);
       in.output_hidden_states = in.output_attentions = true;
       NoGradGuard ng;
       Output out = model->forward(in);
       auto tol = test::tolerance_of(c.manifest.at("tolerance"));
       std::cout << "case " << c.name << ":\n";
+      double worst = 0;
       for (const auto& name : c.manifest.at("outputs")) {
         std::string n = name.get<std::string>();
-        Tensor ours = output_named(out, n);
+        Tensor ours = out.get(n);
         INFO(c.name << " output " << n);
         REQUIRE(ours.defined());
         test::Diff d = test::compare(ours, c.get(n), tol);
         report(n, d);
+        worst = std::max(worst, d.max_abs);
         INFO(d.first_bad);
         CHECK(d.bad == 0);
       }
+      std::cout << "case " << c.name << ": every output, max abs diff " << worst << "\n";
     }
   }
 }
 
 // The cases the tests below must check: those whose manifest names `key` ("gradients",
 // "training"). They must be exactly the cases whose expected.safetensors holds tensors starting
-// with `prefix` ("grad.", "param_after."), and at least `minimum` of them (the reference README
-// lists three with gradients and two with training traces; more may be added). So a renamed
-// manifest key or a lost case fails instead of leaving a test with nothing to check.
+// with `prefix` ("grad.", "param_after."), every family must have at least one, and all families
+// together at least `minimum` (the counts the reference folders hold: 9 with gradients, 6 with
+// training traces; more may be added). So a renamed manifest key or a lost case fails instead of
+// leaving a test with nothing to check.
 static void require_cases(const char* key, const char* prefix, size_t minimum) {
   size_t by_manifest = 0, by_data = 0;
-  for (const auto& dir : test::case_dirs()) {
-    CaseData c = test::load_case(dir);
-    by_manifest += c.manifest.contains(key);
-    bool has = false;
-    for (const auto& name : c.expected.names) has = has || name.rfind(prefix, 0) == 0;
-    by_data += has;
-    INFO("case " << c.name << ": manifest " << (c.manifest.contains(key) ? "has" : "lacks") << " '" << key
-                 << "', data " << (has ? "has" : "lacks") << " '" << prefix << "' tensors");
-    CHECK(c.manifest.contains(key) == has);
+  for (const auto& family : test::reference_families()) {
+    size_t in_family = 0;
+    for (const auto& dir : test::case_dirs(family)) {
+      CaseData c = test::load_case(dir);
+      by_manifest += c.manifest.contains(key);
+      bool has = false;
+      for (const auto& name : c.expected.names) has = has || name.rfind(prefix, 0) == 0;
+      by_data += has;
+      in_family += has;
+      INFO("case " << c.name << ": manifest " << (c.manifest.contains(key) ? "has" : "lacks") << " '" << key
+                   << "', data " << (has ? "has" : "lacks") << " '" << prefix << "' tensors");
+      CHECK(c.manifest.contains(key) == has);
+    }
+    INFO("family " << family << ": cases with '" << key << "'");
+    CHECK(in_family >= 1);
   }
   REQUIRE(by_manifest == by_data);
   REQUIRE(by_manifest >= minimum);
 }
 
 TEST_CASE("reference gradients match after backward", "[models][reference][grad]") {
-  if (!test::have_reference("convbert")) return;
-  require_cases("gradients", "grad.", 3);
-  for (const auto& dir : test::case_dirs()) {
+  if (!have_all_families()) return;
+  require_cases("gradients", "grad.", 9);
+  for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("gradients")) continue;
     SECTION(c.name) {
@@ -114,6 +142,14 @@ TEST_CASE("reference gradients match after backward", "[models][reference][grad]
       double worst = 0;
       for (auto& [name, p] : model->named_parameters()) {
         INFO(c.name << " grad." << name);
+        if (!p.requires_grad()) {  // frozen (DistilBERT's sinusoidal table): no gradient, as torch
+          CHECK_FALSE(p.grad().defined());
+          if (c.has("grad." + name)) {
+            CHECK(raw::max_abs_diff(c.get("grad." + name), raw::zeros(p.shape())) == 0.0);
+            ++checked;
+          }
+          continue;
+        }
         REQUIRE(c.has("grad." + name));
         REQUIRE(p.grad().defined());
         test::Diff d = test::compare(p.grad(), c.get("grad." + name), tol);
@@ -132,10 +168,17 @@ TEST_CASE("reference gradients match after backward", "[models][reference][grad]
   }
 }
 
+// A parameter that cannot change the loss (the key projection's bias: softmax is invariant to
+// adding the same q.b to every score of a row) has a gradient of pure rounding noise, about 1e-8
+// here. AdamW divides by sqrt(v) + eps (1e-6), so that noise still moves it by up to
+// lr * |g| / eps per step, in whatever direction torch's summation order happens to give: no other
+// implementation reproduces that walk. Such a parameter (every step's gradient below 1e-6 of the
+// model's largest), when it misses HF's value, is checked against the weight decay alone, within
+// the walk our own noise allows; every other parameter must match HF's value.
 TEST_CASE("reference training traces: 5 AdamW steps", "[models][reference][train]") {
-  if (!test::have_reference("convbert")) return;
-  require_cases("training", "param_after.", 2);
-  for (const auto& dir : test::case_dirs()) {
+  if (!have_all_families()) return;
+  require_cases("training", "param_after.", 6);
+  for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("training")) continue;
     SECTION(c.name) {
@@ -149,7 +192,13 @@ TEST_CASE("reference training traces: 5 AdamW steps", "[models][reference][train
       o.weight_decay = 0.01;
       optim::AdamW opt(model->parameters(), o);
       auto tol = test::tolerance_of(c.manifest.at("training").at("tolerance"));
-      for (int k = 0; k < 5; ++k) {
+      const auto params = model->named_parameters();
+      std::vector<Tensor> before;
+      for (auto& [name, p] : params) before.push_back(raw::clone(p));
+      std::vector<double> largest_grad(params.size(), 0.0);  // per parameter, over the steps
+      std::vector<bool> noise_only(params.size(), true);
+      const int steps = 5;
+      for (int k = 0; k < steps; ++k) {
         std::string prefix = "train.step" + std::to_string(k) + ".";
         opt.zero_grad();
         Output out = model->forward(test::inputs_from(c, prefix));
@@ -157,13 +206,31 @@ TEST_CASE("reference training traces: 5 AdamW steps", "[models][reference][train
         INFO(c.name << " loss.step" << k << " " << d.first_bad);
         CHECK(d.bad == 0);
         out.loss.backward();
+        double model_largest = 0;
+        std::vector<double> g(params.size(), 0.0);
+        for (size_t i = 0; i < params.size(); ++i) {
+          const Tensor grad = params[i].second.grad();
+          if (grad.defined()) g[i] = raw::max_abs_diff(grad, raw::zeros(grad.shape()));
+          model_largest = std::max(model_largest, g[i]);
+          largest_grad[i] = std::max(largest_grad[i], g[i]);
+        }
+        for (size_t i = 0; i < params.size(); ++i) noise_only[i] = noise_only[i] && g[i] < 1e-6 * model_largest;
         opt.step();
       }
       double worst = 0;
-      for (auto& [name, p] : model->named_parameters()) {
+      for (size_t i = 0; i < params.size(); ++i) {
+        const auto& [name, p] = params[i];
         INFO(c.name << " param_after." << name);
         REQUIRE(c.has("param_after." + name));
         test::Diff d = test::compare(p, c.get("param_after." + name), tol);
+        if (d.bad != 0 && noise_only[i] && p.requires_grad()) {
+          const Tensor decayed = raw::mul(before[i], std::pow(1.0 - o.lr * o.weight_decay, steps));
+          const double walk = steps * o.lr * largest_grad[i] / o.eps;
+          std::cout << "  " << name << ": gradient at rounding level (at most " << largest_grad[i]
+                    << "), HF's noise walk differs by " << d.max_abs << ": checked against weight decay alone\n";
+          CHECK(raw::max_abs_diff(p, decayed) <= tol.atol + walk);
+          continue;
+        }
         worst = std::max(worst, d.max_abs);
         INFO(d.first_bad);
         CHECK(d.bad == 0);
@@ -207,9 +274,9 @@ TEST_CASE("trained-mlm: fill-mask top-5 and held-out loss", "[models][reference]
 }
 
 TEST_CASE("save_pretrained then from_pretrained round-trips bit-exactly", "[models][reference][io]") {
-  if (!test::have_reference("convbert")) return;
+  if (!have_all_families()) return;
   auto tmp = std::filesystem::temp_directory_path() / ("tz_roundtrip_" + std::to_string(::getpid()));
-  for (const auto& dir : test::case_dirs()) {
+  for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     SECTION(c.name) {
       auto model = load_model(c);
@@ -227,16 +294,19 @@ TEST_CASE("save_pretrained then from_pretrained round-trips bit-exactly", "[mode
         CHECK(raw::max_abs_diff(a[i].second, b[i].second) == 0.0);
       }
       CHECK(std::filesystem::exists(tmp / "vocab.txt"));
-      // The saved config reads back to the same JSON.
-      CHECK(ConvBertConfig::load((tmp / "config.json").string()).to_json() == model->config().to_json());
+      // The saved config reads back to the same JSON, but for torch_dtype: it names what the saved
+      // weights are (float32), as HF's save_pretrained writes it.
+      nlohmann::json expected = model->config().to_json();
+      expected["torch_dtype"] = "float32";
+      CHECK(load_config((tmp / "config.json").string())->to_json() == expected);
       std::filesystem::remove_all(tmp);
     }
   }
 }
 
 TEST_CASE("named_parameters of each head equal the reference checkpoint's keys and shapes", "[models][reference]") {
-  if (!test::have_reference("convbert")) return;
-  for (const auto& dir : test::case_dirs()) {
+  if (!have_all_families()) return;
+  for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     if (c.manifest.at("weights_file") != "model.safetensors") continue;
     SECTION(c.name) {

@@ -1,9 +1,9 @@
 // Layers against naive loops written here, their gradients against finite differences
-// (autograd/gradcheck.h), dropout's modes and seeding, activations by name, and HF init.
+// (autograd/gradcheck.h), dropout's modes and seeding, and HF init. Activations by name:
+// test_activation.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <numbers>
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
@@ -206,27 +206,6 @@ TEST_CASE("Conv1d: depthwise, pointwise and general groups=1 vs naive; gradients
   CHECK_THROWS_WITH(Conv1d(4, 4, 3, 1, 2), Catch::Contains("groups = 2 (in 4, out 4) is not supported"));
   CHECK_THROWS_WITH(Conv1d(4, 4, 3).forward(randn({1, 3, 5}, 1)), Catch::Contains("is not [B, in_channels = 4, T]"));
   CHECK_THROWS_WITH(Conv1d(4, 4, 5).forward(randn({1, 4, 3}, 1)), Catch::Contains("shorter than kernel_size"));
-}
-
-TEST_CASE("activation by HF name", "[nn][layers]") {
-  Tensor x = raw::from_vector(std::vector<float>{-2.f, -0.5f, 0.f, 0.7f, 3.f}, {5});
-  auto xs = x.to_vector<float>();
-  auto expect = [&](const std::string& name, const std::function<double(double)>& f) {
-    auto y = activation(name)(x).to_vector<float>();
-    for (size_t i = 0; i < xs.size(); ++i) CHECK(y[i] == Approx(f(xs[i])).margin(1e-6));
-  };
-  expect("gelu", [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); });
-  expect("gelu_new", [](double v) {
-    return 0.5 * v * (1 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (v + 0.044715 * v * v * v)));
-  });
-  expect("relu", [](double v) { return v > 0 ? v : 0.0; });
-  expect("silu", [](double v) { return v / (1 + std::exp(-v)); });
-  expect("swish", [](double v) { return v / (1 + std::exp(-v)); });
-  expect("tanh", [](double v) { return std::tanh(v); });
-  expect("sigmoid", [](double v) { return 1 / (1 + std::exp(-v)); });
-  expect("linear", [](double v) { return v; });
-  CHECK_THROWS_WITH(activation("mish"),
-                    "activation: unknown name 'mish'; supported: gelu, gelu_new, relu, silu, swish, tanh, sigmoid, linear");
 }
 
 TEST_CASE("init helpers and init_weights_like_hf", "[nn][init]") {

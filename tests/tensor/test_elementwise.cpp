@@ -1,6 +1,7 @@
 // Elementwise ops: the vectorised kernels against the scalar reference kernels (TZ_KERNELS modes)
 // at odd sizes, both against naive double-precision formulas, on strided, transposed and broadcast
-// views; activation backward kernels against finite differences; error messages.
+// views; activation backward kernels against finite differences; the activations at the far ends
+// (|x| = 1e4, inf, NaN); error messages.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -31,6 +32,14 @@ double gelu_new_d(double x) {
   return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
 }
 double silu_d(double x) { return x / (1.0 + std::exp(-x)); }
+double quick_gelu_d(double x) { return x / (1.0 + std::exp(-1.702 * x)); }
+double mish_d(double x) { return x * std::tanh(std::log1p(std::exp(x))); }
+double relu6_d(double x) { return std::min(std::max(x, 0.0), 6.0); }
+
+// raw::pointwise(x, f) as a function of x alone.
+std::function<Tensor(const Tensor&)> pointwise_op(Pointwise f) {
+  return [f](const Tensor& x) { return raw::pointwise(x, f); };
+}
 
 std::vector<UnaryCase> unary_cases() {
   const double f = 1e-6;  // a few float ulp, relative
@@ -48,6 +57,10 @@ std::vector<UnaryCase> unary_cases() {
       {"gelu", raw::gelu, gelu_d, -8, 8, 4, f, 1e-7 * test::kNoFmaSlack},
       {"gelu_new", raw::gelu_new, gelu_new_d, -8, 8, 4, f, 1e-7 * test::kNoFmaSlack},
       {"silu", raw::silu, silu_d, -20, 20, 4, f, 1e-7},
+      {"quick_gelu", pointwise_op(Pointwise::QuickGelu), quick_gelu_d, -20, 20, 4, f, 1e-7},
+      {"mish", pointwise_op(Pointwise::Mish), mish_d, -20, 20, 4, f, 1e-7},
+      {"mish far", pointwise_op(Pointwise::Mish), mish_d, -90, 90, 4, f, 1e-7},
+      {"relu6", pointwise_op(Pointwise::Relu6), relu6_d, -3, 9, 0, 0, 0},
       {"add scalar", [](const Tensor& t) { return raw::add(t, 0.25); }, [](double x) { return x + 0.25; }, -3, 3, 0, 1e-7, 0},
       {"mul scalar", [](const Tensor& t) { return raw::mul(t, -1.5); }, [](double x) { return x * -1.5; }, -3, 3, 0, 1e-7, 0},
       {"gt", [](const Tensor& t) { return raw::gt(t, 0.5); }, [](double x) { return x > 0.5 ? 1.0 : 0.0; }, -3, 3, 0, 0, 0},
@@ -192,9 +205,14 @@ TEST_CASE("elementwise: activation backward kernels match finite differences", "
     std::function<Tensor(const Tensor&, const Tensor&)> backward;
     std::function<double(double)> forward;
   };
+  auto backward_of = [](Pointwise f) {
+    return [f](const Tensor& g, const Tensor& x) { return raw::pointwise_backward(g, x, f); };
+  };
   const std::vector<Case> cases = {{"gelu_backward", raw::gelu_backward, gelu_d},
                                    {"gelu_new_backward", raw::gelu_new_backward, gelu_new_d},
-                                   {"silu_backward", raw::silu_backward, silu_d}};
+                                   {"silu_backward", raw::silu_backward, silu_d},
+                                   {"quick_gelu_backward", backward_of(Pointwise::QuickGelu), quick_gelu_d},
+                                   {"mish_backward", backward_of(Pointwise::Mish), mish_d}};
   for (const auto& c : cases) {
     for (int64_t n : test::kOddSizes) {
       INFO(c.name << " n=" << n);
@@ -215,6 +233,58 @@ TEST_CASE("elementwise: activation backward kernels match finite differences", "
     auto [ref, vec] = both_modes([&] { return c.backward(g, x); });
     REQUIRE(vec.shape() == Shape{4, 50});
     check_close(vec, ref, 1e-6, 1e-6, 4, c.name + " views");
+  }
+}
+
+TEST_CASE("elementwise: the far ends of the activations", "[elementwise]") {
+  const float inf = INFINITY, nan = NAN;
+  const std::vector<float> xs = {-inf, -1e4f, -100.f, -17.f, 0.f, 3.f, 100.f, 1e4f, inf, nan};
+  const int64_t m = static_cast<int64_t>(xs.size()), reps = 32;  // each value 32 times: full vectors
+  const Tensor x = raw::contiguous(raw::expand(test::fvec(xs, {m, 1}), {m, reps}));
+  const Tensor g = raw::full({m, reps}, 2.0);
+  for (auto mode : {kernels::KernelMode::Reference, kernels::KernelMode::Simd}) {
+    kernels::KernelModeGuard guard(mode);
+    for (Pointwise f : {Pointwise::Gelu, Pointwise::GeluNew, Pointwise::Silu, Pointwise::QuickGelu, Pointwise::Mish}) {
+      const auto y = raw::pointwise(x, f).to_vector<float>();
+      const auto d = raw::pointwise_backward(g, x, f).to_vector<float>();
+      for (int64_t k = 0; k < m * reps; ++k) {
+        const size_t i = static_cast<size_t>(k / reps);
+        INFO(pointwise_name(f) << (mode == kernels::KernelMode::Simd ? " simd" : " reference") << " x = " << xs[i]);
+        // x itself far above, 0 far below, no overflow into NaN on the way, in both directions.
+        if (i == 1 || i == 4) CHECK(y[k] == 0.f);
+        if (i == 2) CHECK(y[k] == Approx(0.0).margin(1e-30));
+        if (i >= 6 && i <= 8) CHECK(y[k] == xs[i]);
+        if (i == 9) CHECK(std::isnan(y[k]));
+        if (i == 1) CHECK(d[k] == 0.f);
+        if (i == 2 || i == 3) CHECK(d[k] == Approx(0.0).margin(1e-5));
+        if (i == 6 || i == 7) CHECK(d[k] == 2.f);
+      }
+    }
+  }
+}
+
+TEST_CASE("elementwise: relu6 at its bounds", "[elementwise]") {
+  // hardtanh(x, 0, 6): the bounds taken at x <= 0 and x >= 6 (so -0 gives +0), NaN passes; the
+  // gradient is g strictly inside (0, 6) and for NaN, 0 elsewhere, as PyTorch's hardtanh_backward.
+  const float inf = INFINITY, nan = NAN;
+  const std::vector<float> xs = {-inf, -1e4f, -1.f, -0.f, 0.f, 3.f, 6.f, 7.f, 1e4f, inf, nan};
+  const std::vector<float> want_y = {0, 0, 0, 0, 0, 3, 6, 6, 6, 6, nan};
+  const std::vector<float> want_d = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2};
+  const int64_t m = static_cast<int64_t>(xs.size()), reps = 32;
+  const Tensor x = raw::contiguous(raw::expand(test::fvec(xs, {m, 1}), {m, reps}));
+  const Tensor g = raw::full({m, reps}, 2.0);
+  for (auto mode : {kernels::KernelMode::Reference, kernels::KernelMode::Simd}) {
+    kernels::KernelModeGuard guard(mode);
+    const auto y = raw::pointwise(x, Pointwise::Relu6).to_vector<float>();
+    const auto d = raw::pointwise_backward(g, x, Pointwise::Relu6).to_vector<float>();
+    for (int64_t k = 0; k < m * reps; ++k) {
+      const size_t i = static_cast<size_t>(k / reps);
+      INFO((mode == kernels::KernelMode::Simd ? "simd" : "reference") << " x = " << xs[i]);
+      if (std::isnan(want_y[i])) CHECK(std::isnan(y[k]));
+      else CHECK(y[k] == want_y[i]);
+      CHECK_FALSE(std::signbit(y[k]));
+      CHECK(d[k] == want_d[i]);
+    }
   }
 }
 

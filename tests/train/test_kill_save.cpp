@@ -24,7 +24,8 @@
 #include <random>
 #include <thread>
 
-#include "models/convbert/pretrained.h"
+#include "models/convbert/config.h"
+#include "models/registry.h"
 #include "tensor/ops.h"
 #include "train/checkpoint_dir.h"
 
@@ -100,7 +101,7 @@ cb::ConvBertConfig model_config(int version) {
   return c;
 }
 
-double word_embeddings_sum(const cb::PreTrainedModel& m) {
+double word_embeddings_sum(const tz::models::PreTrainedModel& m) {
   for (const auto& [name, t] : m.state_dict())
     if (name.find("word_embeddings.weight") != std::string::npos) return tz::raw::sum(t, {0, 1}).item();
   FAIL("no word_embeddings.weight");
@@ -116,12 +117,11 @@ struct Versions {
 
 TEST_CASE("a save_pretrained killed at any point leaves the previous or the new model, whole", "[train][kill]") {
   const fs::path root = fresh_dir("model");
-  std::shared_ptr<cb::PreTrainedModel> models[3];
+  std::shared_ptr<tz::models::PreTrainedModel> models[3];
   double checksum[3] = {0, 0, 0};
   fs::path tok[3];
   for (int v : {1, 2}) {
-    models[v] = cb::create_model(model_config(v), "ConvBertForMaskedLM");
-    cb::init_weights(*models[v], static_cast<uint64_t>(v));
+    models[v] = tz::models::create(model_config(v), "ConvBertForMaskedLM", static_cast<uint64_t>(v));
     checksum[v] = word_embeddings_sum(*models[v]);
     tok[v] = root / ("tok" + std::to_string(v));
     fs::create_directories(tok[v]);
@@ -129,15 +129,15 @@ TEST_CASE("a save_pretrained killed at any point leaves the previous or the new 
   }
   REQUIRE(checksum[1] != checksum[2]);
   const fs::path dir = root / "model";
-  cb::save_pretrained(*models[1], dir.string(), tok[1].string());
+  tz::models::save_pretrained(*models[1], dir.string(), tok[1].string());
   std::ofstream(dir / "README.md") << "kept across saves\n";
 
   auto versions_of = [&]() {
     Versions got;
-    cb::LoadOptions strict;
+    tz::models::LoadOptions strict;
     strict.strict = true;
     strict.verbose = false;
-    auto loaded = cb::from_pretrained(dir.string(), strict);
+    auto loaded = tz::models::from_pretrained(dir.string(), strict);
     for (int v : {1, 2}) {
       if (loaded->config().layer_norm_eps == model_config(v).layer_norm_eps) got.config = v;
       if (word_embeddings_sum(*loaded) == checksum[v]) got.weights = v;
@@ -152,7 +152,7 @@ TEST_CASE("a save_pretrained killed at any point leaves the previous or the new 
   const pid_t timing = ::fork();
   REQUIRE(timing >= 0);
   if (timing == 0) {
-    cb::save_pretrained(*models[2], (root / "timing").string(), tok[2].string());
+    tz::models::save_pretrained(*models[2], (root / "timing").string(), tok[2].string());
     ::_exit(0);
   }
   REQUIRE(::waitpid(timing, nullptr, 0) == timing);
@@ -168,7 +168,7 @@ TEST_CASE("a save_pretrained killed at any point leaves the previous or the new 
     REQUIRE(pid >= 0);
     if (pid == 0) {
       try {
-        cb::save_pretrained(*models[next], dir.string(), tok[next].string());
+        tz::models::save_pretrained(*models[next], dir.string(), tok[next].string());
       } catch (...) {
         ::_exit(3);
       }
@@ -192,7 +192,7 @@ TEST_CASE("a save_pretrained killed at any point leaves the previous or the new 
   CHECK(finished > 0);
   // The next save clears what killed saves left behind.
   fs::create_directories(root / ("model.tmp-" + std::to_string(dead_pid())) / "half");
-  cb::save_pretrained(*models[1], dir.string(), tok[1].string());
+  tz::models::save_pretrained(*models[1], dir.string(), tok[1].string());
   CHECK_FALSE(has_temporary(root));
   CHECK(versions_of().config == 1);
 }

@@ -111,16 +111,16 @@ TEST_CASE("multiple choice: probabilities and accuracy", "[train][mc]") {
 }
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "nn/optim.h"
 #include "tests/test_util.h"
 
 TEST_CASE("multiple choice: [B, N, S] batches train the tiny reference model", "[train][mc][reference]") {
   if (!tz::test::have_reference("convbert/tiny-multiple-choice")) return;
   auto dir = (tz::test::reference_dir() / "convbert" / "tiny-multiple-choice").string();
-  tz::convbert::LoadOptions lo;
+  tz::models::LoadOptions lo;
   lo.verbose = false;
-  auto model = tz::convbert::from_pretrained(dir, lo);
+  auto model = tz::models::from_pretrained(dir, lo);
   model->eval();
   auto tok = WordPiece::from_pretrained(dir);
   std::vector<MultipleChoiceExample> data{{"The cat", "It", {"sat on the mat.", "flew to the moon.", "read a book."}, 0},

@@ -236,16 +236,16 @@ TEST_CASE("QA readers: SQuAD JSON v1/v2 and flat JSONL", "[train][qa]") {
 }
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "nn/optim.h"
 #include "tests/test_util.h"
 
 TEST_CASE("QA: windows train the tiny reference model to the answers", "[train][qa][reference]") {
   if (!tz::test::have_reference("convbert/tiny-qa")) return;
   auto dir = (tz::test::reference_dir() / "convbert" / "tiny-qa").string();
-  tz::convbert::LoadOptions lo;
+  tz::models::LoadOptions lo;
   lo.verbose = false;
-  auto model = tz::convbert::from_pretrained(dir, lo);
+  auto model = tz::models::from_pretrained(dir, lo);
   model->eval();
   auto tok = WordPiece::from_pretrained(dir);
   const std::string ctx = "John lives in New York. Mary moved to Paris in 1990. Peter works near the river in London.";

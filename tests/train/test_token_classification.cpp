@@ -192,7 +192,7 @@ TEST_CASE("group_entities: seqeval's chunks on B/I/O tags; plain labels group by
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "models/convbert/pretrained.h"
+#include "models/registry.h"
 #include "nn/optim.h"
 #include "tensor/ops.h"
 #include "tests/test_util.h"
@@ -200,9 +200,9 @@ TEST_CASE("group_entities: seqeval's chunks on B/I/O tags; plain labels group by
 TEST_CASE("token classification: collated batches train the tiny reference model", "[train][tokcls][reference]") {
   if (!tz::test::have_reference("convbert/tiny-token-cls")) return;
   auto dir = (tz::test::reference_dir() / "convbert" / "tiny-token-cls").string();
-  tz::convbert::LoadOptions lo;
+  tz::models::LoadOptions lo;
   lo.verbose = false;
-  auto model = tz::convbert::from_pretrained(dir, lo);
+  auto model = tz::models::from_pretrained(dir, lo);
   model->eval();  // no dropout: the loss is a deterministic function of the weights
   auto tok = WordPiece::from_pretrained(dir);
   TagSet tags({"B-LOC", "B-PER", "I-LOC", "I-PER", "O"});  // the model has 5 labels

@@ -8,7 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "models/convbert/pretrained.h"
+#include "models/convbert/config.h"
+#include "models/registry.h"
 #include "nn/lr_schedule.h"
 #include "nn/optim.h"
 #include "tensor/random.h"
@@ -62,7 +63,7 @@ std::vector<TokenizedExample> toy_examples() {
 // Everything a run owns, built fresh as a new process would.
 struct Run {
   std::vector<TokenizedExample> examples = toy_examples();
-  std::shared_ptr<cb::PreTrainedModel> model;
+  std::shared_ptr<tz::models::PreTrainedModel> model;
   std::unique_ptr<tz::optim::AdamW> opt;
   std::unique_ptr<tz::optim::LRScheduler> sched;
   std::unique_ptr<BatchSampler> sampler;
@@ -71,8 +72,7 @@ struct Run {
 
   explicit Run(int64_t total_steps) {
     tz::manual_seed(11);
-    model = cb::create_model(tiny_config(), "ConvBertForMaskedLM");
-    cb::init_weights(*model, 3);
+    model = tz::models::create(tiny_config(), "ConvBertForMaskedLM", 3);
     opt = std::make_unique<tz::optim::AdamW>(tz::optim::param_groups_like_hf(*model, 0.01),
                                              tz::optim::AdamWOptions{.lr = 3e-3});
     sched = std::make_unique<tz::optim::LinearWarmupDecay>(*opt, 2, total_steps);
@@ -87,15 +87,15 @@ struct Run {
       std::vector<const TokenizedExample*> ptrs;
       for (size_t i : sampler->next()) ptrs.push_back(&examples[i]);
       Batch b = collator(ptrs, gen);
-      cb::Inputs in;
+      tz::models::Inputs in;
       in.input_ids = b.input_ids;
       in.attention_mask = b.attention_mask;
       in.labels = b.labels;
       return MicroBatchLoss{model->forward(in).loss, b.real_tokens};
     };
-    c.save_model = [this](const std::string& dir) { cb::save_pretrained(*model, dir); };
+    c.save_model = [this](const std::string& dir) { tz::models::save_pretrained(*model, dir); };
     c.load_model = [this](const std::string& dir) {
-      auto loaded = cb::from_pretrained(dir, {.architecture = "ConvBertForMaskedLM", .strict = true, .verbose = false});
+      auto loaded = tz::models::from_pretrained(dir, {.architecture = "ConvBertForMaskedLM", .strict = true, .verbose = false});
       std::map<std::string, tz::Tensor> state;
       for (auto& [k, v] : loaded->state_dict()) state[k] = v;
       model->load_state_dict(state, true);
@@ -135,7 +135,7 @@ std::string fresh_dir(const std::string& name) {
   return p.string();
 }
 
-void check_same_params(const cb::PreTrainedModel& a, const cb::PreTrainedModel& b) {
+void check_same_params(const tz::models::PreTrainedModel& a, const tz::models::PreTrainedModel& b) {
   auto pa = a.named_parameters(), pb = b.named_parameters();
   REQUIRE(pa.size() == pb.size());
   for (size_t i = 0; i < pa.size(); ++i) {
@@ -207,7 +207,7 @@ TEST_CASE("a save killed between write and rename leaves the previous checkpoint
   for (const auto& e : fs::directory_iterator(ckpts.root())) tmp_left |= e.path().string().find(".tmp-") != std::string::npos;
   CHECK_FALSE(tmp_left);  // a save that fails removes its half-written folder (a killed one: test_kill_save)
   // The previous checkpoint is a loadable HF directory...
-  auto loaded = cb::from_pretrained(ckpts.path_for(2), {.architecture = "ConvBertForMaskedLM", .strict = true, .verbose = false});
+  auto loaded = tz::models::from_pretrained(ckpts.path_for(2), {.architecture = "ConvBertForMaskedLM", .strict = true, .verbose = false});
   CHECK(loaded->architecture() == "ConvBertForMaskedLM");
   // ... and resuming from it gives the uninterrupted run's losses.
   Run again(N);

@@ -1,0 +1,11 @@
+// BERT's entry in the zoo's registry (models/registry.cpp lists it): model_type, heads, named
+// sizes, and how to parse its config and build its classes.
+#pragma once
+
+#include "models/registry.h"
+
+namespace tz::bert {
+
+models::Family family();
+
+}  // namespace tz::bert
