@@ -125,7 +125,7 @@ struct Workspace {
     const int64_t V = static_cast<int64_t>(5 + words.size());
     auto rtd_inputs = [&](float noise, std::vector<int64_t> mask_shape) {
       std::vector<float> u(static_cast<size_t>(4 * V), 0.5f);
-      u[3] = noise;
+      u[static_cast<size_t>(V + 3)] = noise;  // at the chosen position 1
       std::vector<int64_t> mask(static_cast<size_t>(mask_shape[0] * mask_shape[1]), 0);
       mask[1] = 1;
       return std::vector<std::pair<std::string, tz::Tensor>>{
@@ -293,7 +293,7 @@ std::map<std::string, std::vector<Case>> cases() {
                  {"bench --config {W}/config.json --threads abc"}}},
       {"cache", {{"cache list --cache-dir {W}/missing", S},
                  {"cache list --cache-dir {W}/broken_cache", S},  // skipped with a warning
-                 {"cache remove org/name --cache-dir {W}/broken_cache --dry-run"},
+                 {"cache remove org/name --cache-dir {W}/broken_cache --dry-run", S},
                  {"cache remove org/name --cache-dir {W}/adir"},
                  {"cache remove ../../etc --cache-dir {W}/adir"},
                  {"cache remove \"$(printf 'org/\\377')\" --cache-dir {W}/adir"},
