@@ -1,11 +1,13 @@
 // `tensorzoo`: dispatches to the subcommand named by the first argument (see command.h).
 // Library errors (tz::Error) are printed as "error: ..." with exit code 1; usage errors exit 2.
 // Started by mpirun (or given --distributed), it joins the MPI job first (distributed/): an error
-// on any rank then stops every rank, naming the rank, instead of leaving the others waiting.
+// on any rank then stops every rank, naming the rank, instead of leaving the others waiting
+// (abort_all_ranks.h: the library throws, only this program decides to end the job).
 #include <algorithm>
 #include <exception>
 #include <iostream>
 
+#include "cli/abort_all_ranks.h"
 #include "cli/command.h"
 #include "distributed/communicator.h"
 
@@ -52,7 +54,7 @@ int main(int argc, char** argv) {
     tz::dist::init(force_mpi);
     rc = it->second.run(args);
   } catch (const std::exception& e) {
-    if (tz::dist::world_size() > 1) tz::dist::abort_all(e.what());
+    if (tz::dist::world_size() > 1) tz::cli::abort_all_ranks(e.what());
     std::cerr << "error: " << e.what() << "\n";
     rc = 1;
   }

@@ -32,8 +32,16 @@ Tensor noise_rows(const Tensor& noise, const Tensor& chosen) {
   const auto c = tz::raw::contiguous(chosen).to_vector<int64_t>();
   for (size_t i = 0; i < c.size(); ++i)
     if (c[i] != 0) rows.push_back(static_cast<int64_t>(i));
-  return tz::raw::embedding(tz::raw::reshape(noise, {-1, noise.size(2)}),
-                            tz::raw::from_vector(rows, {static_cast<int64_t>(rows.size())}));
+  TZ_CHECK(noise.dtype() == tz::DType::Float32, "rtd-step: noise must be float32, got ", tz::dtype_name(noise.dtype()));
+  Tensor picked = tz::raw::embedding(tz::raw::reshape(noise, {-1, noise.size(2)}),
+                                     tz::raw::from_vector(rows, {static_cast<int64_t>(rows.size())}));
+  // Gumbel-max takes -log(-log(u)): a value outside [0, 1] (or NaN) would sample an arbitrary token.
+  const auto u = picked.to_vector<float>();
+  for (size_t i = 0; i < u.size(); ++i)
+    TZ_CHECK(u[i] >= 0.0f && u[i] <= 1.0f, "rtd-step: noise value ", u[i], " at chosen row ",
+             i / static_cast<size_t>(noise.size(2)), ", token ", i % static_cast<size_t>(noise.size(2)),
+             " is not a uniform sample in [0, 1]");
+  return picked;
 }
 
 int run_rtd_step(const std::vector<std::string>& args) {

@@ -10,6 +10,8 @@
 // The library side is tokenizer/wordpiece.h; the parity test is tests/tokenizer/.
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -108,10 +110,20 @@ ordered_json encoding_json(const tk::WordPiece& tok, const tk::Encoding& enc, bo
 }
 
 int run_cases(const tk::WordPiece& base, const std::string& in_path, const std::string& out_path) {
+  TZ_CHECK(!std::filesystem::is_directory(in_path), "tokenize: cases file '", in_path, "' is a directory");
   std::ifstream in(in_path, std::ios::binary);
   TZ_CHECK(in.good(), "tokenize: cannot open cases file '", in_path, "'");
-  std::ofstream out(out_path, std::ios::binary);
-  TZ_CHECK(out.good(), "tokenize: cannot write '", out_path, "'");
+  // Written beside the output and renamed at the end, so a bad case file leaves no partial output.
+  const std::string tmp_path = out_path + ".tmp";
+  struct RemoveUnlessDone {
+    std::string path;
+    bool done = false;
+    ~RemoveUnlessDone() {
+      if (!done) std::remove(path.c_str());
+    }
+  } tmp_guard{tmp_path};
+  std::ofstream out(tmp_path, std::ios::binary);
+  TZ_CHECK(out.good(), "tokenize: cannot write '", tmp_path, "'");
   std::map<std::pair<bool, int>, tk::WordPiece> by_normalizer;  // (lowercase, strip: -1 unset/0/1)
   std::string line;
   std::size_t line_no = 0, n_cases = 0, n_errors = 0;
@@ -121,7 +133,7 @@ int run_cases(const tk::WordPiece& base, const std::string& in_path, const std::
     ordered_json c;
     try {
       c = ordered_json::parse(line);
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) {  // parse errors, and numbers too large (out_of_range)
       throw Error(detail::concat(in_path, ":", line_no, ": invalid JSON (", e.what(), ")"));
     }
     TZ_CHECK(c.is_object() && c.contains("text") && c["text"].is_string(), in_path, ":", line_no,
@@ -149,7 +161,12 @@ int run_cases(const tk::WordPiece& base, const std::string& in_path, const std::
     out << c.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
     ++n_cases;
   }
-  TZ_CHECK(out.good(), "tokenize: error while writing '", out_path, "'");
+  TZ_CHECK(!in.bad(), "tokenize: error while reading '", in_path, "'");
+  out.close();
+  TZ_CHECK(out.good(), "tokenize: error while writing '", tmp_path, "'");
+  TZ_CHECK(std::rename(tmp_path.c_str(), out_path.c_str()) == 0, "tokenize: cannot rename '", tmp_path, "' to '",
+           out_path, "'");
+  tmp_guard.done = true;
   std::cerr << "tokenize: wrote " << n_cases << " cases to " << out_path << " (" << n_errors << " refused)\n";
   return 0;
 }

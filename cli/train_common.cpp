@@ -154,10 +154,11 @@ nlohmann::json DataStream::state() const {
 
 void DataStream::load_state(const nlohmann::json& j) {
   sampler.load_state(j.at("sampler"));
-  draws = j.value("draws", int64_t{0});
-  auto g = j.at("generator").get<std::vector<uint64_t>>();
-  TZ_CHECK(g.size() == 6, "train: bad generator state in checkpoint");
-  gen.set_state({g[0], g[1], g[2], g[3], g[4], g[5]});
+  const nlohmann::json draws_json = j.value("draws", nlohmann::json(0));
+  TZ_CHECK(draws_json.is_number_integer() && draws_json.get<int64_t>() >= 0,
+           "train: the checkpoint's data state has draws ", draws_json.dump(), " (expected a non-negative integer)");
+  draws = draws_json.get<int64_t>();
+  gen.set_state(tr::generator_state_from_json(j.at("generator"), "train: the checkpoint's data generator"));
 }
 
 Setup make_setup(const Common& c, nn::Module& model, const std::vector<int64_t>& lengths, int64_t epochs) {

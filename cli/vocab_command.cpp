@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "core/error.h"
 #include "tokenizer/vocab_builder.h"
 
 namespace tz::cli {
@@ -52,6 +53,9 @@ int run_vocab(const std::vector<std::string>& args) {
 
   tokenizer::VocabBuilder builder(o);
   for (const std::string& f : files) builder.add_file(f);
+  // An empty corpus (a wrong path, an empty export) would give a vocabulary of special tokens only.
+  TZ_CHECK(!builder.word_counts().empty(), "vocab: the corpus files hold no words (", files.front(),
+           files.size() > 1 ? ", ..." : "", ")");
   std::vector<std::string> tokens = builder.build();
   tokenizer::save_vocab_dir(tokens, o, p.get("out"));
   std::cout << "vocab: " << builder.word_counts().size() << " distinct words -> " << tokens.size()

@@ -1,5 +1,7 @@
 // The MPI calls behind distributed/communicator.h, and the world-of-one fallback when the
 // library is built without MPI (TZ_HAVE_MPI undefined). See the header for the contract.
+// MPI errors come back as return codes (MPI_ERRORS_RETURN) and are thrown as tz::Error: ending
+// the job is the program's decision (cli/main.cpp), never the library's.
 #include "distributed/communicator.h"
 
 #include <algorithm>
@@ -42,8 +44,9 @@ void check_mpi(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
-  MPI_Error_string(rc, text, &len);
-  abort_all(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(len)));
+  if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) len = 0;
+  throw Error(detail::concat("distributed: rank ", world().rank, "/", world().size, ": ", what, " failed: ",
+                             len > 0 ? std::string(text, static_cast<std::size_t>(len)) : "error code " + std::to_string(rc)));
 }
 
 bool mpi_running() { return world().started_mpi; }
@@ -87,8 +90,11 @@ void init(bool force) {
       check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
       w.started_mpi = true;
     }
-    MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &w.size);
+    // Without this, MPI's default handler (MPI_ERRORS_ARE_FATAL) ends the job inside the failing
+    // call; with it, check_mpi turns the error into an exception the caller can handle.
+    check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &w.rank), "MPI_Comm_rank");
+    check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &w.size), "MPI_Comm_size");
   }
 #else
   TZ_CHECK(!force, "distributed: --distributed needs a build with MPI (install libopenmpi-dev and "
@@ -189,14 +195,6 @@ void barrier() {
 #if TZ_HAVE_MPI
   if (mpi_running() && world().size > 1) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 #endif
-}
-
-void abort_all(const std::string& message, int code) {
-  std::cerr << "error: rank " << world().rank << "/" << world().size << ": " << message << std::endl;
-#if TZ_HAVE_MPI
-  if (mpi_running()) MPI_Abort(MPI_COMM_WORLD, code);
-#endif
-  std::exit(code);
 }
 
 void broadcast_tensors(const std::vector<Tensor>& tensors, int root) {

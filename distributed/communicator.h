@@ -6,6 +6,11 @@
 // (TZ_MPI=OFF or no MPI found), every function works for a world of one process, so callers
 // never need #ifdefs: rank() == 0, world_size() == 1, reductions are identities.
 //
+// A failed MPI call throws tz::Error naming the rank and the call; the library never ends the
+// process. A program that catches such an error (or any other) on one rank of a multi-process job
+// must stop every rank itself, or the others wait forever in their next collective: the
+// `tensorzoo` command does this in its main().
+//
 //   tz::dist::init();                                  // once, before any other call
 //   tz::dist::GradientReducer reducer(model.parameters());
 //   ... loss.backward();  reducer.all_reduce();        // gradients now summed over ranks
@@ -52,10 +57,6 @@ int64_t all_reduce_max(int64_t value);
 void broadcast(float* data, std::size_t n, int root = 0);
 void broadcast(std::string& text, int root = 0);
 void barrier();
-
-/// Prints "rank R/N: message" to stderr and stops every rank of the job (MPI_Abort), so a
-/// failure on one rank never leaves the others hanging in a collective. Without MPI: exit(code).
-[[noreturn]] void abort_all(const std::string& message, int code = 1);
 
 /// Copies rank 0's values of `tensors` (float32) to every rank: start-of-training agreement.
 void broadcast_tensors(const std::vector<Tensor>& tensors, int root = 0);

@@ -1,6 +1,9 @@
 // The shared config fields: reading, writing and checking them; see config.h.
 #include "models/config.h"
 
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -15,8 +18,23 @@ void throw_wrong_type(const char* key, const json& value) {
   throw Error(detail::concat("config.json: field '", key, "' has the wrong type (", value.dump(), ")"));
 }
 
+int64_t integer_field(const char* key, const json& v) {
+  if (v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
+    return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    TZ_CHECK(std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15, "config.json: field '", key,
+             "' must be an integer, got ", v.dump());
+    return static_cast<int64_t>(d);
+  }
+  if (v.is_number_unsigned())
+    throw Error(detail::concat("config.json: field '", key, "' must be an integer, got ", v.dump()));
+  throw_wrong_type(key, v);
+}
+
 void PretrainedConfig::set_num_labels(int64_t n) {
   TZ_CHECK(n >= 1, "config: num_labels must be >= 1, got ", n);
+  TZ_CHECK(n <= kMaxLabels, "config: num_labels ", n, " is out of range (at most ", kMaxLabels, ")");
   id2label.clear();
   for (int64_t i = 0; i < n; ++i) id2label.push_back("LABEL_" + std::to_string(i));
 }
@@ -143,7 +161,7 @@ void PretrainedConfig::validate() const {
   positive("max_position_embeddings", max_position_embeddings);
   TZ_CHECK(type_vocab_size >= 0, "config: type_vocab_size must be >= 0, got ", type_vocab_size);
   // Sizes that multiply past any machine's memory are refused before anything is allocated.
-  constexpr int64_t kMaxDim = int64_t{1} << 24;
+  constexpr int64_t kMaxDim = kMaxConfigSize;
   for (auto [name, v] : {std::pair{"vocab_size", vocab_size}, std::pair{"hidden_size", hidden_size},
                          std::pair{"intermediate_size", intermediate_size},
                          std::pair{"max_position_embeddings", max_position_embeddings},
@@ -167,6 +185,24 @@ void PretrainedConfig::validate() const {
                  *problem_type == "multi_label_classification",
              "config: problem_type '", *problem_type,
              "' is not one of regression, single_label_classification, multi_label_classification");
+}
+
+double PretrainedConfig::min_weight_count() const {
+  const double H = static_cast<double>(hidden_size), I = static_cast<double>(intermediate_size);
+  return H * static_cast<double>(vocab_size) + static_cast<double>(num_hidden_layers) * (H * H + 2.0 * H * I);
+}
+
+void PretrainedConfig::check_fits_in_memory() const {
+  const double bytes = 4.0 * min_weight_count();
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;  // unknown: nothing to compare with
+  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
+  char need[32], have[32];
+  std::snprintf(need, sizeof need, "%.3g", bytes / 1e9);
+  std::snprintf(have, sizeof have, "%.3g", memory / 1e9);
+  TZ_CHECK(bytes <= memory, model_type, ": the config's weights need at least ", need, " GB (vocab_size ", vocab_size,
+           ", hidden_size ", hidden_size, ", intermediate_size ", intermediate_size, ", ", num_hidden_layers,
+           " layers), more than this machine's ", have, " GB of memory");
 }
 
 void PretrainedConfig::save(const std::string& path) const {

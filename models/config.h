@@ -12,14 +12,26 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <limits>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tz::models {
 
 /// Throws tz::Error: "config.json: field 'key' has the wrong type (value)".
 [[noreturn]] void throw_wrong_type(const char* key, const nlohmann::json& value);
+
+/// The integer a config.json value holds: an integer, or a float with an integral value (512.0)
+/// below 2^53; throws naming the key otherwise (converting a float such as 1e30 to an integer type
+/// is undefined behaviour, so it is refused before the conversion).
+int64_t integer_field(const char* key, const nlohmann::json& value);
+
+/// Sizes a config may give, at most: every product of two of them stays inside int64.
+inline constexpr int64_t kMaxConfigSize = int64_t{1} << 24;
+/// Labels a config may name (each gets a string, so a count from a file is bounded).
+inline constexpr int64_t kMaxLabels = int64_t{1} << 20;
 
 class PretrainedConfig {
  public:
@@ -63,6 +75,16 @@ class PretrainedConfig {
   /// Throws tz::Error naming the field, its value and the rule, for configs HF cannot run either.
   virtual void validate() const;
 
+  /// A lower bound on the number of weights a model of this config holds: the word embeddings
+  /// and, per layer, the attention output and the feed-forward. A family whose layers are
+  /// narrower (a factorised embedding, grouped feed-forward) overrides it.
+  virtual double min_weight_count() const;
+  /// Throws tz::Error when min_weight_count() float32 weights alone exceed this machine's physical
+  /// memory: sizes from a file that pass validate() one by one can still multiply past it, and
+  /// the allocations would succeed one by one (overcommit) until the kernel kills the process.
+  /// Called before a model is built (create, from_pretrained).
+  void check_fits_in_memory() const;
+
   /// Writes to_json() to `path` atomically (a temporary file renamed over it).
   void save(const std::string& path) const;
 
@@ -84,10 +106,18 @@ void read_field(const nlohmann::json& j, const char* key, T& out, std::set<std::
   known.insert(key);
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
-  try {
-    out = it->template get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw_wrong_type(key, *it);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const int64_t v = integer_field(key, *it);
+    if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+      throw_wrong_type(key, *it);
+    out = static_cast<T>(v);
+  } else {
+    try {
+      out = it->template get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw_wrong_type(key, *it);
+    }
   }
 }
 template <class T>

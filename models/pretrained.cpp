@@ -7,14 +7,17 @@
 #include "models/registry.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "autograd/grad_mode.h"
 #include "core/error.h"
 #include "nn/init.h"
+#include "tensor/io/atomic_directory.h"
 #include "tensor/io/checkpoint.h"
 #include "tensor/io/keras_weights.h"
 #include "tensor/io/sharded_checkpoint.h"
@@ -65,6 +68,26 @@ bool is_tied(const PreTrainedModel& model, const std::string& key) {
   for (const auto& [alias, canonical] : model.tied_weights())
     if (alias == key || canonical == key) return true;
   return false;
+}
+
+// A weight holding NaN or Inf (a corrupt file, or a run that diverged) would make every output NaN
+// without a word. Checked in blocks without branching, so the loop vectorises.
+void check_finite(const Tensor& t, const std::string& name, const std::string& file) {
+  if (t.dtype() != DType::Float32 || t.numel() == 0) return;
+  const Tensor c = t.is_contiguous() ? t : raw::contiguous(t);
+  const float* p = c.data<float>();
+  const int64_t n = c.numel();
+  constexpr int64_t kBlock = 4096;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    bool bad = false;
+    for (int64_t i = start; i < end; ++i) bad |= !(std::fabs(p[i]) <= std::numeric_limits<float>::max());
+    if (!bad) continue;
+    int64_t at = start;
+    while (std::isfinite(p[at])) ++at;
+    throw Error(detail::concat("from_pretrained: '", file, "': weight '", name, "' holds ", p[at],
+                               " at element ", at, " (weights must be finite numbers; is the file corrupt?)"));
+  }
 }
 
 // HF's rename of the TF-era LayerNorm names that old checkpoints still carry (bert-base-uncased's
@@ -248,6 +271,8 @@ LoadReport load_weights(PreTrainedModel& model, const std::string& name_or_dir, 
   // update such a parameter in place without touching the file.
   for (auto& [key, t] : state)
     if (!t.storage()->writable()) t.storage()->set_writable(true);
+  if (opt.check_finite)
+    for (const auto& [key, t] : state) check_finite(t, key, report.weights_file);
   NoGradGuard ng;
   nn::Module::LoadReport r = model.load_state_dict(state, /*strict=*/false, /*share_memory=*/true);
   std::vector<std::string> to_init;
@@ -344,6 +369,7 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir,
     config = load_config(dir);
   }
   const std::string arch = resolve_architecture(*config, opt.architecture);
+  config->check_fits_in_memory();
   // No random init here: the checkpoint provides (nearly) every weight, and drawing 110M normals
   // for a base-size model only to overwrite them takes seconds. The few it does not provide are
   // initialised by load_weights, as HF's fast init does.
@@ -358,48 +384,64 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& name_or_dir,
 }
 
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir,
-                     const SaveOptions& options) {
-  fs::create_directories(dir);
-  std::shared_ptr<PretrainedConfig> config = model.config().clone();
-  config->architectures = {model.architecture()};
-  config->torch_dtype = "float32";  // what model.safetensors holds
-  config->save((fs::path(dir) / "config.json").string());
-
-  TZ_CHECK(options.max_shard_bytes >= 0, "save_pretrained: max_shard_bytes must be >= 0, got ", options.max_shard_bytes);
-  TZ_CHECK(options.max_shard_bytes == 0 || options.format == WeightsFormat::Safetensors,
+                     const SaveOptions& save) {
+  TZ_CHECK(save.max_shard_bytes >= 0, "save_pretrained: max_shard_bytes must be >= 0, got ", save.max_shard_bytes);
+  TZ_CHECK(save.max_shard_bytes == 0 || save.format == WeightsFormat::Safetensors,
            "save_pretrained: sharding (max_shard_bytes) writes safetensors shards only, not ",
-           weights_file_name(options.format));
-  const std::string file = weights_file_name(options.format);
+           weights_file_name(save.format));
+  const std::string file = weights_file_name(save.format);
   const std::string preferred = find_weights_file(dir);
   const auto& order = hub::weight_file_preference();
-  TZ_CHECK(preferred.empty() ||
-               std::find(order.begin(), order.end(), preferred) >= std::find(order.begin(), order.end(), file),
+  const auto rank = [&](const std::string& f) { return std::find(order.begin(), order.end(), f); };
+  // Safetensors replaces the old safetensors files (single or sharded); another format must not
+  // be shadowed by a file from_pretrained reads first.
+  const bool safetensors_kind = preferred == "model.safetensors" || preferred == "model.safetensors.index.json";
+  TZ_CHECK(preferred.empty() || rank(preferred) >= rank(file) ||
+               (save.format == WeightsFormat::Safetensors && safetensors_kind),
            "save_pretrained: '", dir, "' already holds ", preferred, ", which from_pretrained reads before ", file,
            "; remove it or save into another directory");
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : model.state_dict())
     if (!is_alias(model, name)) tensors.emplace_back(name, t);
-  const std::string path = (fs::path(dir) / file).string();
-  switch (options.format) {
-    case WeightsFormat::Safetensors:
-      if (options.max_shard_bytes > 0)
-        io::save_safetensors_sharded(dir, tensors, options.max_shard_bytes);
-      else
-        io::save_safetensors(path, tensors, {{"format", "pt"}});
-      break;
-    case WeightsFormat::PytorchBin: io::save_pytorch(path, tensors); break;
-    case WeightsFormat::TfH5: save_tf_weights(model, path); break;
-  }
-  if (options.tf_weights && options.format != WeightsFormat::TfH5)
-    save_tf_weights(model, (fs::path(dir) / kTfWeightsFile).string());
 
-  if (!tokenizer_dir.empty()) {
-    for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
-      fs::path src = fs::path(tokenizer_dir) / f;
-      if (fs::exists(src) && fs::absolute(src) != fs::absolute(fs::path(dir) / f))
-        fs::copy_file(src, fs::path(dir) / f, fs::copy_options::overwrite_existing);
+  // The directory is written whole and swapped in (tensor/io/atomic_directory.h): a process killed
+  // between config.json and the weights must not leave one file of each version.
+  io::ReplaceDirectoryOptions options;
+  options.keep_other_entries = true;
+  if (save.format == WeightsFormat::Safetensors)
+    options.drop_old_entry = [](const std::string& name) {  // the old save's safetensors, single or sharded
+      const std::string ext = ".safetensors";
+      return name == "model.safetensors" || name == "model.safetensors.index.json" ||
+             (name.rfind("model-", 0) == 0 && name.find("-of-") != std::string::npos && name.size() > ext.size() &&
+              name.compare(name.size() - ext.size(), ext.size(), ext) == 0);
+    };
+  io::replace_directory(dir, [&](const std::string& tmp) {
+    std::shared_ptr<PretrainedConfig> config = model.config().clone();
+    config->architectures = {model.architecture()};
+    config->torch_dtype = "float32";  // what the weights file holds
+    config->save((fs::path(tmp) / "config.json").string());
+
+    const std::string path = (fs::path(tmp) / file).string();
+    switch (save.format) {
+      case WeightsFormat::Safetensors:
+        if (save.max_shard_bytes > 0)
+          io::save_safetensors_sharded(tmp, tensors, save.max_shard_bytes);
+        else
+          io::save_safetensors(path, tensors, {{"format", "pt"}});
+        break;
+      case WeightsFormat::PytorchBin: io::save_pytorch(path, tensors); break;
+      case WeightsFormat::TfH5: save_tf_weights(model, path); break;
     }
-  }
+    if (save.tf_weights && save.format != WeightsFormat::TfH5)
+      save_tf_weights(model, (fs::path(tmp) / kTfWeightsFile).string());
+
+    if (!tokenizer_dir.empty()) {
+      for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+        fs::path src = fs::path(tokenizer_dir) / f;
+        if (fs::exists(src)) fs::copy_file(src, fs::path(tmp) / f, fs::copy_options::overwrite_existing);
+      }
+    }
+  }, options);
 }
 
 }  // namespace tz::models

@@ -123,6 +123,7 @@ std::string resolve_architecture(const PretrainedConfig& config, const std::stri
 std::shared_ptr<PreTrainedModel> create(const PretrainedConfig& config, const std::string& head, uint64_t seed) {
   const Family& f = family(config.model_type);
   config.validate();
+  config.check_fits_in_memory();
   auto model = f.build(config, resolve_architecture(config, head));
   Generator gen(seed);
   model->init_weights(gen);

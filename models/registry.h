@@ -85,6 +85,9 @@ struct LoadOptions {
   uint64_t seed = 0;
   /// Print the warnings (missing / unexpected / mismatched keys) to stderr.
   bool verbose = true;
+  /// Refuse weights holding NaN or Inf (reads every float32 weight once, so the file's pages are
+  /// read at load rather than on first use).
+  bool check_finite = true;
   /// How a model name ("org/name[@revision]") resolves to a directory: the HF cache, offline mode,
   /// downloads (hub/resolve.h). An existing directory is used as it is.
   hub::ResolveOptions hub{};
@@ -109,7 +112,10 @@ struct LoadReport {
 /// saved from the base model or from any head load into any head of the family (the base-model
 /// prefix is added or dropped as HF does); weights the file lacks (a new head) are initialised
 /// from options.seed as HF's fast init does, without drawing the others. Float32 weights of a
-/// safetensors file are not copied: parameters view the file's private copy-on-write mapping.
+/// safetensors file are not copied: parameters view the file's private copy-on-write mapping
+/// (the finiteness check reads each page once; with check_finite off, pages are read on first
+/// use). Like any mmap, a file truncated by another process while loaded raises SIGBUS;
+/// save_pretrained replaces directories atomically, so saving over the loaded directory is safe.
 /// Throws tz::Error naming the file and key for anything wrong.
 std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, const LoadOptions& options = {},
                                                  LoadReport* report = nullptr);
@@ -141,6 +147,8 @@ struct SaveOptions {
 /// (created if needed), plus the tokenizer files found in `tokenizer_dir` when given. Tied aliases
 /// are not written. A weights file already in `dir` that from_pretrained would read before the one
 /// written (model.safetensors before pytorch_model.bin, ...) is an error, not silently shadowing it.
+/// The directory is replaced as a whole (other files in it are kept): a process killed during the
+/// save leaves the previous model or the new one, never a mix of the two.
 void save_pretrained(const PreTrainedModel& model, const std::string& dir, const std::string& tokenizer_dir = "",
                      const SaveOptions& options = {});
 

@@ -17,8 +17,7 @@ start=$(date +%s)
 say() { echo "[quickstart +$(($(date +%s) - start))s] $*"; }
 
 say "1/4 setup (packages, configure, build)"
-TZ_EXTRA_PACKAGES="fortunes fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-cs fortunes-br" \
-  TZ_TARGETS=tensorzoo_cli bash scripts/setup.sh build   # the CLI only; the test command builds the rest
+TZ_PACKAGE_SETS=fortunes TZ_TARGETS=tensorzoo_cli bash scripts/setup.sh build   # the CLI only; the test command builds the rest
 bin=$repo/build/tensorzoo
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -8,7 +8,18 @@ shift || true
 
 packages=(build-essential cmake ninja-build pkg-config git openmpi-bin libopenmpi-dev libxsimd-dev libopenblas-dev
           nlohmann-json3-dev catch2 libbenchmark-dev libutf8proc-dev libcurl4-openssl-dev python3-h5py)
-# Data packages a job needs besides the build (the quickstart asks for the fortune files).
+# Package sets a job asks for by name in TZ_PACKAGE_SETS (space-separated), besides the build's:
+#   fortunes  the Debian fortune files: the data-set commands, their tests, the quickstart
+#   fuzz      clang with its runtime (libFuzzer, ASan, UBSan): scripts/fuzz.sh
+# TZ_EXTRA_PACKAGES adds single packages.
+declare -A package_sets=(
+  [fortunes]="fortunes fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-cs fortunes-br"
+  [fuzz]="clang libclang-rt-dev")
+for set_name in ${TZ_PACKAGE_SETS:-}; do
+  [ -n "${package_sets[$set_name]:-}" ] || { echo "setup.sh: unknown package set '$set_name'" >&2; exit 2; }
+  read -r -a extra <<<"${package_sets[$set_name]}"
+  packages+=("${extra[@]}")
+done
 read -r -a extra <<<"${TZ_EXTRA_PACKAGES:-}"
 packages+=(${extra[@]+"${extra[@]}"})
 missing=()

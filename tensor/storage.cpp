@@ -179,6 +179,8 @@ class LargeBlockCache {
     return cached_;
   }
 
+  size_t limit() const { return limit_; }  // set once, in the constructor
+
  private:
   LargeBlockCache() {
     // TZ_ALLOC_CACHE_MB caps the bytes kept for reuse (0 turns the cache off).
@@ -346,6 +348,14 @@ size_t cached_block_bytes() {
   return LargeBlockCache::instance().cached_bytes();
 #else
   return 0;
+#endif
+}
+
+bool block_cache_enabled() {
+#ifndef TZ_ASAN
+  return LargeBlockCache::instance().limit() > 0;
+#else
+  return false;
 #endif
 }
 

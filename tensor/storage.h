@@ -54,6 +54,9 @@ class Storage {
 void release_cached_blocks();
 /// Bytes currently held in that cache (0 in sanitizer builds, which do not cache).
 size_t cached_block_bytes();
+/// False in sanitizer builds (AddressSanitizer must see every block through malloc) and when
+/// TZ_ALLOC_CACHE_MB=0 turned the cache off; true otherwise.
+bool block_cache_enabled();
 
 /// Debugging aid: while on, every uninitialised allocation (Storage(n, Uninitialized), behind
 /// Tensor::uninitialized) is filled with 0xFF bytes, NaN as float32, as sanitizer builds always do.

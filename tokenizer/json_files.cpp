@@ -36,6 +36,8 @@ json read_json_file(const fs::path& path) {
     std::size_t at = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
     auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
     throw Error(::tz::detail::concat(path.string(), ":", line, ": invalid JSON (", e.what(), ")"));
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (out_of_range 406)
+    throw Error(::tz::detail::concat(path.string(), ": invalid JSON (", e.what(), ")"));
   }
 }
 

@@ -92,8 +92,10 @@ std::optional<Padding> padding_from_json(const json& j) {
   if (j.is_null()) return std::nullopt;
   TZ_CHECK(j.is_object(), "padding must be null or an object");
   Padding p;
-  // PaddingStrategy: the unit variant "BatchLongest" or the newtype variant {"Fixed": n}.
-  const json& s = j.at("strategy");
+  // PaddingStrategy: the unit variant "BatchLongest" or the newtype variant {"Fixed": n}; absent,
+  // the crate's default (BatchLongest), as for the other fields.
+  static const json kBatchLongest = "BatchLongest";
+  const json& s = j.contains("strategy") ? j["strategy"] : kBatchLongest;
   if (s.is_object()) {
     TZ_CHECK(s.size() == 1 && s.contains("Fixed"), "padding.strategy must be \"BatchLongest\" or {\"Fixed\": n}");
     p.max_length = detail::json_size(s, "Fixed", kMaxFileLength, "padding.strategy");

@@ -9,6 +9,8 @@
 // Not here: tokenizer.json itself (tokenizer_json.cpp). Partner header: wordpiece.h.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenizer/json_files.h"
 #include "tokenizer/unicode.h"

@@ -81,10 +81,17 @@ std::vector<size_t> BatchSampler::next() {
 nlohmann::json BatchSampler::state() const { return {{"epoch", epoch_}, {"position", position_}}; }
 
 void BatchSampler::load_state(const nlohmann::json& state) {
-  int64_t epoch = state.at("epoch").get<int64_t>();
-  auto position = state.at("position").get<size_t>();
-  TZ_CHECK(epoch >= 0, "BatchSampler: bad epoch ", epoch, " in saved state");
-  epoch_ = epoch;
+  // Checked before conversion: a float such as 1e300 converted to an integer is undefined behaviour.
+  auto count = [&](const char* key) {
+    TZ_CHECK(state.is_object() && state.contains(key) && state[key].is_number_integer() &&
+                 (state[key].is_number_unsigned() || state[key].get<int64_t>() >= 0),
+             "BatchSampler: saved state must hold a non-negative integer \"", key, "\", got ", state.dump());
+    return state[key].get<uint64_t>();
+  };
+  const uint64_t epoch = count("epoch");
+  const uint64_t position = count("position");
+  TZ_CHECK(epoch <= uint64_t{1} << 40, "BatchSampler: bad epoch ", epoch, " in saved state");
+  epoch_ = static_cast<int64_t>(epoch);
   plan_epoch();
   TZ_CHECK(position <= plan_.size(), "BatchSampler: saved position ", position, " is beyond the ", plan_.size(),
            " batches of an epoch (was the data changed?)");

@@ -1,28 +1,14 @@
 // Atomic checkpoint folders; see checkpoint_dir.h.
 #include "train/checkpoint_dir.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
-#include "core/error.h"
+#include "tensor/io/atomic_directory.h"
 
 namespace tz::train {
 
 namespace fs = std::filesystem;
-
-void fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  TZ_CHECK(fd >= 0, "checkpoint: cannot open '", path, "' to sync it: ", std::strerror(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  TZ_CHECK(rc == 0, "checkpoint: fsync of '", path, "' failed: ", std::strerror(err));
-}
 
 CheckpointDir::CheckpointDir(std::string root) : root_(std::move(root)) {}
 
@@ -66,23 +52,9 @@ std::string CheckpointDir::save(int64_t step, const std::function<void(const std
     if (name.find(".tmp-") != std::string::npos || name.find(".old-") != std::string::npos) fs::remove_all(entry.path());
   }
   const std::string final_dir = path_for(step);
-  const std::string tmp = final_dir + ".tmp-" + std::to_string(::getpid());
-  fs::create_directories(tmp);
-  write(tmp);
-  for (const auto& entry : fs::directory_iterator(tmp))
-    if (entry.is_regular_file()) fsync_path(entry.path().string());
-  fsync_path(tmp);
-  if (before_rename) before_rename(tmp);
-  // rename() cannot replace a non-empty folder: move an existing step-N aside first (resuming can
-  // save the same step again), and delete it only once the new one is in place.
-  std::string old;
-  if (fs::exists(final_dir)) {
-    old = final_dir + ".old-" + std::to_string(::getpid());
-    fs::rename(final_dir, old);
-  }
-  fs::rename(tmp, final_dir);
-  fsync_path(root_);
-  if (!old.empty()) fs::remove_all(old);
+  io::ReplaceDirectoryOptions options;
+  options.before_swap = before_rename;
+  io::replace_directory(final_dir, write, options);
   if (keep > 0) {
     auto steps = complete_steps();
     for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i) fs::remove_all(path_for(steps[i]));

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,6 +66,19 @@ nlohmann::json read_json(const std::string& path) {
 
 }  // namespace
 
+std::array<uint64_t, 6> generator_state_from_json(const nlohmann::json& words, const std::string& what) {
+  TZ_CHECK(words.is_array() && words.size() == 6, what, " must be an array of 6 words, got ", words.dump());
+  std::array<uint64_t, 6> state{};
+  for (size_t i = 0; i < 6; ++i) {
+    const nlohmann::json& w = words[i];
+    // Checked before the conversion: a float such as 1e300 cast to an integer is undefined behaviour.
+    TZ_CHECK(w.is_number_unsigned() || (w.is_number_integer() && w.get<int64_t>() >= 0), what, " word ", i,
+             " must be a non-negative integer, got ", w.dump());
+    state[i] = w.get<uint64_t>();
+  }
+  return state;
+}
+
 Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& scheduler,
                  TrainCallbacks callbacks, TrainOptions options)
     : model_(model), opt_(optimizer), sched_(scheduler), cb_(std::move(callbacks)), o_(std::move(options)) {
@@ -115,23 +129,36 @@ int64_t Trainer::resume_from_latest() {
   CheckpointDir ckpts((fs::path(o_.out_dir) / "checkpoints").string());
   std::string dir = ckpts.latest();
   if (dir.empty()) return -1;
-  nlohmann::json state = read_json((fs::path(dir) / "trainer_state.json").string());
-  TZ_CHECK(state.value("format", "") == "tensorzoo-trainer-1", "trainer: '", dir,
-           "/trainer_state.json' is not a tensorzoo trainer state");
-  if (cb_.load_model) cb_.load_model(dir);
-  else default_load_model(dir);
-  io::Checkpoint opt_state = io::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
-  opt_.load_state(opt_state.tensors, state.at("optimizer"));
-  sched_.load_state(state.at("scheduler"));
-  auto rng = state.at("default_generator").get<std::vector<uint64_t>>();
-  TZ_CHECK(rng.size() == 6, "trainer: '", dir, "': generator state has ", rng.size(), " words, expected 6");
-  default_generator().set_state({rng[0], rng[1], rng[2], rng[3], rng[4], rng[5]});
-  if (cb_.load_data_state) cb_.load_data_state(state.at("data"));
-  has_best_ = state.at("has_best").get<bool>();
-  best_ = state.at("best_metric").get<double>();
-  best_step_ = state.at("best_step").get<int64_t>();
-  evals_without_improvement_ = state.at("evals_without_improvement").get<int64_t>();
-  return state.at("step").get<int64_t>();
+  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  nlohmann::json state = read_json(state_path);
+  TZ_CHECK(state.is_object() && state.contains("format") && state["format"] == "tensorzoo-trainer-1", "trainer: '",
+           state_path, "' is not a tensorzoo trainer state");
+  // The file is untrusted like any other: a missing key or a value of the wrong type (also inside
+  // the callbacks' data state) is an error naming the file, and integers are checked before the
+  // conversion (a float such as 1e300 cast to int64 is undefined behaviour).
+  auto integer = [&](const nlohmann::json& v, const char* what) {
+    TZ_CHECK(v.is_number_integer(), "trainer: '", state_path, "': ", what, " must be an integer, got ", v.dump());
+    return v.get<int64_t>();
+  };
+  try {
+    const int64_t step = integer(state.at("step"), "step");
+    TZ_CHECK(step >= 0, "trainer: '", state_path, "': step must be >= 0, got ", step);
+    if (cb_.load_model) cb_.load_model(dir);
+    else default_load_model(dir);
+    io::Checkpoint opt_state = io::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
+    opt_.load_state(opt_state.tensors, state.at("optimizer"));
+    sched_.load_state(state.at("scheduler"));
+    default_generator().set_state(
+        generator_state_from_json(state.at("default_generator"), "trainer: '" + state_path + "': default_generator"));
+    if (cb_.load_data_state) cb_.load_data_state(state.at("data"));
+    has_best_ = state.at("has_best").get<bool>();
+    best_ = state.at("best_metric").get<double>();
+    best_step_ = integer(state.at("best_step"), "best_step");
+    evals_without_improvement_ = integer(state.at("evals_without_improvement"), "evals_without_improvement");
+    return step;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(detail::concat("trainer: '", state_path, "' has unexpected content: ", e.what()));
+  }
 }
 
 TrainResult Trainer::run() {

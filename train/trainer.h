@@ -12,6 +12,7 @@
 // Not here: data (batching.h, mlm_collator.h), the model's loss (the model's forward).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -96,6 +97,10 @@ struct TrainResult {
   int64_t best_step = -1;
   Metrics last_eval;
 };
+
+/// The 6 words of a tz::Generator state as saved in a checkpoint (a JSON array of non-negative
+/// integers), checked: throws tz::Error naming `what` for anything else.
+std::array<uint64_t, 6> generator_state_from_json(const nlohmann::json& words, const std::string& what);
 
 /// Several processes (tz::dist::world_size() > 1, set up by tz::dist::init()): every process runs
 /// the same loop on its shard of each global micro-batch; gradients are summed over processes

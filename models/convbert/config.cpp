@@ -27,6 +27,8 @@ void ConvBertConfig::validate() const {
   models::PretrainedConfig::validate();
   auto positive = [](const char* name, int64_t v) {
     TZ_CHECK(v >= 1, "config: ", name, " must be >= 1, got ", v);
+    TZ_CHECK(v <= models::kMaxConfigSize, "config: ", name, " ", v, " is larger than ", models::kMaxConfigSize,
+             " (the model would not fit in memory)");
   };
   positive("embedding_size", embedding_size);
   positive("type_vocab_size", type_vocab_size);
@@ -50,6 +52,13 @@ void ConvBertConfig::validate() const {
            "assumes it), got ", conv_kernel_size);
   TZ_CHECK(hidden_size % num_groups == 0 && intermediate_size % num_groups == 0, "config: num_groups ",
            num_groups, " must divide hidden_size ", hidden_size, " and intermediate_size ", intermediate_size);
+}
+
+double ConvBertConfig::min_weight_count() const {
+  // Factorised word embeddings (embedding_size wide) and a grouped feed-forward.
+  const double H = static_cast<double>(hidden_size), I = static_cast<double>(intermediate_size);
+  return static_cast<double>(embedding_size) * static_cast<double>(vocab_size) +
+         static_cast<double>(num_hidden_layers) * (H * H + 2.0 * H * I / static_cast<double>(num_groups));
 }
 
 ConvBertConfig ConvBertConfig::from_json(const json& j) {

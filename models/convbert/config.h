@@ -33,6 +33,7 @@ class ConvBertConfig : public models::PretrainedConfig {
   double classifier_dropout_prob() const { return classifier_dropout.value_or(hidden_dropout_prob); }
 
   void validate() const override;
+  double min_weight_count() const override;
   nlohmann::json to_json() const override;
   std::shared_ptr<models::PretrainedConfig> clone() const override { return std::make_shared<ConvBertConfig>(*this); }
 

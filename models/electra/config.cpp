@@ -46,10 +46,19 @@ blocks::SequenceSummaryOptions ElectraConfig::summary_options() const {
   return o;
 }
 
+double ElectraConfig::min_weight_count() const {
+  // The word embeddings are embedding_size wide (projected up to hidden_size when it differs).
+  const double H = static_cast<double>(hidden_size), I = static_cast<double>(intermediate_size);
+  return static_cast<double>(embedding_size) * static_cast<double>(vocab_size) +
+         static_cast<double>(num_hidden_layers) * (H * H + 2.0 * H * I);
+}
+
 void ElectraConfig::validate() const {
   models::PretrainedConfig::validate();
   blocks::check_encoder_only(*this);
   TZ_CHECK(embedding_size >= 1, "config: embedding_size must be >= 1, got ", embedding_size);
+  TZ_CHECK(embedding_size <= models::kMaxConfigSize, "config: embedding_size ", embedding_size, " is larger than ",
+           models::kMaxConfigSize, " (the model would not fit in memory)");
   TZ_CHECK(type_vocab_size >= 1, "config: type_vocab_size must be >= 1, got ", type_vocab_size);
   TZ_CHECK(hidden_size % num_attention_heads == 0, "config: hidden_size ", hidden_size,
            " is not a multiple of num_attention_heads ", num_attention_heads);

@@ -40,6 +40,7 @@ class ElectraConfig : public models::PretrainedConfig {
   blocks::SequenceSummaryOptions summary_options() const;
 
   void validate() const override;
+  double min_weight_count() const override;
   nlohmann::json to_json() const override;
   std::shared_ptr<models::PretrainedConfig> clone() const override { return std::make_shared<ElectraConfig>(*this); }
 

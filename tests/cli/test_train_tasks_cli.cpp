@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "tests/cli/run_cli.h"
 
 namespace fs = std::filesystem;
@@ -298,9 +299,12 @@ TEST_CASE("train token-cls / qa / multiple-choice: bad input gives a clear error
 }
 
 // The fortune data sets of scripts/langtag.sh, who_said_it.sh and continuation.sh (needs the Debian
-// fortune packages; skipped without them): well-formed, deterministic, and no test text in train.
+// fortune packages, which scripts/test.sh installs; skipped without them, a failure under CI):
+// well-formed, deterministic, and no test text in train.
 TEST_CASE("data fortunes-langtag / who / continue: well-formed, seeded, no leakage", "[cli][data]") {
-  if (!fs::exists("/usr/share/games/fortunes/de")) return;
+  if (!tz::test::require_or_skip(fs::exists("/usr/share/games/fortunes/de"),
+                                 "the Debian fortune files (TZ_PACKAGE_SETS=fortunes bash scripts/setup.sh)"))
+    return;
   Toy toy;
   auto data = [&](const std::string& set, const std::string& out) {
     std::string cmd = std::string(TZ_CLI_PATH) + " data " + set + " --out " + toy.p(out) +

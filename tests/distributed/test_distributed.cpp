@@ -116,6 +116,21 @@ TEST_CASE("GradientReducer: a bucket size below one float is refused", "[distrib
   REQUIRE_THROWS_WITH(dist::GradientReducer({param_of(3)}, 2), Catch::Contains("bucket_bytes"));
 }
 
+TEST_CASE("a failed MPI call throws tz::Error naming the rank and the call", "[distributed]") {
+  // A root that does not exist is refused by MPI's argument check on every rank, before any
+  // message moves, so all ranks throw and the job stays in step. A world of one makes no MPI call.
+  const int n = dist::world_size(), r = dist::rank();
+  float x = 1.0f;
+  if (n == 1) {
+    REQUIRE_NOTHROW(dist::broadcast(&x, 1, 7));
+    return;
+  }
+  REQUIRE_THROWS_WITH(dist::broadcast(&x, 1, n + 3),
+                      Catch::Contains("MPI_Bcast failed") &&
+                          Catch::Contains("rank " + std::to_string(r) + "/" + std::to_string(n)));
+  dist::barrier();  // the world still works after the error
+}
+
 int main(int argc, char** argv) {
   dist::init();
   int result = Catch::Session().run(argc, argv);

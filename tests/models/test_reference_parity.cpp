@@ -98,8 +98,37 @@ TEST_CASE("every reference case: forward outputs match HuggingFace", "[models][r
   }
 }
 
+// The cases the tests below must check: those whose manifest names `key` ("gradients",
+// "training"). They must be exactly the cases whose expected.safetensors holds tensors starting
+// with `prefix` ("grad.", "param_after."), every family must have at least one, and all families
+// together at least `minimum` (the counts the reference folders hold: 9 with gradients, 6 with
+// training traces; more may be added). So a renamed manifest key or a lost case fails instead of
+// leaving a test with nothing to check.
+static void require_cases(const char* key, const char* prefix, size_t minimum) {
+  size_t by_manifest = 0, by_data = 0;
+  for (const auto& family : test::reference_families()) {
+    size_t in_family = 0;
+    for (const auto& dir : test::case_dirs(family)) {
+      CaseData c = test::load_case(dir);
+      by_manifest += c.manifest.contains(key);
+      bool has = false;
+      for (const auto& name : c.expected.names) has = has || name.rfind(prefix, 0) == 0;
+      by_data += has;
+      in_family += has;
+      INFO("case " << c.name << ": manifest " << (c.manifest.contains(key) ? "has" : "lacks") << " '" << key
+                   << "', data " << (has ? "has" : "lacks") << " '" << prefix << "' tensors");
+      CHECK(c.manifest.contains(key) == has);
+    }
+    INFO("family " << family << ": cases with '" << key << "'");
+    CHECK(in_family >= 1);
+  }
+  REQUIRE(by_manifest == by_data);
+  REQUIRE(by_manifest >= minimum);
+}
+
 TEST_CASE("reference gradients match after backward", "[models][reference][grad]") {
   if (!have_all_families()) return;
+  require_cases("gradients", "grad.", 9);
   for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("gradients")) continue;
@@ -134,6 +163,7 @@ TEST_CASE("reference gradients match after backward", "[models][reference][grad]
       int recorded = 0;
       for (const auto& k : c.expected.names) recorded += k.rfind("grad.", 0) == 0;
       CHECK(recorded == checked);
+      CHECK(checked > 0);
     }
   }
 }
@@ -147,6 +177,7 @@ TEST_CASE("reference gradients match after backward", "[models][reference][grad]
 // the walk our own noise allows; every other parameter must match HF's value.
 TEST_CASE("reference training traces: 5 AdamW steps", "[models][reference][train]") {
   if (!have_all_families()) return;
+  require_cases("training", "param_after.", 6);
   for (const auto& dir : test::all_case_dirs()) {
     CaseData c = test::load_case(dir);
     if (!c.manifest.contains("training")) continue;

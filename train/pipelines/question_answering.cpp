@@ -2,6 +2,7 @@
 #include "train/pipelines/question_answering.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "core/error.h"
@@ -106,6 +107,13 @@ std::vector<tokenizer::Encoding> question_windows(const tokenizer::WordPiece& to
   o.char_offsets = true;
   o.truncation = tokenizer::Truncation{max_seq_len, tokenizer::TruncationStrategy::OnlySecond, doc_stride};
   tokenizer::Encoding e = tok.encode_pair(input.question, input.context, o);
+  // A question that fills max_seq_len leaves windows without context: nothing to answer from.
+  const bool has_context = std::find(e.sequence_ids.begin(), e.sequence_ids.end(), 1) != e.sequence_ids.end();
+  TZ_CHECK(has_context || input.context.empty() || std::all_of(input.context.begin(), input.context.end(), [](char c) {
+             return std::isspace(static_cast<unsigned char>(c)) != 0;
+           }),
+           "question-answering: the question and the special tokens take all ", max_seq_len,
+           " tokens of max_seq_len, leaving none for the context; raise --max-length or shorten the question");
   std::vector<tokenizer::Encoding> windows;
   std::vector<tokenizer::Encoding> rest = std::move(e.overflowing);
   e.overflowing.clear();

@@ -199,8 +199,11 @@ std::vector<std::vector<TokenEntity>> classify_tokens(models::PreTrainedModel& m
   const std::vector<std::string>& id2label = model.config().id2label;
   tokenizer::EncodeOptions o;
   o.char_offsets = true;
-  o.truncation = tokenizer::Truncation{input_limit(tok, model.config(), options.max_length),
-                                       tokenizer::TruncationStrategy::LongestFirst, options.stride.value_or(0)};
+  const std::size_t limit = input_limit(tok, model.config(), options.max_length);
+  const std::size_t specials = tok.template_pieces(false).size() - 1;  // the template minus the text
+  TZ_CHECK(limit > specials, "token-classification: max_length ", limit, " leaves no room for text (", specials,
+           " special tokens per window)");
+  o.truncation = tokenizer::Truncation{limit, tokenizer::TruncationStrategy::LongestFirst, options.stride.value_or(0)};
   // Every window of every text, flattened; first_window[i] is text i's first.
   std::vector<tokenizer::Encoding> windows;
   std::vector<std::size_t> first_window;
