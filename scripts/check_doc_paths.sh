@@ -21,7 +21,7 @@ cd "$root"
 if [ $# -gt 0 ]; then
   pages=("$@")
 else
-  pages=(README.md docs/*.md bench/README.md train/README.md)
+  pages=(README.md docs/*.md docs/*/*.md bench/README.md train/README.md)
 fi
 
 # Prints "LINE<TAB>KIND<TAB>TEXT" for every inline code span ("code"), fenced code line ("fence")
