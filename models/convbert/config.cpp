@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "models/blocks/config_fields.h"
 
 namespace tz::convbert {
 
@@ -67,19 +68,8 @@ ConvBertConfig ConvBertConfig::from_json(const json& j) {
   c.read_common(j, known);
   TZ_CHECK(c.model_type == "convbert" || c.model_type == "conv_bert", "config.json: model_type '",
            c.model_type, "' is not ConvBERT (expected 'convbert' or 'conv_bert')");
-  models::read_field(j, "vocab_size", c.vocab_size, known);
-  models::read_field(j, "hidden_size", c.hidden_size, known);
+  blocks::read_encoder_sizes(j, c, known);
   models::read_field(j, "embedding_size", c.embedding_size, known);
-  models::read_field(j, "num_hidden_layers", c.num_hidden_layers, known);
-  models::read_field(j, "num_attention_heads", c.num_attention_heads, known);
-  models::read_field(j, "intermediate_size", c.intermediate_size, known);
-  models::read_field(j, "hidden_act", c.hidden_act, known);
-  models::read_field(j, "hidden_dropout_prob", c.hidden_dropout_prob, known);
-  models::read_field(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, known);
-  models::read_field(j, "max_position_embeddings", c.max_position_embeddings, known);
-  models::read_field(j, "type_vocab_size", c.type_vocab_size, known);
-  models::read_field(j, "initializer_range", c.initializer_range, known);
-  models::read_field(j, "layer_norm_eps", c.layer_norm_eps, known);
   models::read_field(j, "head_ratio", c.head_ratio, known);
   models::read_field(j, "conv_kernel_size", c.conv_kernel_size, known);
   models::read_field(j, "num_groups", c.num_groups, known);
@@ -91,23 +81,12 @@ ConvBertConfig ConvBertConfig::from_json(const json& j) {
 json ConvBertConfig::to_json() const {
   json j = extra;
   write_common(j);
-  j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
+  blocks::write_encoder_sizes(*this, j);
   j["classifier_dropout"] = classifier_dropout ? json(*classifier_dropout) : json(nullptr);
   j["conv_kernel_size"] = conv_kernel_size;
   j["embedding_size"] = embedding_size;
   j["head_ratio"] = head_ratio;
-  j["hidden_act"] = hidden_act;
-  j["hidden_dropout_prob"] = hidden_dropout_prob;
-  j["hidden_size"] = hidden_size;
-  j["initializer_range"] = initializer_range;
-  j["intermediate_size"] = intermediate_size;
-  j["layer_norm_eps"] = layer_norm_eps;
-  j["max_position_embeddings"] = max_position_embeddings;
-  j["num_attention_heads"] = num_attention_heads;
   j["num_groups"] = num_groups;
-  j["num_hidden_layers"] = num_hidden_layers;
-  j["type_vocab_size"] = type_vocab_size;
-  j["vocab_size"] = vocab_size;
   return j;
 }
 
