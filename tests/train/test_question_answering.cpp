@@ -262,7 +262,9 @@ TEST_CASE("QA: windows train the tiny reference model to the answers", "[train][
   auto batch = collate_qa(feats, all, tok.pad_id());
   auto before = evaluate_qa(*model, data, feats, 4, tok.pad_id());
   tz::optim::AdamW adam(model->parameters(), {.lr = 3e-3, .weight_decay = 0.0});
-  for (int step = 0; step < 300; ++step) {
+  // 600 steps: 300 reach a tiny loss but leave the answer order sensitive to float rounding (the
+  // sanitizer build's -O1 arithmetic then puts John's answer in a neighbouring window).
+  for (int step = 0; step < 600; ++step) {
     auto out = model->forward(batch);
     adam.zero_grad();
     out.loss.backward();
