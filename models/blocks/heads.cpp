@@ -8,6 +8,17 @@
 
 namespace tz::blocks {
 
+PredictionTransformOptions generator_predictions_options(int64_t hidden_size, int64_t embedding_size,
+                                                         double layer_norm_eps) {
+  PredictionTransformOptions t;
+  t.in = hidden_size;
+  t.out = embedding_size;
+  t.activation = "gelu";  // HF: the erf form, whatever hidden_act says
+  t.layer_norm_eps = layer_norm_eps;
+  t.layer_norm_first = true;
+  return t;
+}
+
 PredictionTransform::PredictionTransform(const PredictionTransformOptions& o) {
   auto make_norm = [&] { layer_norm = register_module("LayerNorm", std::make_shared<nn::LayerNorm>(o.out, o.layer_norm_eps)); };
   if (o.layer_norm_first) make_norm();

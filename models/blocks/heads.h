@@ -27,6 +27,11 @@ struct PredictionTransformOptions {
   bool layer_norm_first = false;
 };
 
+/// The generator's prediction transform of ELECTRA and ConvBERT (HF's *GeneratorPredictions):
+/// hidden -> embedding size, the erf GELU whatever hidden_act says, LayerNorm registered first.
+PredictionTransformOptions generator_predictions_options(int64_t hidden_size, int64_t embedding_size,
+                                                         double layer_norm_eps);
+
 class PredictionTransform : public nn::Module {
  public:
   explicit PredictionTransform(const PredictionTransformOptions& options);

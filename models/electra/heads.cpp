@@ -56,13 +56,9 @@ Output ForPreTraining::forward(const Inputs& in) {
 // ---- the generator ----------------------------------------------------------------------------------
 ForMaskedLM::ForMaskedLM(const ElectraConfig& c) {
   electra = register_module("electra", std::make_shared<ElectraModel>(c));
-  blocks::PredictionTransformOptions t;
-  t.in = c.hidden_size;
-  t.out = c.embedding_size;
-  t.activation = "gelu";  // HF: the erf form, whatever hidden_act says
-  t.layer_norm_eps = c.layer_norm_eps;
-  t.layer_norm_first = true;
-  generator_predictions = register_module("generator_predictions", std::make_shared<blocks::PredictionTransform>(t));
+  generator_predictions = register_module(
+      "generator_predictions", std::make_shared<blocks::PredictionTransform>(
+                                   blocks::generator_predictions_options(c.hidden_size, c.embedding_size, c.layer_norm_eps)));
   generator_lm_head = register_module("generator_lm_head", std::make_shared<nn::Linear>(c.embedding_size, c.vocab_size));
   tie_weights();
 }
